@@ -1,0 +1,3 @@
+"""unsafe-vlm: measure and close the modality gap of VLMs on unsafe concepts."""
+
+__version__ = "0.1.0"

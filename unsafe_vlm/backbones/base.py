@@ -1,0 +1,342 @@
+"""The one interface every VLM implements, so the methods never branch on the model family.
+
+Layout of every batch a backbone makes (``ModelInputs``)::
+
+    column:   0 ........ P-1 | P ........ L-1
+    row:      [pad][prompt]  | [answer][pad]
+
+Prompts are left-padded so they all end at column ``P`` (``prompt_length``); answers, when
+there are any, start at ``P`` and are right-padded. Generation appends to the same layout,
+so a rollout can be scored without re-padding. RoPE language models only see relative
+positions, so the left padding changes nothing for the real tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from PIL import Image
+from torch import nn
+
+ModelInputs = dict[str, Any]
+"""``input_ids`` (B, L), ``attention_mask`` (B, L), ``answer_mask`` (B, L) bool,
+``prompt_length`` int, plus the family's vision tensors (``pixel_values``, ...)."""
+
+_SUITE_KEYS = ("answer_mask", "prompt_length")
+
+
+@dataclass
+class Generation:
+    """What ``VLMBackbone.generate`` returns.
+
+    inputs:   prompt + sampled answer in the ``ModelInputs`` layout, ready to score.
+    texts:    the decoded answers, special tokens removed.
+    finished: (B,) bool, True where the answer ended with a stop token.
+    lengths:  (B,) long, answer tokens per row (the stop token included).
+    """
+
+    inputs: ModelInputs
+    texts: list[str]
+    finished: torch.Tensor
+    lengths: torch.Tensor
+
+
+@dataclass
+class AnswerOutputs:
+    """Model outputs over the answer span only (columns P..L-1).
+
+    logits: (B, A, V) float, logits[:, t] predicts answer token t.
+    tokens: (B, A) long, the answer tokens.
+    mask:   (B, A) bool, True on real answer tokens.
+    hidden: (B, A, H) last hidden state that predicts token t, or None if not asked for.
+    """
+
+    logits: torch.Tensor
+    tokens: torch.Tensor
+    mask: torch.Tensor
+    hidden: torch.Tensor | None = None
+
+    def token_logprobs(self) -> torch.Tensor:
+        """(B, A) float32 log-probability of each answer token; 0 on padding."""
+        logprobs = torch.log_softmax(self.logits.float(), dim=-1)
+        picked = logprobs.gather(-1, self.tokens.unsqueeze(-1)).squeeze(-1)
+        return picked.masked_fill(~self.mask, 0.0)
+
+
+class VLMBackbone(nn.Module):
+    """A Hugging Face VLM and its processor behind the operations the suite needs.
+
+    A family adapter sets the class attributes and, where its processor differs, overrides
+    ``message`` or ``processor_images``. Everything else is shared.
+    """
+
+    family: ClassVar[str] = "generic"
+    end_of_turn: ClassVar[str] = ""
+    """Text that closes an assistant turn in the chat template (``</s>``, ``<|im_end|>``)."""
+    answer_prefix: ClassVar[str] = ""
+    """Text between the generation prompt and the answer (a space for ``ASSISTANT:``)."""
+    lora_target_modules: ClassVar[str] = (
+        r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+    )
+    """Regex of the language model's linear layers (the vision tower stays untouched)."""
+    default_chat_template: ClassVar[str | None] = None
+
+    def __init__(self, model: nn.Module, processor: Any, *, blank_image_size: int = 336) -> None:
+        super().__init__()
+        self.model = model
+        self.processor = processor
+        self.blank_image_size = blank_image_size
+        tokenizer = self.tokenizer
+        if getattr(processor, "chat_template", None) is None and self.default_chat_template:
+            processor.chat_template = self.default_chat_template
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.stop_token_ids = self._stop_token_ids()
+
+    # ----- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        *,
+        dtype: str | torch.dtype | None = None,
+        device_map: str | dict | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        blank_image_size: int = 336,
+    ) -> VLMBackbone:
+        """Load weights and processor from a hub id or a local folder (safetensors)."""
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        common = {"trust_remote_code": trust_remote_code, "revision": revision}
+        processor = AutoProcessor.from_pretrained(str(path), **common)
+        model = AutoModelForImageTextToText.from_pretrained(
+            str(path), dtype=_resolve_dtype(dtype), device_map=device_map, use_safetensors=True, **common
+        )
+        return cls(model, processor, blank_image_size=blank_image_size)
+
+    @classmethod
+    def build_tiny(cls, *, seed: int = 0, **sizes: Any) -> VLMBackbone:
+        """A randomly initialised instance of the family's architecture, for tests."""
+        raise NotImplementedError(f"{cls.__name__} has no tiny builder")
+
+    def save_pretrained(self, path: str | Path) -> None:
+        self.model.save_pretrained(str(path))
+        self.processor.save_pretrained(str(path))
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.processor.tokenizer
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # ----- prompt formatting ----------------------------------------------------------------
+
+    def message(self, question: str, has_image: bool) -> list[dict]:
+        """One user turn in the transformers chat format."""
+        content = [{"type": "image"}] if has_image else []
+        content.append({"type": "text", "text": question})
+        return [{"role": "user", "content": content}]
+
+    def prompt_text(self, question: str, has_image: bool) -> str:
+        """The chat-formatted prompt, ending where the assistant's answer begins."""
+        return self.processor.apply_chat_template(
+            self.message(question, has_image), add_generation_prompt=True, tokenize=False
+        )
+
+    def blank_image(self) -> Image.Image:
+        """The white image the protocol shows when a question has no image of its own."""
+        side = self.blank_image_size
+        return Image.new("RGB", (side, side), (255, 255, 255))
+
+    def processor_images(self, images: list[Image.Image]) -> Any:
+        """The images in the form the family's processor takes (a flat list for most)."""
+        return images
+
+    # ----- encoding -------------------------------------------------------------------------
+
+    def encode(
+        self,
+        questions: Sequence[str],
+        images: Sequence[Image.Image | None],
+        answers: Sequence[str] | None = None,
+    ) -> ModelInputs:
+        """Turn questions, images (None: blank white image) and optional answers into inputs.
+
+        With answers, ``answer_mask`` marks the answer tokens and the end-of-turn token that
+        closes them; without, it is all False and the batch is a generation prompt.
+        """
+        if len(questions) != len(images) or (answers is not None and len(answers) != len(questions)):
+            raise ValueError("encode: questions, images and answers must have the same length")
+        pictures = [self.blank_image() if image is None else image for image in images]
+        texts = [self.prompt_text(q, has_image=True) for q in questions]
+        tokenizer = self.tokenizer
+        with padding_side(tokenizer, "left"):
+            batch = self.processor(
+                text=texts, images=self.processor_images(pictures), padding=True, return_tensors="pt"
+            )
+        inputs: ModelInputs = dict(batch)
+        prompt_length = inputs["input_ids"].shape[1]
+        if answers is None:
+            inputs["answer_mask"] = torch.zeros_like(inputs["input_ids"], dtype=torch.bool)
+            inputs["prompt_length"] = prompt_length
+            return inputs
+        answer_ids = [self.answer_token_ids(t, a) for t, a in zip(texts, answers, strict=True)]
+        return append_answers(inputs, answer_ids, pad_token_id=tokenizer.pad_token_id)
+
+    def answer_token_ids(self, prompt_text: str, answer: str) -> list[int]:
+        """Token ids of the answer and its end-of-turn, as they follow the prompt.
+
+        Tokenising prompt and answer together keeps merges across the boundary as the model
+        saw them in training; if that breaks the prompt's own tokens, the answer is
+        tokenised alone.
+        """
+        tokenizer = self.tokenizer
+        tail = self.answer_prefix + answer + self.end_of_turn
+        prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+        full_ids = tokenizer(prompt_text + tail, add_special_tokens=False)["input_ids"]
+        if full_ids[: len(prompt_ids)] == prompt_ids:
+            return full_ids[len(prompt_ids) :]
+        return tokenizer(tail, add_special_tokens=False)["input_ids"]
+
+    # ----- model passes ---------------------------------------------------------------------
+
+    def model_kwargs(self, inputs: ModelInputs) -> dict[str, Any]:
+        return {k: v for k, v in inputs.items() if k not in _SUITE_KEYS}
+
+    def forward(self, inputs: ModelInputs, *, hidden: bool = False) -> AnswerOutputs:
+        """One pass over prompt + answer; logits (and last hidden states) of the answer span."""
+        prompt_length = inputs["prompt_length"]
+        span = inputs["input_ids"].shape[1] - prompt_length
+        outputs = self.model(
+            **self.model_kwargs(inputs),
+            logits_to_keep=span + 1,
+            output_hidden_states=hidden,
+            use_cache=False,
+        )
+        last_hidden = None
+        if hidden:
+            last_hidden = outputs.hidden_states[-1][:, prompt_length - 1 : -1]
+        return AnswerOutputs(
+            logits=outputs.logits[:, :-1],
+            tokens=inputs["input_ids"][:, prompt_length:],
+            mask=inputs["answer_mask"][:, prompt_length:],
+            hidden=last_hidden,
+        )
+
+    def answer_logprobs(self, inputs: ModelInputs) -> torch.Tensor:
+        """(B, A) log-probability of each given answer token; 0 on padding."""
+        return self(inputs).token_logprobs()
+
+    @torch.no_grad()
+    def generate(
+        self,
+        inputs: ModelInputs,
+        *,
+        max_new_tokens: int = 64,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+    ) -> Generation:
+        """Answer a left-padded prompt batch; stops each row at the end of its turn."""
+        options: dict[str, Any] = {"do_sample": do_sample, "top_k": None}
+        if do_sample:
+            options.update(temperature=temperature, top_p=top_p)
+        else:
+            options.update(temperature=None, top_p=None)
+        sequences = self.model.generate(
+            **self.model_kwargs(inputs),
+            max_new_tokens=max_new_tokens,
+            eos_token_id=self.stop_token_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+            **options,
+        )
+        prompt_length = inputs["input_ids"].shape[1]
+        answers = sequences[:, prompt_length:]
+        answer_mask, finished = mask_after_stop(answers, self.stop_token_ids)
+        answers = answers.masked_fill(~answer_mask, self.tokenizer.pad_token_id)
+        full = dict(inputs)
+        full["input_ids"] = torch.cat([inputs["input_ids"], answers], dim=1)
+        full["attention_mask"] = torch.cat([inputs["attention_mask"], answer_mask.long()], dim=1)
+        full["answer_mask"] = torch.cat([torch.zeros_like(inputs["answer_mask"]), answer_mask], dim=1)
+        full["prompt_length"] = prompt_length
+        texts = self.tokenizer.batch_decode(answers, skip_special_tokens=True)
+        return Generation(
+            inputs=full,
+            texts=[t.strip() for t in texts],
+            finished=finished,
+            lengths=answer_mask.sum(-1),
+        )
+
+    # ----- adapters -------------------------------------------------------------------------
+
+    def reference(self) -> contextlib.AbstractContextManager:
+        """Context in which the model is the frozen reference: same weights, adapters off."""
+        disable = getattr(self.model, "disable_adapter", None)
+        return disable() if callable(disable) else contextlib.nullcontext()
+
+    def _stop_token_ids(self) -> list[int]:
+        tokenizer = self.tokenizer
+        ids = [tokenizer.eos_token_id]
+        if self.end_of_turn:
+            end_ids = tokenizer(self.end_of_turn, add_special_tokens=False)["input_ids"]
+            if len(end_ids) == 1:
+                ids.append(end_ids[0])
+        return sorted({i for i in ids if i is not None})
+
+
+def append_answers(inputs: ModelInputs, answer_ids: list[list[int]], *, pad_token_id: int) -> ModelInputs:
+    """Append right-padded answers after a left-padded prompt batch; see the module layout."""
+    width = max(len(ids) for ids in answer_ids)
+    batch = len(answer_ids)
+    answers = torch.full((batch, width), pad_token_id, dtype=inputs["input_ids"].dtype)
+    answer_mask = torch.zeros((batch, width), dtype=torch.bool)
+    for row, ids in enumerate(answer_ids):
+        answers[row, : len(ids)] = torch.tensor(ids, dtype=answers.dtype)
+        answer_mask[row, : len(ids)] = True
+    full = dict(inputs)
+    prompt_length = inputs["input_ids"].shape[1]
+    full["input_ids"] = torch.cat([inputs["input_ids"], answers], dim=1)
+    full["attention_mask"] = torch.cat([inputs["attention_mask"], answer_mask.long()], dim=1)
+    prompt_mask = torch.zeros((batch, prompt_length), dtype=torch.bool)
+    full["answer_mask"] = torch.cat([prompt_mask, answer_mask], dim=1)
+    full["prompt_length"] = prompt_length
+    return full
+
+
+def mask_after_stop(tokens: torch.Tensor, stop_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mask of tokens up to and including each row's first stop token.
+
+    tokens: (B, N) generated ids. Returns mask (B, N) bool and finished (B,) bool.
+    """
+    is_stop = torch.isin(tokens, torch.tensor(list(stop_ids), device=tokens.device))
+    stops_before = is_stop.long().cumsum(dim=1) - is_stop.long()
+    mask = stops_before == 0
+    return mask, is_stop.any(dim=1)
+
+
+def _resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | str | None:
+    if dtype is None or isinstance(dtype, torch.dtype) or dtype == "auto":
+        return dtype
+    try:
+        return getattr(torch, dtype)
+    except AttributeError:
+        raise ValueError(f"model.dtype: unknown torch dtype {dtype!r}") from None
+
+
+@contextlib.contextmanager
+def padding_side(tokenizer: Any, side: str) -> Iterator[None]:
+    previous = tokenizer.padding_side
+    tokenizer.padding_side = side
+    try:
+        yield
+    finally:
+        tokenizer.padding_side = previous

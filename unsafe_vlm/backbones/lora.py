@@ -1,0 +1,39 @@
+"""LoRA adapters through peft: add trainable ones, or load a trained one for evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from peft import LoraConfig, PeftModel, get_peft_model
+
+from unsafe_vlm.backbones.base import VLMBackbone
+
+
+def lora_config(cfg: Any, backbone: VLMBackbone) -> LoraConfig:
+    """cfg keys: r, alpha, dropout, target_modules (null: the family's language-model layers)."""
+    return LoraConfig(
+        r=int(cfg.r),
+        lora_alpha=int(cfg.alpha),
+        lora_dropout=float(cfg.dropout),
+        target_modules=cfg.get("target_modules") or backbone.lora_target_modules,
+        bias="none",
+    )
+
+
+def add_lora(backbone: VLMBackbone, cfg: Any) -> None:
+    """Wrap the backbone's model with fresh trainable LoRA adapters; base weights frozen."""
+    if isinstance(backbone.model, PeftModel):
+        raise ValueError("model already carries LoRA adapters")
+    backbone.model = get_peft_model(backbone.model, lora_config(cfg, backbone))
+
+
+def load_adapter(backbone: VLMBackbone, path: str | Path, *, trainable: bool = False) -> None:
+    """Load a LoRA adapter saved in the peft layout; a clear error if it does not fit."""
+    folder = Path(path)
+    if not (folder / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"model.adapter: {folder} holds no adapter_config.json (peft layout)")
+    try:
+        backbone.model = PeftModel.from_pretrained(backbone.model, str(folder), is_trainable=trainable)
+    except (ValueError, RuntimeError, KeyError) as error:
+        raise ValueError(f"model.adapter: {folder} does not fit this {backbone.family} backbone: {error}") from error
