@@ -1,0 +1,1 @@
+"""Evaluation: generate answers, judge them, score them, and write what a researcher reads."""
