@@ -1,0 +1,150 @@
+"""Idefics3 in the transformers format: SmolVLM (256M, 500M, 2B Instruct) and Idefics3-8B-Llama3.
+
+A SigLIP vision tower, a pixel-shuffle connector and a Llama language model. Each image
+becomes ``<fake_token_around_image><global-img><image>...<fake_token_around_image>`` (plus
+one such block per tile when the processor splits large images). The tiny instance
+(``model=tiny_idefics3``) keeps the architecture at toy sizes with image splitting off, so an
+image costs a handful of tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from PIL import Image
+from transformers import (
+    Idefics3Config,
+    Idefics3ForConditionalGeneration,
+    Idefics3ImageProcessorPil,
+    Idefics3Processor,
+    Idefics3VisionConfig,
+    LlamaConfig,
+)
+
+from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.backbones.tokenizer import train_byte_bpe
+from unsafe_vlm.backbones.vocabulary import suite_corpus
+
+# "<|im_start|>User:<image>{question}<end_of_utterance>\nAssistant: {answer}<end_of_utterance>\n",
+# the SmolVLM layout: a turn that opens with an image takes no space after the colon.
+IDEFICS3_CHAT_TEMPLATE = (
+    "{{- '<|im_start|>' -}}"
+    "{%- for message in messages -%}"
+    "{{- message['role'] | capitalize -}}"
+    "{%- if message['content'][0]['type'] == 'image' -%}{{- ':' -}}{%- else -%}{{- ': ' -}}{%- endif -%}"
+    "{%- for part in message['content'] -%}"
+    "{%- if part['type'] == 'image' -%}{{- '<image>' -}}"
+    "{%- elif part['type'] == 'text' -%}{{- part['text'] -}}{%- endif -%}"
+    "{%- endfor -%}"
+    "{{- '<end_of_utterance>\n' -}}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- 'Assistant:' -}}{%- endif -%}"
+)
+
+# The processor emits <row_i_col_j> tags for the tiles of a split image, up to a 6 x 6 grid.
+TILE_TOKENS = [f"<row_{row}_col_{col}>" for row in range(1, 7) for col in range(1, 7)]
+SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<end_of_utterance>",
+    "<fake_token_around_image>",
+    "<image>",
+    "<global-img>",
+    *TILE_TOKENS,
+]
+
+
+class Idefics3Backbone(VLMBackbone):
+    family: ClassVar[str] = "idefics3"
+    end_of_turn: ClassVar[str] = "<end_of_utterance>"
+    answer_prefix: ClassVar[str] = " "
+    # Only the Llama text model: "model.text_model.layers.N.{self_attn,mlp}.*". The SigLIP tower
+    # (q/k/v/out_proj, fc1/fc2) lives under "vision_model" and the connector under "connector".
+    lora_target_modules: ClassVar[str] = (
+        r".*\.text_model\.layers\.\d+\.(self_attn|mlp)\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+    )
+    default_chat_template: ClassVar[str] = IDEFICS3_CHAT_TEMPLATE
+
+    def processor_images(self, images: list[Image.Image]) -> list[list[Image.Image]]:
+        """One list per prompt: the Idefics3 processor takes a (possibly empty) image list per sample."""
+        return [[image] for image in images]
+
+    @classmethod
+    def build_tiny(
+        cls,
+        *,
+        seed: int = 0,
+        vocab_size: int = 1024,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        vision_hidden_size: int = 32,
+        vision_layers: int = 2,
+        vision_heads: int = 2,
+        image_size: int = 32,
+        patch_size: int = 8,
+        scale_factor: int = 2,
+        **_: Any,
+    ) -> Idefics3Backbone:
+        side = image_size // patch_size
+        if image_size % patch_size or side % scale_factor:
+            raise ValueError(
+                f"tiny idefics3: image_size {image_size} must be a multiple of patch_size {patch_size}, "
+                f"and the {side} x {side} patch grid a multiple of scale_factor {scale_factor}"
+            )
+        tokenizer = train_byte_bpe(
+            suite_corpus(),
+            special_tokens=SPECIAL_TOKENS,
+            vocab_size=vocab_size,
+            pad_token="<|endoftext|>",
+            eos_token="<end_of_utterance>",
+            bos_token="<|im_start|>",
+            unk_token="<|endoftext|>",
+            extra_special_tokens={"image_token": "<image>"},
+            chat_template=IDEFICS3_CHAT_TEMPLATE,
+        )
+        image_processor = Idefics3ImageProcessorPil(
+            do_image_splitting=False,
+            size={"longest_edge": image_size},
+            max_image_size={"longest_edge": image_size},
+        )
+        processor = Idefics3Processor(
+            image_processor=image_processor,
+            tokenizer=tokenizer,
+            image_seq_len=(side // scale_factor) ** 2,
+            chat_template=IDEFICS3_CHAT_TEMPLATE,
+        )
+        text_config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden_size,
+            intermediate_size=hidden_size * 2,
+            num_hidden_layers=num_layers,
+            num_attention_heads=num_heads,
+            num_key_value_heads=num_heads,
+            max_position_embeddings=1024,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+        vision_config = Idefics3VisionConfig(
+            hidden_size=vision_hidden_size,
+            intermediate_size=vision_hidden_size * 2,
+            num_hidden_layers=vision_layers,
+            num_attention_heads=vision_heads,
+            image_size=image_size,
+            patch_size=patch_size,
+        )
+        config = Idefics3Config(
+            text_config=text_config,
+            vision_config=vision_config,
+            scale_factor=scale_factor,
+            image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = Idefics3ForConditionalGeneration(config)
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.eos_token_id = tokenizer.eos_token_id
+        return cls(model.eval(), processor, blank_image_size=image_size)
