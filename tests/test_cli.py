@@ -1,0 +1,101 @@
+"""The command line: help, command words, and one-line errors for wrong overrides."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from unsafe_vlm.cli import COMMANDS, help_text
+from unsafe_vlm.config_check import ConfigError, check_overrides, group_options
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "unsafe_vlm", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
+
+
+def test_help_lists_every_command():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for name in COMMANDS:
+        assert name in result.stdout
+    assert result.stdout.strip() == help_text().strip()
+
+
+def test_unknown_command_lists_the_commands():
+    result = run_cli("trian")
+    assert result.returncode == 2
+    assert "unknown command 'trian'" in result.stderr
+    assert "fit" in result.stderr and "evaluate" in result.stderr
+
+
+def test_unknown_group_option_is_one_line_with_choices():
+    result = run_cli("evaluate", "model=nope")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "unknown model 'nope'" in lines[0]
+    for option in group_options("model"):
+        assert option in lines[0]
+
+
+def test_unknown_key_is_one_line_with_the_valid_keys():
+    result = run_cli("evaluate", "trainer.max_stepz=3")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "trainer.max_stepz" in lines[0] and "max_steps" in lines[0]
+
+
+def test_fit_without_method_lists_the_methods():
+    with pytest.raises(ConfigError, match=r"\+method=NAME.*dpo.*ppo.*sft"):
+        check_overrides("fit", [])
+
+
+def test_fit_with_method_but_no_plus_says_how():
+    with pytest.raises(ConfigError, match=r"\+method=NAME"):
+        check_overrides("fit", ["method=ppo"])
+
+
+def test_fit_plus_method_composes_exactly_as_written():
+    cfg = check_overrides("fit", ["+method=ppo"])
+    assert cfg.method.name == "ppo"
+    assert cfg.command == "fit"
+
+
+def test_unknown_method_lists_the_methods():
+    with pytest.raises(ConfigError, match="unknown method 'ppx'; choose one of: dpo, eval, ppo, sft"):
+        check_overrides("fit", ["+method=ppx"])
+
+
+def test_nested_unknown_key_names_its_parent():
+    with pytest.raises(ConfigError, match=r"'model.tiny' has no 'seedz'.*seed"):
+        check_overrides("evaluate", ["model.tiny.seedz=1"])
+
+
+def test_bad_syntax_is_a_config_error():
+    with pytest.raises(ConfigError, match="cannot parse"):
+        check_overrides("evaluate", ["a=b=c"])
+
+
+def test_every_value_of_a_sweep_is_checked():
+    check_overrides("evaluate", ["-m", "model=tiny,tiny", "seed=1,2"])
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
+        check_overrides("evaluate", ["-m", "seed=1,2", "model=tiny,nope"])
+
+
+def test_config_groups_the_issue_asks_for_exist():
+    for group in ("model", "data", "method", "trainer", "judge", "logger"):
+        assert group_options(group), group
+    assert {"eval", "sft", "dpo", "ppo"} <= set(group_options("method"))
+
+
+def test_hydra_flags_pass_through_and_print_the_config():
+    result = run_cli("fit", "+method=ppo", "--cfg", "job")
+    assert result.returncode == 0, result.stderr
+    assert "name: ppo" in result.stdout and "command: fit" in result.stdout

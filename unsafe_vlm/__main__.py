@@ -1,0 +1,4 @@
+from unsafe_vlm.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""``python -m unsafe_vlm <command> [hydra overrides]``.
+
+Hydra takes every bare word as an override, so the command word becomes
+``--config-name=<command>`` before Hydra parses. Lightning's DDP launcher restarts each
+worker with the rewritten argv, which therefore must (and does) work as input too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from unsafe_vlm.paths import CONF_DIR
+
+
+@dataclass(frozen=True)
+class Command:
+    summary: str
+    target: str  # "module:function"; Hydra commands take the composed config
+    uses_hydra: bool = True
+
+    def load(self) -> Callable:
+        module_name, function_name = self.target.split(":")
+        return getattr(importlib.import_module(module_name), function_name)
+
+
+COMMANDS = {
+    "fit": Command("align a VLM with +method=sft|dpo|ppo, evaluating before and after", "unsafe_vlm.commands.fit:fit"),
+    "evaluate": Command(
+        "measure perception, image and text alignment, and the modality gap", "unsafe_vlm.commands.evaluate:evaluate"
+    ),
+    "synth": Command("write the synthetic stand-in data set: synth out=DIR", "unsafe_vlm.commands.synth:synth"),
+}
+
+USAGE = "usage: python -m unsafe_vlm <command> [hydra overrides]"
+stderr = Console(stderr=True, highlight=False)
+
+
+def help_text() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [USAGE, "", "commands:"]
+    lines += [f"  {name:<{width}}  {command.summary}" for name, command in COMMANDS.items()]
+    lines += [
+        "",
+        "Overrides are Hydra's: model=tiny, trainer.max_steps=10, +method=ppo, hydra.run.dir=DIR,",
+        "-m for sweeps. `python -m unsafe_vlm <command> --cfg job` prints the composed config.",
+        f"Configs live in {CONF_DIR}.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(help_text())
+        return
+    if args[0].startswith("--config-name"):
+        # A DDP worker relaunched by Lightning with the argv we rewrote below.
+        _run_hydra(args)
+        return
+    name, overrides = args[0], args[1:]
+    command = COMMANDS.get(name)
+    if command is None:
+        _fail(f"unknown command {name!r}; choose one of: {', '.join(COMMANDS)} (see --help)")
+    if not command.uses_hydra:
+        command.load()(overrides)
+        return
+    from unsafe_vlm.config_check import ConfigError, check_overrides
+
+    try:
+        check_overrides(name, overrides)
+    except ConfigError as error:
+        _fail(str(error))
+    _run_hydra([f"--config-name={name}", *overrides])
+
+
+def _run_hydra(args: list[str]) -> None:
+    import hydra
+
+    sys.argv = [sys.argv[0], *args]
+    entry = hydra.main(config_path=str(CONF_DIR), config_name=None, version_base="1.3")(_run_command)
+    entry()
+
+
+def _run_command(cfg) -> None:
+    from unsafe_vlm.errors import UserError
+
+    try:
+        COMMANDS[cfg.command].load()(cfg)
+    except UserError as error:
+        _fail(str(error))
+
+
+def _fail(message: str) -> None:
+    stderr.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise SystemExit(2)

@@ -1,0 +1,123 @@
+"""Compose a command's config before Hydra runs, so a wrong override is one clear line.
+
+Hydra's own messages span several lines and hide the valid choices; here each failure
+becomes a ``ConfigError`` naming the override and listing what would have been valid.
+Sweeps (``-m model=a,b``) are checked one value at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from omegaconf import DictConfig, OmegaConf
+
+from unsafe_vlm.paths import CONF_DIR
+
+_PREFIXES = {"ADD": "+", "FORCE_ADD": "++", "DEL": "~", "CHANGE": ""}
+_MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+class ConfigError(ValueError):
+    """An override that does not fit the configs under ``conf/``."""
+
+
+def group_options(group: str) -> list[str]:
+    """The choices of a config group: ``model`` -> ['tiny', ...]."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def config_groups() -> list[str]:
+    return sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir())
+
+
+def check_overrides(command: str, args: Sequence[str]) -> DictConfig | None:
+    """Raise ``ConfigError`` if the overrides do not compose; return the config (first sweep point).
+
+    Hydra flags other than ``-m`` (``--cfg``, ``--info``, ...) are left for Hydra to handle.
+    """
+    flags = [a for a in args if a.startswith("-") and a not in _MULTIRUN_FLAGS]
+    if flags:
+        return None
+    overrides = [a for a in args if a not in _MULTIRUN_FLAGS]
+    composed = None
+    for point in _sweep_points(overrides):
+        cfg = _compose(command, point)
+        composed = composed if composed is not None else cfg
+    if command == "fit" and "method" not in composed:
+        raise ConfigError(f"fit needs a method: add +method=NAME, one of: {', '.join(group_options('method'))}")
+    return composed
+
+
+def _compose(command: str, overrides: list[str]) -> DictConfig:
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose(config_name=command, overrides=overrides, return_hydra_config=True)
+    except MissingConfigException as error:
+        raise ConfigError(_missing_option_message(error)) from None
+    except ConfigCompositionException as error:
+        raise ConfigError(_composition_message(command, overrides, error)) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _missing_option_message(error: MissingConfigException) -> str:
+    missing = error.missing_cfg_file or ""
+    group, _, option = missing.rpartition("/")
+    if group:
+        options = ", ".join(error.options or group_options(group))
+        return f"unknown {group} {option!r}; choose one of: {options}"
+    return str(error).splitlines()[0]
+
+
+def _composition_message(command: str, overrides: list[str], error: ConfigCompositionException) -> str:
+    text = str(error)
+    key_match = re.search(r"Could not override '([^']+)'", text)
+    if key_match is None:
+        return text.splitlines()[0]
+    key = key_match.group(1)
+    if key in config_groups():
+        if key == "method" and command == "fit":
+            options = ", ".join(group_options("method"))
+            return f"fit has no default method, so add it with a plus: +method=NAME, one of: {options}"
+        return f"config group {key!r} is not in {command}'s defaults; add it with +{key}=NAME"
+    parent, _, leaf = key.rpartition(".")
+    rest = [o for o in overrides if not o.lstrip("+~").startswith(key + "=")]
+    try:
+        base = _compose(command, rest)
+        node = OmegaConf.select(base, parent) if parent else base
+    except ConfigError:
+        node = None
+    if isinstance(node, DictConfig):
+        valid = ", ".join(sorted(str(k) for k in node if k != "hydra"))
+        where = f"'{parent}'" if parent else "the top level"
+        return f"unknown key {key!r}: {where} has no {leaf!r}; its keys are: {valid} (use +{key}=... to add one)"
+    return f"unknown key {key!r} (use +{key}=... to add one)"
+
+
+def _sweep_points(overrides: list[str]) -> Iterator[list[str]]:
+    """The overrides with every sweep at its first value, then each other value one at a time."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as error:
+        first_line = str(error).splitlines()[0]
+        raise ConfigError(f"cannot parse the overrides {' '.join(overrides)!r}: {first_line}") from None
+    first: list[str] = []
+    alternatives: list[tuple[int, list[str]]] = []
+    for index, override in enumerate(parsed):
+        if not override.is_sweep_override():
+            first.append(override.input_line)
+            continue
+        prefix = _PREFIXES.get(override.type.name, "")
+        values = [f"{prefix}{override.get_key_element()}={v}" for v in override.sweep_string_iterator()]
+        first.append(values[0])
+        alternatives.append((index, values[1:]))
+    yield first
+    for index, values in alternatives:
+        for value in values:
+            yield first[:index] + [value] + first[index + 1 :]
