@@ -112,14 +112,21 @@ class VLMBackbone(nn.Module):
         blank_image_size: int = 336,
     ) -> VLMBackbone:
         """Load weights and processor from a hub id or a local folder (safetensors)."""
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+        from transformers import AutoModelForImageTextToText
 
         common = {"trust_remote_code": trust_remote_code, "revision": revision}
-        processor = AutoProcessor.from_pretrained(str(path), **common)
+        processor = cls.load_processor(str(path), **common)
         model = AutoModelForImageTextToText.from_pretrained(
             str(path), dtype=_resolve_dtype(dtype), device_map=device_map, use_safetensors=True, **common
         )
         return cls(model, processor, blank_image_size=blank_image_size)
+
+    @classmethod
+    def load_processor(cls, path: str, **options: Any) -> Any:
+        """The checkpoint's processor; a family whose stock processor cannot load here overrides this."""
+        from transformers import AutoProcessor
+
+        return AutoProcessor.from_pretrained(path, **options)
 
     @classmethod
     def build_tiny(cls, *, seed: int = 0, **sizes: Any) -> VLMBackbone:

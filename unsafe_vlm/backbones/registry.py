@@ -46,6 +46,7 @@ def build_backbone(cfg: Any) -> VLMBackbone:
         )
     else:
         backbone = cls.build_tiny(**dict(cfg.get("tiny") or {}))
+        backbone.blank_image_size = cfg.get("blank_image_size", backbone.blank_image_size)
     if cfg.get("adapter"):
         load_adapter(backbone, cfg.adapter)
     return backbone
