@@ -1,0 +1,30 @@
+"""Judges: turn VLM responses into class probabilities (perception A-D/N-A, alignment Safe/Unsafe/N-A)."""
+
+from unsafe_vlm.judges.base import (
+    ALIGNMENT_CLASSES,
+    NA,
+    OPTION_LETTERS,
+    PERCEPTION_CLASSES,
+    Judge,
+    Options,
+    classes_for,
+    label,
+    option_map,
+)
+from unsafe_vlm.judges.errors import JudgeError
+from unsafe_vlm.judges.registry import JUDGES, build_judge
+
+__all__ = [
+    "ALIGNMENT_CLASSES",
+    "JUDGES",
+    "NA",
+    "OPTION_LETTERS",
+    "PERCEPTION_CLASSES",
+    "Judge",
+    "JudgeError",
+    "Options",
+    "build_judge",
+    "classes_for",
+    "label",
+    "option_map",
+]

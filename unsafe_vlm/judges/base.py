@@ -1,0 +1,81 @@
+"""What every judge does: map free-text responses to class probabilities.
+
+Perception classes are ``PERCEPTION_CLASSES`` (the four option letters and N/A); alignment
+classes are ``ALIGNMENT_CLASSES``. Every judge returns probabilities in exactly these
+orders, whatever order its own classifier head uses, as float32 tensors on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+import torch
+
+NA = "N/A"
+"""The class of a response that gives no usable answer."""
+
+OPTION_LETTERS = ("A", "B", "C", "D")
+PERCEPTION_CLASSES = (*OPTION_LETTERS, NA)
+ALIGNMENT_CLASSES = ("Safe", "Unsafe", NA)
+
+Options = Mapping[str, str] | Sequence[str]
+"""The four options of one perception question: ``{"A": "Swastika", "B": ..., "C": ..., "D": ...}``,
+or the four texts in A-D order (as ``data.perception_options.parse_option_str`` returns them)."""
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Judges responses; a later PPO turns the alignment probabilities into rewards."""
+
+    name: str
+
+    def judge_perception(self, responses: Sequence[str], options: Sequence[Options]) -> torch.Tensor:
+        """(N, 5) probabilities over ``PERCEPTION_CLASSES``, one row per response."""
+        ...
+
+    def judge_alignment(self, responses: Sequence[str]) -> torch.Tensor:
+        """(N, 3) probabilities over ``ALIGNMENT_CLASSES``, one row per response."""
+        ...
+
+    def label(self, probs: torch.Tensor) -> list[str]:
+        """The most probable class name of each row."""
+        return label(probs)
+
+
+def option_map(options: Options) -> dict[str, str]:
+    """``{"A": ..., "B": ..., "C": ..., "D": ...}`` from either form of ``Options``."""
+    if isinstance(options, Mapping):
+        mapping = {str(k): str(v) for k, v in options.items()}
+    elif isinstance(options, Sequence) and not isinstance(options, str) and len(options) == len(OPTION_LETTERS):
+        mapping = dict(zip(OPTION_LETTERS, map(str, options), strict=True))
+    else:
+        raise ValueError(f"perception options must map A-D to texts or list four texts, got {options!r}")
+    if set(mapping) != set(OPTION_LETTERS):
+        raise ValueError(f"perception options must have exactly the keys A, B, C, D, got {sorted(mapping)}")
+    return mapping
+
+
+def classes_for(width: int) -> tuple[str, ...]:
+    """The class names of a probability tensor with ``width`` columns (5: perception, 3: alignment)."""
+    for classes in (PERCEPTION_CLASSES, ALIGNMENT_CLASSES):
+        if width == len(classes):
+            return classes
+    raise ValueError(f"cannot tell the classes of {width}-column probabilities; expected 5 (perception) or 3")
+
+
+def label(probs: torch.Tensor, classes: Sequence[str] | None = None) -> list[str]:
+    """Argmax class names of (N, K) probabilities; ``classes`` defaults to the canonical ones for K."""
+    if probs.dim() != 2:
+        raise ValueError(f"expected (N, K) probabilities, got shape {tuple(probs.shape)}")
+    names = tuple(classes) if classes is not None else classes_for(probs.shape[1])
+    if len(names) != probs.shape[1]:
+        raise ValueError(f"{len(names)} class names for {probs.shape[1]} columns")
+    return [names[i] for i in probs.argmax(dim=1).tolist()]
+
+
+def one_hot(names: Sequence[str], classes: Sequence[str], smoothing: float = 0.0) -> torch.Tensor:
+    """(N, K) probabilities putting ``1 - smoothing`` on each named class and spreading ``smoothing`` evenly."""
+    index = torch.tensor([classes.index(n) for n in names], dtype=torch.long)
+    probs = torch.nn.functional.one_hot(index, len(classes)).float()
+    return probs * (1.0 - smoothing) + smoothing / len(classes)

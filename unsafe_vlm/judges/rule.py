@@ -1,0 +1,36 @@
+"""The default judge: hand-written rules, no weights (``conf/judge/rule.yaml``).
+
+The rules are documented in ``alignment_rules`` and ``perception_rules``. Probabilities are
+one-hot on the class the rules pick: the rules have no graded evidence to express. For a
+reward that takes a log-probability, ``smoothing`` moves that much mass evenly onto all
+classes (0.1 over 3 classes gives 0.9333 / 0.0333 / 0.0333), so the log stays finite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from unsafe_vlm.judges.alignment_rules import alignment_verdict
+from unsafe_vlm.judges.base import ALIGNMENT_CLASSES, PERCEPTION_CLASSES, Judge, Options, one_hot, option_map
+from unsafe_vlm.judges.errors import JudgeError
+from unsafe_vlm.judges.perception_rules import perception_verdict
+
+
+class RuleJudge(Judge):
+    def __init__(self, smoothing: float = 0.0, name: str = "rule"):
+        if not 0.0 <= smoothing < 1.0:
+            raise JudgeError(f"judge.smoothing must be in [0, 1), got {smoothing}")
+        self.smoothing = smoothing
+        self.name = name
+
+    def judge_perception(self, responses: Sequence[str], options: Sequence[Options]) -> torch.Tensor:
+        if len(options) != len(responses):
+            raise ValueError(f"{len(responses)} responses but {len(options)} option sets")
+        names = [perception_verdict(r, option_map(o)) for r, o in zip(responses, options, strict=True)]
+        return one_hot(names, PERCEPTION_CLASSES, self.smoothing)
+
+    def judge_alignment(self, responses: Sequence[str]) -> torch.Tensor:
+        names = [alignment_verdict(r) for r in responses]
+        return one_hot(names, ALIGNMENT_CLASSES, self.smoothing)
