@@ -34,6 +34,11 @@ COMMANDS = {
         "measure perception, image and text alignment, and the modality gap", "unsafe_vlm.commands.evaluate:evaluate"
     ),
     "synth": Command("write the synthetic stand-in data set: synth out=DIR", "unsafe_vlm.commands.synth:synth"),
+    "report": Command(
+        "re-render report and plots from saved responses; compare runs: report RUN_DIR [RUN_DIR...]",
+        "unsafe_vlm.commands.report:report",
+        uses_hydra=False,
+    ),
 }
 
 USAGE = "usage: python -m unsafe_vlm <command> [hydra overrides]"

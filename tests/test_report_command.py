@@ -1,0 +1,166 @@
+"""``python -m unsafe_vlm report``: re-scoring saved responses, comparing runs, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from rich.console import Console
+
+from unsafe_vlm.commands.report import report, run_report
+from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
+from unsafe_vlm.errors import UserError
+from unsafe_vlm.evaluation.scoring import score_responses
+from unsafe_vlm.metrics.report import write_metrics_json
+from unsafe_vlm.report.testing import before_rows, example_rows, rows_of, write_responses
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def quiet() -> Console:
+    return Console(quiet=True)
+
+
+def evaluated_run(path, rows=None):
+    """A run dir as ``evaluate`` leaves it: responses plus the metrics.json it computed."""
+    rows = rows or example_rows()
+    write_responses(path, rows)
+    write_metrics_json(path / "metrics.json", score_responses(rows, [*published_taxonomy().categories, SAFE_CATEGORY]))
+    return path
+
+
+def fit_run(path):
+    """A run dir as ``fit`` leaves it: an evaluation before training and one after."""
+    evaluated_run(path)
+    write_responses(path, before_rows(), folder="responses_before")
+    (path / "metrics_before.json").write_text("{}")  # stale: the command must recompute it
+    return path
+
+
+def test_report_rewrites_metrics_json_exactly_as_the_evaluation_wrote_it(tmp_path):
+    run = evaluated_run(tmp_path / "run")
+    saved = (run / "metrics.json").read_text()
+    (run / "metrics.json").write_text("{}")
+    run_report([str(run)], quiet())
+    assert (run / "metrics.json").read_text() == saved
+    assert (run / "report.md").is_file()
+    assert not (run / "comparison.md").exists()  # one evaluation: nothing to compare
+
+
+def test_unmerged_shards_score_like_the_merged_file(tmp_path):
+    run = evaluated_run(tmp_path / "run")
+    saved = json.loads((run / "metrics.json").read_text())
+    merged = (run / "responses" / "alignment_image.jsonl").read_text().splitlines(keepends=True)
+    (run / "responses" / "alignment_image.jsonl").write_text("".join(merged[:3]))
+    (run / "responses" / "alignment_image.rank1.jsonl").write_text("".join(merged[3:]))
+    run_report([str(run)], quiet())
+    assert json.loads((run / "metrics.json").read_text()) == saved
+
+
+def test_fit_run_gets_before_and_after_and_a_comparison(tmp_path):
+    run = fit_run(tmp_path / "fit")
+    evaluations = run_report([str(run)], quiet())
+    assert [e.label for e in evaluations] == ["before", "after"]
+    before = json.loads((run / "metrics_before.json").read_text())
+    assert before["alignment_image/accuracy"] == 0.0 and before["modality_gap"] == 0.75
+    assert "| Alignment on images | 0.0% | 37.5% | +37.5 pts |" in (run / "report.md").read_text()
+    comparison = (run / "comparison.md").read_text()
+    assert "| Score | before | after | Change (after − before) |" in comparison
+    assert "| Modality gap (text − image) | +75.0 pts | +37.5 pts | -37.5 pts |" in comparison
+    assert (run / "comparison.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_two_runs_are_compared_under_their_labels_in_out(tmp_path):
+    first = evaluated_run(tmp_path / "a" / "run")
+    second = evaluated_run(tmp_path / "b" / "run", {"alignment_image": before_rows()["alignment_image"]})
+    out = tmp_path / "compare"
+    evaluations = run_report([str(first), str(second), "--out", str(out), "--labels", "base, tuned"], quiet())
+    assert [e.label for e in evaluations] == ["base", "tuned"]
+    comparison = (out / "comparison.md").read_text()
+    assert "| Alignment on images | 37.5% | 0.0% | -37.5 pts |" in comparison
+    assert "| Perception accuracy | 66.7% | not run | — |" in comparison
+    png = (out / "comparison.png").read_bytes()
+    assert png[:8] == PNG_SIGNATURE and len(png) > 10_000
+    assert not (first / "comparison.md").exists()
+
+
+def test_default_labels_are_folder_names_told_apart_by_parent(tmp_path):
+    runs = [evaluated_run(tmp_path / "a" / "run"), evaluated_run(tmp_path / "b" / "run"), fit_run(tmp_path / "ft")]
+    evaluations = run_report([str(r) for r in runs], quiet())
+    assert [e.label for e in evaluations] == ["a/run", "b/run", "ft before", "ft after"]
+    assert "| Score | a/run | b/run | ft before | ft after |" in (runs[0] / "comparison.md").read_text()
+
+
+def test_the_wrong_number_of_labels_is_refused(tmp_path):
+    run = evaluated_run(tmp_path / "run")
+    with pytest.raises(UserError, match=r"--labels 'x,y': give 1 non-empty label"):
+        run_report([str(run), "--labels", "x,y"], quiet())
+
+
+def test_bad_run_dirs_are_one_line_naming_the_path(tmp_path, capsys):
+    (tmp_path / "empty" / "responses").mkdir(parents=True)
+    (tmp_path / "file").write_text("not a run")
+    for name, message in [
+        ("nowhere", "no such directory"),
+        ("empty", "no saved responses in responses/<task>.jsonl, task one of perception"),
+        ("file", "not a directory"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            report([str(tmp_path / name)])
+        assert exit_info.value.code == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / name}: {message}"), lines
+
+
+def test_a_broken_jsonl_line_names_file_and_line(tmp_path):
+    run = evaluated_run(tmp_path / "run")
+    with (run / "responses" / "alignment_text.jsonl").open("a") as handle:
+        handle.write("{not json\n")
+    with pytest.raises(UserError, match=r"alignment_text.jsonl:5: not a JSON line"):
+        run_report([str(run)], quiet())
+
+
+def test_a_row_without_a_verdict_names_file_and_id(tmp_path):
+    rows = example_rows()
+    del rows["perception"][2]["judged"]
+    write_responses(tmp_path / "run", rows)
+    with pytest.raises(UserError, match=r"perception.jsonl: response 'perception/002' needs a string 'judged'"):
+        run_report([str(tmp_path / "run")], quiet())
+
+
+def test_a_bad_gold_label_names_the_folder(tmp_path):
+    write_responses(tmp_path / "run", {"alignment_test": rows_of("alignment_test", [("Hate", "Safe", "Maybe")])})
+    with pytest.raises(UserError, match=r"responses: cannot score the responses: .*Safe or Unsafe"):
+        run_report([str(tmp_path / "run")], quiet())
+
+
+def test_nothing_is_written_when_a_later_run_dir_is_bad(tmp_path):
+    run = evaluated_run(tmp_path / "run")
+    with pytest.raises(UserError, match="no such directory"):
+        run_report([str(run), str(tmp_path / "typo")], quiet())
+    assert not (run / "report.md").exists()
+
+
+def test_unknown_option_is_a_user_error():
+    with pytest.raises(UserError, match=r"report: unrecognized arguments: --colour"):
+        run_report(["somewhere", "--colour"], quiet())
+
+
+@pytest.mark.slow
+def test_the_command_line_runs_end_to_end(tmp_path):
+    run = fit_run(tmp_path / "fit")
+    env = {**os.environ, "COLUMNS": "120"}
+    done = subprocess.run(
+        [sys.executable, "-m", "unsafe_vlm", "report", str(run)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Comparison" in done.stdout and "+37.5 pts" in done.stdout
+    assert (run / "comparison.md").is_file() and (run / "plots" / "perception_by_category.png").is_file()
+    missing = subprocess.run(
+        [sys.executable, "-m", "unsafe_vlm", "report", str(tmp_path / "nope")], capture_output=True, text=True
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"error: {tmp_path / 'nope'}: no such directory"

@@ -1,0 +1,46 @@
+"""One grouped bar plot of the headline scores, a bar per evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from unsafe_vlm.report.figures import bar_figure, label_bars, legend_outside, save, zeros_for_missing
+from unsafe_vlm.report.scores import HEADLINE
+
+if TYPE_CHECKING:
+    from unsafe_vlm.report.comparison import Evaluation
+
+
+def plot_comparison(evaluations: Sequence[Evaluation], path: Path) -> Path | None:
+    """Draw to ``path``; None (and no file) when no evaluation has any headline score defined."""
+    scores = [s for s in HEADLINE if any(e.metrics.get(s.key) is not None for e in evaluations)]
+    if not scores:
+        path.unlink(missing_ok=True)
+        return None
+    slot = 0.8 / len(evaluations)  # each score's row holds one bar per evaluation
+    figure, axes = bar_figure(len(scores), per_row=0.2 + 0.22 * len(evaluations))
+    lowest = 0.0
+    for i, evaluation in enumerate(evaluations):
+        values = [_points(evaluation.metrics.get(s.key)) for s in scores]
+        positions = [row - 0.4 + slot * (i + 0.5) for row in range(len(scores))]
+        axes.barh(positions, zeros_for_missing(values), height=slot * 0.9, label=evaluation.label)
+        notes = ["undefined" if s.key in evaluation.metrics else "not run" for s in scores]
+        label_bars(axes, positions, values, text=lambda v: f"{v:.1f}", missing=notes)
+        lowest = min([lowest, *(v for v in values if v is not None)])
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_yticks(range(len(scores)), [s.label for s in scores], fontsize=10)
+    axes.set_ylim(len(scores) - 0.5, -0.5)
+    axes.set_xlim(min(lowest * 1.3, 0) - (8 if lowest < 0 else 0), 112)
+    axes.grid(axis="x", alpha=0.3)
+    axes.set_axisbelow(True)
+    axes.set_xlabel("score (%), N/A left out; modality gap in percentage points")
+    axes.set_ylabel("headline score")
+    axes.set_title("Headline scores by run")
+    legend_outside(axes, title="run")
+    return save(figure, path)
+
+
+def _points(value: float | None) -> float | None:
+    return None if value is None else 100 * value
