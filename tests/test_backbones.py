@@ -183,3 +183,32 @@ def _fresh_copy(backbone: VLMBackbone) -> VLMBackbone:
     import copy
 
     return type(backbone)(copy.deepcopy(backbone.model), backbone.processor, blank_image_size=backbone.blank_image_size)
+
+
+def test_selected_rows_score_as_they_did_in_the_whole_batch(backbone):
+    inputs = backbone.encode(QUESTIONS, _images(), ANSWERS)
+    rows = torch.tensor([2, 0])
+    with torch.no_grad():
+        whole = backbone.answer_logprobs(inputs)
+        part = backbone.answer_logprobs(backbone.select_rows(inputs, rows))
+    torch.testing.assert_close(part, whole[rows], atol=1e-5, rtol=1e-5)
+    assert backbone.hidden_size > 0
+
+
+def test_answers_never_contain_special_tokens_but_the_stop(backbone):
+    image_id = backbone.tokenizer.convert_tokens_to_ids(backbone.processor.image_token)
+    assert image_id in backbone.suppressed_token_ids
+    assert not set(backbone.stop_token_ids) & set(backbone.suppressed_token_ids)
+
+    def favour_the_image_token(module, args, logits):
+        logits[..., image_id] += 1000.0
+        return logits
+
+    hook = backbone.model.get_output_embeddings().register_forward_hook(favour_the_image_token)
+    try:
+        sampled = backbone.generate(backbone.encode(QUESTIONS, _images()), max_new_tokens=4)
+    finally:
+        hook.remove()
+    start = sampled.inputs["prompt_length"]
+    answers = sampled.inputs["input_ids"][:, start:][sampled.inputs["answer_mask"][:, start:]]
+    assert answers.numel() and image_id not in answers.tolist()

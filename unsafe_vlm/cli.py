@@ -86,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _run_hydra(args: list[str]) -> None:
     import hydra
 
+    _quiet_known_warnings()
+
     sys.argv = [sys.argv[0], *args]
     entry = hydra.main(config_path=str(CONF_DIR), config_name=None, version_base="1.3")(_run_command)
     entry()
@@ -98,6 +100,22 @@ def _run_command(cfg) -> None:
         COMMANDS[cfg.command].load()(cfg)
     except UserError as error:
         _fail(str(error))
+
+
+def _quiet_known_warnings() -> None:
+    """Warnings that say nothing to a user of the suite (they are about the libraries' internals)."""
+    import warnings
+
+    for pattern in (
+        r".*predict returned None.*",
+        r".*isinstance\(treespec, LeafSpec\).*",
+        r".*does not have many workers.*",
+        r".*litlogger.*",
+        r".*Using ModelCheckpoint with manual optimization.*",
+        r".*is_gradient_checkpointing.*",
+        r".*You passed in a `val_dataloader` but have no `validation_step`.*",
+    ):
+        warnings.filterwarnings("ignore", message=pattern)
 
 
 def _fail(message: str) -> None:

@@ -97,6 +97,7 @@ class VLMBackbone(nn.Module):
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.stop_token_ids = self._stop_token_ids()
+        self.suppressed_token_ids = self._suppressed_token_ids()
 
     # ----- construction -------------------------------------------------------------------
 
@@ -264,6 +265,7 @@ class VLMBackbone(nn.Module):
             max_new_tokens=max_new_tokens,
             eos_token_id=self.stop_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
+            suppress_tokens=self.suppressed_token_ids,
             **options,
         )
         prompt_length = inputs["input_ids"].shape[1]
@@ -283,12 +285,38 @@ class VLMBackbone(nn.Module):
             lengths=answer_mask.sum(-1),
         )
 
+    def select_rows(self, inputs: ModelInputs, rows: torch.Tensor) -> ModelInputs:
+        """The same batch restricted to ``rows`` (a 1-D index tensor), in that order.
+
+        Every tensor whose first dimension is the batch is indexed; a family whose vision
+        tensors are packed differently (Qwen2-VL's flat patches) overrides this.
+        """
+        batch = inputs["input_ids"].shape[0]
+        return {
+            key: value[rows.to(value.device)] if torch.is_tensor(value) and value.dim() and value.shape[0] == batch
+            else value
+            for key, value in inputs.items()
+        }
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the language model's last hidden states (what a value head reads)."""
+        return self.model.config.get_text_config().hidden_size
+
     # ----- adapters -------------------------------------------------------------------------
 
     def reference(self) -> contextlib.AbstractContextManager:
         """Context in which the model is the frozen reference: same weights, adapters off."""
         disable = getattr(self.model, "disable_adapter", None)
         return disable() if callable(disable) else contextlib.nullcontext()
+
+    def _suppressed_token_ids(self) -> list[int]:
+        """Special tokens an answer must never contain (image placeholders, padding, ...): all
+        special and added tokens but the stop tokens. A sampled image token would break the
+        next forward pass, which expects as many of them as the prompt has image features."""
+        tokenizer = self.tokenizer
+        special = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}))
+        return sorted(special - set(self.stop_token_ids))
 
     def _stop_token_ids(self) -> list[int]:
         tokenizer = self.tokenizer

@@ -111,6 +111,15 @@ class Qwen2VLBackbone(VLMBackbone):
         kwargs["mm_token_type_ids"] = token_types
         return kwargs
 
+    def select_rows(self, inputs: ModelInputs, rows: torch.Tensor) -> ModelInputs:
+        """Qwen2-VL packs every image's patches into one (sum of patches, D) tensor; pick by image."""
+        selected = super().select_rows({k: v for k, v in inputs.items() if k != "pixel_values"}, rows)
+        if "pixel_values" in inputs:
+            patches_per_image = inputs["image_grid_thw"].prod(dim=-1).tolist()
+            chunks = torch.split(inputs["pixel_values"], patches_per_image, dim=0)
+            selected["pixel_values"] = torch.cat([chunks[i] for i in rows.tolist()], dim=0)
+        return selected
+
     def _stop_token_ids(self) -> list[int]:
         # The instruct checkpoints stop on <|im_end|> and also on <|endoftext|>.
         ids = set(super()._stop_token_ids())

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from unsafe_vlm.commands.parts import build_parts, describe_parts
-from unsafe_vlm.errors import UserError
+from unsafe_vlm.evaluation.runner import run_evaluation
+from unsafe_vlm.evaluation.summary import print_scores
+from unsafe_vlm.report.document import write_report
 
 
 def evaluate(cfg: DictConfig) -> None:
     parts = build_parts(cfg)
-    parts.datamodule.setup("predict")
+    run_dir = HydraConfig.get().runtime.output_dir
     describe_parts(cfg, parts)
-    raise UserError("evaluate: the evaluation module is not built yet (issue 4)")
+    result = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir)
+    if result.is_global_zero:
+        title = f"{cfg.model.name} on {cfg.data.name}"
+        print_scores(result.metrics, title=title, run_dir=run_dir)
+        write_report(run_dir, result.metrics, title=title)

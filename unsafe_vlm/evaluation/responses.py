@@ -21,8 +21,8 @@ from unsafe_vlm.errors import UserError
 
 
 class ResponseStore:
-    def __init__(self, run_dir: str | Path, *, rank: int = 0) -> None:
-        self.folder = Path(run_dir) / "responses"
+    def __init__(self, run_dir: str | Path, *, rank: int = 0, name: str = "responses") -> None:
+        self.folder = Path(run_dir) / name
         self.rank = rank
 
     # ----- the config the responses were made with ------------------------------------------

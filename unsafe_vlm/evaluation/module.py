@@ -1,0 +1,81 @@
+"""The evaluation LightningModule: answer each query, judge the answer, write it down at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+
+from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.evaluation.responses import ResponseStore
+from unsafe_vlm.evaluation.rows import judge_responses, response_rows
+from unsafe_vlm.evaluation.scoring import score_responses
+from unsafe_vlm.judges.base import Judge
+from unsafe_vlm.metrics.report import metrics_json
+
+GENERATION_KEYS = ("max_new_tokens", "do_sample", "temperature", "top_p")
+
+
+class EvaluationModule(L.LightningModule):
+    """Runs under ``Trainer.predict`` over the data module's evaluation loaders (one per task).
+
+    Before the loaders are made, every rank reads which queries the run directory already
+    answered and the data module leaves those out (a resumed run asks only the rest). Each
+    batch's responses go to this rank's shard at once, so nothing piles up in memory and a
+    kill loses at most one batch. At the end every rank scores its slice of the saved
+    responses, torchmetrics sums the slices, and rank 0 merges the shards.
+
+    After ``predict``, ``self.metrics`` holds the flat metrics dict (on every rank).
+    """
+
+    def __init__(
+        self,
+        backbone: VLMBackbone,
+        judge: Judge,
+        store: ResponseStore,
+        generation: Mapping[str, Any],
+        settings: Mapping[str, Any],
+        categories: Sequence[str],
+    ):
+        super().__init__()
+        self.backbone = backbone
+        self.judge = judge
+        self.store = store
+        self.generation = {k: generation[k] for k in GENERATION_KEYS if k in generation}
+        self.settings = dict(settings)
+        self.categories = tuple(categories)
+        self.metrics: dict[str, Any] | None = None
+
+    def setup(self, stage: str) -> None:
+        datamodule = self.trainer.datamodule
+        self.store.rank = self.global_rank
+        self.store.check_config(self.settings)
+        answered = {task: self.store.answered_ids(task) for task in datamodule.task_names("predict")}
+        datamodule.skip_answered(answered)
+        # Nobody writes before every rank has read what was answered: the shards must agree.
+        self.trainer.strategy.barrier("answered-ids")
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        records = list(batch["records"])
+        answers = self.backbone.generate(batch["inputs"], **self.generation)
+        probabilities = judge_responses(self.judge, records, answers.texts)
+        self.store.append(records[0].task, response_rows(records, answers.texts, probabilities))
+
+    def on_predict_end(self) -> None:
+        strategy = self.trainer.strategy
+        strategy.barrier("responses-written")
+        tasks = self.trainer.datamodule.task_names("predict")
+        rows = {task: self.store.load(task) for task in tasks}
+        categories = _ordered_categories(self.categories, rows)
+        results = score_responses(rows, categories, rank=self.global_rank, world_size=self.trainer.world_size)
+        self.metrics = metrics_json(results)
+        strategy.barrier("responses-scored")
+        if self.trainer.is_global_zero:
+            for task in tasks:
+                self.store.merge(task)
+
+
+def _ordered_categories(known: Sequence[str], rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    seen = {row["category"] for task_rows in rows.values() for row in task_rows}
+    return [*known, *sorted(seen - set(known))]

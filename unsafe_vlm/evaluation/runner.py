@@ -1,0 +1,79 @@
+"""Run an evaluation with a Lightning Trainer and write ``metrics.json`` into the run directory."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import RichProgressBar
+from omegaconf import DictConfig, OmegaConf
+
+from unsafe_vlm.data.records import SAFE
+from unsafe_vlm.data.taxonomy import published_taxonomy
+from unsafe_vlm.evaluation.module import GENERATION_KEYS, EvaluationModule
+from unsafe_vlm.evaluation.responses import ResponseStore
+from unsafe_vlm.judges.registry import build_judge
+
+# Settings that change no response: a resumed run may differ in these.
+_IRRELEVANT_DATA_KEYS = ("batch_size", "eval_batch_size", "num_workers", "cache_dir", "verify_images", "val_tasks")
+
+
+@dataclass
+class EvaluationResult:
+    metrics: dict[str, Any]
+    is_global_zero: bool  # False in the other DDP processes, which should print and write nothing
+
+
+def evaluation_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The flattened settings the responses depend on (model, data, prompts, generation, judge)."""
+    data = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items() if k not in _IRRELEVANT_DATA_KEYS}
+    parts = {
+        "model": {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k != "lora"},
+        "data": data,
+        "generation": {k: cfg.evaluation.get(k) for k in GENERATION_KEYS},
+        "judge": OmegaConf.to_container(cfg.judge, resolve=True),
+    }
+    return _flatten(parts)
+
+
+def run_evaluation(
+    cfg: DictConfig,
+    backbone,
+    datamodule,
+    run_dir: str | Path,
+    *,
+    responses: str = "responses",
+    output: str = "metrics.json",
+) -> EvaluationResult:
+    """Answer, judge and score every task of ``data.tasks``; rank 0 writes ``run_dir/output``."""
+    store = ResponseStore(run_dir, name=responses)
+    module = EvaluationModule(
+        backbone,
+        build_judge(cfg.judge),
+        store,
+        generation=cfg.evaluation,
+        settings=evaluation_settings(cfg),
+        categories=[*published_taxonomy().categories, SAFE],
+    )
+    trainer = instantiate(
+        cfg.trainer, logger=False, callbacks=[RichProgressBar()], enable_checkpointing=False, _convert_="object"
+    )
+    trainer.predict(module, datamodule=datamodule, return_predictions=False)
+    if trainer.is_global_zero:
+        path = Path(run_dir) / output
+        path.write_text(json.dumps(module.metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return EvaluationResult(metrics=module.metrics, is_global_zero=trainer.is_global_zero)
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat

@@ -1,0 +1,1 @@
+"""Alignment methods as LightningModules: SFT, DPO and PPO over one shared base."""

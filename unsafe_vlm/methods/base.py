@@ -1,0 +1,106 @@
+"""What every alignment method shares: LoRA adapters, optimiser and schedule, adapter-only checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf
+from peft import PeftModel
+
+from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.backbones.lora import add_lora
+from unsafe_vlm.errors import UserError
+from unsafe_vlm.methods.schedule import warmup_cosine_scheduler
+
+
+class NonFiniteLossError(UserError):
+    """A loss or statistic became NaN or infinite; training stops, the last good checkpoint stays."""
+
+
+class AlignmentModule(L.LightningModule):
+    """Base of the SFT, DPO and PPO modules.
+
+    The backbone's base weights stay frozen; ``configure_model`` adds LoRA adapters (before a
+    checkpoint is restored, so resuming finds them). With the adapters disabled the same
+    weights are the frozen reference model. Checkpoints hold only the trainable tensors.
+    """
+
+    train_format: str = ""  # the data module's training records: sft, dpo or ppo
+
+    def __init__(self, backbone: VLMBackbone, method: Mapping[str, Any], lora: Mapping[str, Any]):
+        super().__init__()
+        self.backbone = backbone
+        self.method = _plain(method)
+        self.lora = _plain(lora)
+        self.strict_loading = False  # checkpoints carry the adapters only
+        self.save_hyperparameters({"method": self.method, "lora": self.lora})
+
+    @classmethod
+    def from_config(cls, backbone: VLMBackbone, cfg: DictConfig) -> AlignmentModule:
+        """The module for a composed ``fit`` config (method settings, the model's LoRA settings)."""
+        return cls(backbone, cfg.method, cfg.model.lora)
+
+    def on_fit_start(self) -> None:
+        self.train()  # backbones are built in eval mode; LoRA dropout needs train mode
+
+    # ----- model and optimiser --------------------------------------------------------------
+
+    def configure_model(self) -> None:
+        if not isinstance(self.backbone.model, PeftModel):
+            add_lora(self.backbone, OmegaConf.create(self.lora))
+
+    def trainable_parameters(self) -> Iterator[torch.nn.Parameter]:
+        return (p for p in self.parameters() if p.requires_grad)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = torch.optim.AdamW(
+            list(self.trainable_parameters()),
+            lr=float(self.method["lr"]),
+            weight_decay=float(self.method.get("weight_decay", 0.0)),
+        )
+        scheduler = warmup_cosine_scheduler(
+            optimizer, total_steps=self.total_optimizer_steps(), warmup_ratio=float(self.method.get("warmup_ratio", 0))
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def total_optimizer_steps(self) -> int:
+        return max(1, int(self.trainer.estimated_stepping_batches))
+
+    # ----- checks and checkpoints -----------------------------------------------------------
+
+    def check_finite(self, **values: torch.Tensor) -> None:
+        """Stop with the step and the offending statistic if any value is NaN or infinite."""
+        for name, value in values.items():
+            if not torch.isfinite(value).all():
+                raise NonFiniteLossError(
+                    f"step {self.global_step}: {name} is {value.detach().float().mean().item()}; "
+                    "training stopped, the last good checkpoint is kept (lower method.lr, or check the data)"
+                )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        trainable = {name for name, p in self.named_parameters() if p.requires_grad}
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+
+    def save_adapter(self, folder: str | Path) -> Path:
+        """The LoRA adapter in the peft layout (``PeftModel.from_pretrained`` loads it)."""
+        folder = Path(folder)
+        self.backbone.model.save_pretrained(str(folder))
+        return folder
+
+    def log_stats(self, stats: Mapping[str, torch.Tensor | float], *, batch_size: int) -> None:
+        self.log_dict({f"train/{k}": v for k, v in stats.items()}, batch_size=batch_size, sync_dist=False)
+
+
+def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(cfg, resolve=True)
+    return dict(cfg)
+
+
+def mean_over_tokens(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)

@@ -1,0 +1,56 @@
+"""Direct preference optimisation: the sigmoid loss on chosen vs rejected answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from unsafe_vlm.backbones.base import ModelInputs
+from unsafe_vlm.methods.base import AlignmentModule
+
+
+def dpo_loss(
+    chosen: torch.Tensor, rejected: torch.Tensor, ref_chosen: torch.Tensor, ref_rejected: torch.Tensor, *, beta: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sigmoid DPO loss from summed answer log-probs, each (B,).
+
+    Returns the mean loss, the implicit rewards of the chosen answers and of the rejected ones,
+    ``beta * (log pi - log pi_ref)``, each (B,).
+    """
+    chosen_reward = beta * (chosen - ref_chosen)
+    rejected_reward = beta * (rejected - ref_rejected)
+    loss = -F.logsigmoid(chosen_reward - rejected_reward).mean()
+    return loss, chosen_reward.detach(), rejected_reward.detach()
+
+
+class DPOModule(AlignmentModule):
+    train_format = "dpo"
+
+    def summed_logprobs(self, inputs: ModelInputs) -> torch.Tensor:
+        return self.backbone.answer_logprobs(inputs).sum(dim=-1)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        chosen, rejected = batch["chosen"], batch["rejected"]
+        with torch.no_grad(), self.backbone.reference():
+            ref_chosen = self.summed_logprobs(chosen)
+            ref_rejected = self.summed_logprobs(rejected)
+        loss, chosen_reward, rejected_reward = dpo_loss(
+            self.summed_logprobs(chosen),
+            self.summed_logprobs(rejected),
+            ref_chosen,
+            ref_rejected,
+            beta=float(self.method["beta"]),
+        )
+        self.check_finite(loss=loss)
+        margin = chosen_reward - rejected_reward
+        stats = {
+            "loss": loss,
+            "reward_accuracy": (margin > 0).float().mean(),
+            "reward_margin": margin.mean(),
+            "chosen_reward": chosen_reward.mean(),
+            "rejected_reward": rejected_reward.mean(),
+        }
+        self.log_stats(stats, batch_size=len(batch["records"]))
+        return loss
