@@ -1,0 +1,77 @@
+"""The wording of every question and templated answer, from the ``prompts`` config group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from unsafe_vlm.data.perception_options import LETTERS
+from unsafe_vlm.paths import CONF_DIR
+
+DEFAULT_PROMPTS_FILE = CONF_DIR / "prompts" / "default.yaml"
+ANSWER_KEYS = ("safe", "unsafe")
+
+
+@dataclass(frozen=True)
+class Prompts:
+    perception: str  # holds {options}
+    perception_option: str  # one option line: {letter}, {concept}
+    alignment_image: tuple[str, ...]
+    alignment_text: tuple[str, ...]  # holds {concept}; one per alignment_image question
+    answers: dict[str, str]  # safe, unsafe (hold {concept}); more keys kept as given
+    lowercase_concepts: bool  # write concept names in lower case inside questions and answers
+
+    def concept_text(self, concept: str) -> str:
+        return concept.lower() if self.lowercase_concepts else concept
+
+    def answer(self, key: str, concept: str) -> str:
+        return self.answers[key].format(concept=self.concept_text(concept))
+
+    def perception_question(self, options: tuple[str, ...]) -> str:
+        """The question with its options, one a line, as lettered in ``LETTERS``."""
+        pairs = zip(LETTERS, options, strict=True)
+        lines = [self.perception_option.format(letter=letter, concept=name) for letter, name in pairs]
+        return self.perception.format(options="\n".join(lines))
+
+    def alignment_text_question(self, index: int, concept: str) -> str:
+        return self.alignment_text[index].format(concept=self.concept_text(concept))
+
+
+def load_prompts(config: Mapping[str, Any] | DictConfig | None = None) -> Prompts:
+    """Build ``Prompts`` from a config mapping; the shipped default wording when None."""
+    if config is None:
+        config = OmegaConf.load(DEFAULT_PROMPTS_FILE)
+    if isinstance(config, DictConfig):
+        config = OmegaConf.to_container(config, resolve=True)
+    for key in ("perception", "alignment_image", "alignment_text", "answers"):
+        if key not in config:
+            raise ValueError(f"prompts: missing key {key!r}")
+    prompts = Prompts(
+        perception=str(config["perception"]),
+        perception_option=str(config.get("perception_option", "{letter}: {concept}")),
+        alignment_image=tuple(str(q) for q in config["alignment_image"]),
+        alignment_text=tuple(str(q) for q in config["alignment_text"]),
+        answers={str(k): str(v) for k, v in config["answers"].items()},
+        lowercase_concepts=bool(config.get("lowercase_concepts", False)),
+    )
+    _check(prompts)
+    return prompts
+
+
+def _check(prompts: Prompts) -> None:
+    if "{options}" not in prompts.perception:
+        raise ValueError("prompts.perception must contain {options}")
+    if not prompts.alignment_image or len(prompts.alignment_image) != len(prompts.alignment_text):
+        raise ValueError(
+            f"prompts: alignment_image ({len(prompts.alignment_image)}) and alignment_text "
+            f"({len(prompts.alignment_text)}) must hold the same number of questions, at least one"
+        )
+    for index, question in enumerate(prompts.alignment_text):
+        if "{concept}" not in question:
+            raise ValueError(f"prompts.alignment_text[{index}] must contain {{concept}}: {question!r}")
+    for key in ANSWER_KEYS:
+        if "{concept}" not in prompts.answers.get(key, ""):
+            raise ValueError(f"prompts.answers.{key} must be given and contain {{concept}}")

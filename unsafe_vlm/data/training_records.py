@@ -1,0 +1,62 @@
+"""Alignment-training records from the train split: SFT, DPO and PPO formats.
+
+Each train image (unsafe and safe, balanced) gets one of the alignment questions at
+random (seeded, the same one in every format). Concepts held out of training are dropped
+from both sides, and the safe side is cut again to the unsafe side's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from unsafe_vlm.data.choices import question_index
+from unsafe_vlm.data.errors import DataConfigError
+from unsafe_vlm.data.prompts import Prompts
+from unsafe_vlm.data.records import SAFE, UNSAFE, Record
+from unsafe_vlm.data.samples import ImageSample
+from unsafe_vlm.data.split import truncate_to
+
+TRAIN_FORMATS = ("sft", "dpo", "ppo")
+
+
+def training_records(
+    train_format: str,
+    unsafe_train: Sequence[ImageSample],
+    safe_train: Sequence[ImageSample],
+    prompts: Prompts,
+    seed: int,
+    holdout_concepts: Collection[str] = (),
+) -> list[Record]:
+    """Records for one format.
+
+    - ``sft``: ``answer`` is the correct templated answer, naming the concept.
+    - ``dpo``: ``answer`` is the chosen (correct) answer, ``rejected`` the opposite one.
+    - ``ppo``: no answer; the gold label and concept are what the reward needs.
+    """
+    if train_format not in TRAIN_FORMATS:
+        raise ValueError(f"unknown training format {train_format!r}; choose one of {', '.join(TRAIN_FORMATS)}")
+    unsafe = [s for s in unsafe_train if s.concept not in holdout_concepts]
+    safe = truncate_to([s for s in safe_train if s.concept not in holdout_concepts], len(unsafe), "train")
+    if not unsafe:
+        raise DataConfigError("data.holdout_concepts: no unsafe training images left after holding out concepts")
+    return [_record(train_format, sample, prompts, seed) for sample in [*unsafe, *safe]]
+
+
+def _record(train_format: str, sample: ImageSample, prompts: Prompts, seed: int) -> Record:
+    side = "safe" if sample.is_safe else "unsafe"
+    k = question_index(seed, f"train/{side}/{sample.index}", len(prompts.alignment_image))
+    correct = prompts.answer(side, sample.concept)
+    opposite = prompts.answer("unsafe" if sample.is_safe else "safe", sample.concept)
+    return Record(
+        id=f"{train_format}/{side}/{sample.index}",
+        task=train_format,
+        question=prompts.alignment_image[k],
+        image=str(sample.image),
+        concept=sample.concept,
+        category=sample.category,
+        gold=SAFE if sample.is_safe else UNSAFE,
+        answer=None if train_format == "ppo" else correct,
+        rejected=opposite if train_format == "dpo" else None,
+        question_index=k,
+        source=sample.source,
+    )
