@@ -23,6 +23,8 @@ import torch
 from PIL import Image
 from torch import nn
 
+from unsafe_vlm.errors import ConfigValueError
+
 ModelInputs = dict[str, Any]
 """``input_ids`` (B, L), ``attention_mask`` (B, L), ``answer_mask`` (B, L) bool,
 ``prompt_length`` int, plus the family's vision tensors (``pixel_values``, ...)."""
@@ -364,7 +366,7 @@ def _resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype | str | None:
     try:
         return getattr(torch, dtype)
     except AttributeError:
-        raise ValueError(f"model.dtype: unknown torch dtype {dtype!r}") from None
+        raise ConfigValueError(f"model.dtype: unknown torch dtype {dtype!r}") from None
 
 
 @contextlib.contextmanager

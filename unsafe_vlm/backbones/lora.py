@@ -8,6 +8,7 @@ from typing import Any
 from peft import LoraConfig, PeftModel, get_peft_model
 
 from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.errors import ConfigValueError, MissingFileError
 
 
 def lora_config(cfg: Any, backbone: VLMBackbone) -> LoraConfig:
@@ -32,8 +33,9 @@ def load_adapter(backbone: VLMBackbone, path: str | Path, *, trainable: bool = F
     """Load a LoRA adapter saved in the peft layout; a clear error if it does not fit."""
     folder = Path(path)
     if not (folder / "adapter_config.json").is_file():
-        raise FileNotFoundError(f"model.adapter: {folder} holds no adapter_config.json (peft layout)")
+        raise MissingFileError(f"model.adapter: {folder} holds no adapter_config.json (peft layout)")
     try:
         backbone.model = PeftModel.from_pretrained(backbone.model, str(folder), is_trainable=trainable)
     except (ValueError, RuntimeError, KeyError) as error:
-        raise ValueError(f"model.adapter: {folder} does not fit this {backbone.family} backbone: {error}") from error
+        message = f"model.adapter: {folder} does not fit this {backbone.family} backbone: {error}"
+        raise ConfigValueError(message) from error

@@ -7,6 +7,7 @@ from typing import Any
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.lora import load_adapter
+from unsafe_vlm.errors import ConfigValueError
 
 FAMILIES = {
     "llava": "unsafe_vlm.backbones.llava:LlavaBackbone",
@@ -20,11 +21,11 @@ def resolve_family(family: str) -> type[VLMBackbone]:
     target = FAMILIES.get(family, family)
     if ":" not in target:
         known = ", ".join(sorted(FAMILIES))
-        raise ValueError(f"model.family: unknown family {family!r}; use one of {known} or 'module:Class'")
+        raise ConfigValueError(f"model.family: unknown family {family!r}; use one of {known} or 'module:Class'")
     module_name, class_name = target.split(":", 1)
     cls = getattr(importlib.import_module(module_name), class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, VLMBackbone)):
-        raise ValueError(f"model.family: {target!r} is not a VLMBackbone subclass")
+        raise ConfigValueError(f"model.family: {target!r} is not a VLMBackbone subclass")
     return cls
 
 

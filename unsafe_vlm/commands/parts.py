@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.errors import UserError
 
 
 @dataclass
@@ -22,7 +24,13 @@ def build_parts(cfg: DictConfig) -> Parts:
     """Seed everything, then build the backbone and connect the data module to it."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     backbone = build_backbone(cfg.model)
-    datamodule = instantiate(cfg.data, _recursive_=False)
+    try:
+        datamodule = instantiate(cfg.data, _recursive_=False)
+    except InstantiationException as error:
+        # Hydra wraps the data module's own clear errors; show those, not Hydra's wrapper.
+        if isinstance(error.__cause__, UserError):
+            raise error.__cause__ from None
+        raise
     datamodule.connect(backbone)
     return Parts(backbone=backbone, datamodule=datamodule)
 
