@@ -1,0 +1,152 @@
+"""Evaluation throughput: the suite's batched pipeline against a one-query-at-a-time loop.
+
+The paper's code asks a VLM one query at a time. This measures, on the same model and the same
+queries, greedy decoding, the same number of new tokens:
+
+  ours        the suite's path: DataLoader + backbone collation, batched generate, judge
+  per-query   the same steps for one query at a time (what the paper's code does)
+  plain       processor + ``model.generate`` batched by hand (no judging): a floor
+
+Each variant runs in its own process (so its peak memory is its own), warms up once, then
+times several repeats; the table shows the median queries/s, the ratio to the per-query
+loop, and peak RSS (CPU) or peak allocated memory (GPU).
+
+    python tools/bench_eval.py                       # tiny model, 64 queries, batch 16, CPU
+    python tools/bench_eval.py --model organism --queries 128 --batch-size 32 --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VARIANTS = ("ours", "per-query", "plain")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="tiny", help="a conf/model name (default: tiny)")
+    parser.add_argument("--queries", type=int, default=64, help="alignment_image queries to answer")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = parser.parse_args()
+
+    context = mp.get_context("spawn")
+    rows = []
+    for variant in VARIANTS:
+        with context.Pool(1) as pool:
+            rows.append(pool.apply(measure, (variant, vars(args))))
+    print_table(rows, args)
+
+
+def measure(variant: str, options: dict) -> dict:
+    import torch
+    from omegaconf import OmegaConf
+
+    from unsafe_vlm.backbones.registry import build_backbone
+    from unsafe_vlm.data.collate import Collator
+    from unsafe_vlm.judges.rule import RuleJudge
+    from unsafe_vlm.paths import CONF_DIR
+
+    if options["threads"]:
+        torch.set_num_threads(options["threads"])
+    torch.manual_seed(0)
+    backbone = build_backbone(OmegaConf.load(CONF_DIR / "model" / f"{options['model']}.yaml")).eval()
+    backbone.to(options["device"])
+    records = benchmark_records(options["queries"])
+    judge = RuleJudge()
+    generation = {"max_new_tokens": options["max_new_tokens"], "do_sample": False}
+    collate = Collator(backbone, "eval")
+
+    def ours() -> None:
+        loader = torch.utils.data.DataLoader(records, batch_size=options["batch_size"], collate_fn=collate)
+        for batch in loader:
+            answers = backbone.generate(_to(batch["inputs"], options["device"]), **generation)
+            judge.judge_alignment(answers.texts)
+
+    def per_query() -> None:
+        for record in records:
+            batch = collate([record])
+            answers = backbone.generate(_to(batch["inputs"], options["device"]), **generation)
+            judge.judge_alignment(answers.texts)
+
+    def plain() -> None:
+        from unsafe_vlm.data.collate import load_images
+
+        processor, tokenizer = backbone.processor, backbone.tokenizer
+        tokenizer.padding_side = "left"
+        for start in range(0, len(records), options["batch_size"]):
+            chunk = records[start : start + options["batch_size"]]
+            texts = [backbone.prompt_text(r.question, has_image=True) for r in chunk]
+            images = backbone.processor_images([i or backbone.blank_image() for i in load_images(chunk)])
+            inputs = processor(text=texts, images=images, padding=True, return_tensors="pt").to(options["device"])
+            with torch.no_grad():
+                output = backbone.model.generate(
+                    **inputs, max_new_tokens=options["max_new_tokens"], do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id, eos_token_id=backbone.stop_token_ids,
+                )
+            tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    run = {"ours": ours, "per-query": per_query, "plain": plain}[variant]
+    if options["device"].startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    run()  # warm-up
+    seconds = []
+    for _ in range(options["repeats"]):
+        start = time.perf_counter()
+        run()
+        if options["device"].startswith("cuda"):
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - start)
+    if options["device"].startswith("cuda"):
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return {"variant": variant, "queries_per_s": len(records) / statistics.median(seconds), "peak_mib": peak}
+
+
+def benchmark_records(count: int) -> list:
+    """The first ``count`` alignment_image queries of the default synthetic data set."""
+    from unsafe_vlm.data.datamodule import SafetyDataModule
+
+    cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
+    datamodule = SafetyDataModule(synthetic={}, cache_dir=str(cache), tasks=["alignment_image"])
+    return datamodule.records("alignment_image")[:count]
+
+
+def _to(inputs: dict, device: str) -> dict:
+    return {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
+
+
+def print_table(rows: list[dict], args: argparse.Namespace) -> None:
+    import torch
+    import transformers
+
+    import unsafe_vlm
+
+    baseline = next(r for r in rows if r["variant"] == "per-query")["queries_per_s"]
+    memory = "peak allocated" if args.device.startswith("cuda") else "peak RSS"
+    print(f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, device {args.device}")
+    print(f"versions: python {sys.version.split()[0]}, torch {torch.__version__}, "
+          f"transformers {transformers.__version__}, unsafe-vlm {unsafe_vlm.__version__}")
+    print(f"model {args.model}, {args.queries} queries, batch {args.batch_size}, "
+          f"{args.max_new_tokens} new tokens max, greedy, median of {args.repeats}")
+    print(f"| variant | queries/s | x per-query | {memory} (MiB) |")
+    print("| --- | ---: | ---: | ---: |")
+    for row in rows:
+        ratio = row["queries_per_s"] / baseline
+        print(f"| {row['variant']} | {row['queries_per_s']:.1f} | {ratio:.2f} | {row['peak_mib']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
