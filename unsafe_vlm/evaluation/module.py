@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_info
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.evaluation.responses import ResponseStore
@@ -51,8 +52,13 @@ class EvaluationModule(L.LightningModule):
         datamodule = self.trainer.datamodule
         self.store.rank = self.global_rank
         self.store.check_config(self.settings)
-        answered = {task: self.store.answered_ids(task) for task in datamodule.task_names("predict")}
+        tasks = datamodule.task_names("predict")
+        answered = {task: self.store.answered_ids(task) for task in tasks}
         datamodule.skip_answered(answered)
+        done = sum(len(ids) for ids in answered.values())
+        if done:
+            total = sum(len(datamodule.records(task)) for task in tasks)
+            rank_zero_info(f"resuming {self.store.folder}: {done} of {total} queries answered, asking {total - done}")
         # Nobody writes before every rank has read what was answered: the shards must agree.
         self.trainer.strategy.barrier("answered-ids")
 
