@@ -212,3 +212,12 @@ def test_answers_never_contain_special_tokens_but_the_stop(backbone):
     start = sampled.inputs["prompt_length"]
     answers = sampled.inputs["input_ids"][:, start:][sampled.inputs["answer_mask"][:, start:]]
     assert answers.numel() and image_id not in answers.tolist()
+
+
+def test_a_model_path_relative_to_the_repository_resolves_from_anywhere(tmp_path, monkeypatch):
+    from unsafe_vlm.backbones.registry import resolve_model_path
+    from unsafe_vlm.paths import REPO_DIR
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model_path("conf/model") == str(REPO_DIR / "conf" / "model")
+    assert resolve_model_path("llava-hf/llava-1.5-7b-hf") == "llava-hf/llava-1.5-7b-hf"

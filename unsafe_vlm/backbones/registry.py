@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.lora import load_adapter
 from unsafe_vlm.errors import ConfigValueError
+from unsafe_vlm.paths import REPO_DIR
 
 FAMILIES = {
     "llava": "unsafe_vlm.backbones.llava:LlavaBackbone",
@@ -29,6 +31,15 @@ def resolve_family(family: str) -> type[VLMBackbone]:
     return cls
 
 
+def resolve_model_path(path: str) -> str:
+    """A folder relative to the repository (``data/organism``) wherever the command runs; else as given
+    (an absolute or working-directory path, or a hub id)."""
+    shipped = REPO_DIR / path
+    if not Path(path).is_absolute() and not Path(path).exists() and shipped.is_dir():
+        return str(shipped)
+    return str(path)
+
+
 def build_backbone(cfg: Any) -> VLMBackbone:
     """Build the backbone a ``model`` config describes: a checkpoint, or the tiny architecture.
 
@@ -38,7 +49,7 @@ def build_backbone(cfg: Any) -> VLMBackbone:
     cls = resolve_family(cfg.family)
     if cfg.get("path"):
         backbone = cls.from_pretrained(
-            cfg.path,
+            resolve_model_path(cfg.path),
             dtype=cfg.get("dtype"),
             device_map=cfg.get("device_map"),
             trust_remote_code=bool(cfg.get("trust_remote_code", False)),
