@@ -78,6 +78,12 @@ def test_a_crashed_evaluation_resumes_and_equals_an_uninterrupted_one(tmp_path):
     assert not list((tmp_path / "run" / "responses").glob("*.rank*.jsonl")), "shards are merged once"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == expected
 
+    again_log = tmp_path / "judged_again.txt"
+    again = evaluate(tmp_path / "run", cache, judged_log=again_log)  # nothing left to ask
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert not again_log.exists()
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == expected
+
 
 @pytest.mark.slow
 def test_a_resume_with_other_settings_is_refused_naming_the_key(tmp_path):

@@ -3,6 +3,8 @@
 Public names (imported lazily, so ``unsafe_vlm.data.synth`` works without Lightning)::
 
     SafetyDataModule            the LightningDataModule for every task and training format
+    ImageSafetyDataModule       another labelled image-safety set (SMID, NSFW, ...): task image_safety
+    MMEDataModule               an MME-style TSV of yes/no questions: task mme
     Record, RecordBatch         one query; the records of a batch
     DataError                   bad input, with the file and line at fault
     load_benchmark, load_safe_images, balanced_split, published_taxonomy, load_prompts
@@ -16,6 +18,8 @@ from typing import Any
 
 _EXPORTS = {
     "SafetyDataModule": "unsafe_vlm.data.datamodule",
+    "ImageSafetyDataModule": "unsafe_vlm.data.image_safety",
+    "MMEDataModule": "unsafe_vlm.data.mme",
     "Record": "unsafe_vlm.data.records",
     "RecordBatch": "unsafe_vlm.data.records",
     "DataError": "unsafe_vlm.data.errors",

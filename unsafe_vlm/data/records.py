@@ -19,9 +19,9 @@ class Record:
     """
 
     id: str
-    task: str  # perception | alignment_image | alignment_text | alignment_test | sft | dpo | ppo
+    task: str  # perception | alignment_image | alignment_text | alignment_test | sft | dpo | ppo | image_safety | mme
     question: str
-    image: str | None  # absolute path; None for text-only questions (the backbone shows a blank image)
+    image: str | None  # absolute path (or "<tsv>#<index>" for a TSV's base64 image); None for text-only questions
     concept: str
     category: str  # an unsafe category, or "Safe"
     gold: str  # "A".."D" for perception; "Safe" or "Unsafe" for alignment and training
@@ -30,6 +30,7 @@ class Record:
     rejected: str | None = None  # dpo: the rejected answer
     question_index: int | None = None  # which alignment question (0-based)
     source: str | None = None  # "metadata-file:line" the record came from
+    dataset: str | None = None  # image_safety, mme: the data set's name (``data.name``), which prefixes its scores
 
 
 class RecordBatch:

@@ -24,10 +24,10 @@ class EvaluationModule(L.LightningModule):
     Before the loaders are made, every rank reads which queries the run directory already
     answered and the data module leaves those out (a resumed run asks only the rest). Each
     batch's responses go to this rank's shard at once, so nothing piles up in memory and a
-    kill loses at most one batch. At the end every rank scores its slice of the saved
+    kill loses at most one batch. ``score`` then has every rank score its slice of the saved
     responses, torchmetrics sums the slices, and rank 0 merges the shards.
 
-    After ``predict``, ``self.metrics`` holds the flat metrics dict (on every rank).
+    After ``predict``, ``score(trainer)`` gives the flat metrics dict (on every rank).
     """
 
     def __init__(
@@ -68,19 +68,21 @@ class EvaluationModule(L.LightningModule):
         probabilities = judge_responses(self.judge, records, answers.texts)
         self.store.append(records[0].task, response_rows(records, answers.texts, probabilities))
 
-    def on_predict_end(self) -> None:
-        strategy = self.trainer.strategy
+    def score(self, trainer: L.Trainer) -> dict[str, Any]:
+        """Score every saved response once ``predict`` is over (also when nothing was left to ask,
+        in which case Lightning runs no predict hooks); rank 0 then merges the shards."""
+        strategy = trainer.strategy
         strategy.barrier("responses-written")
-        tasks = self.trainer.datamodule.task_names("predict")
+        tasks = trainer.datamodule.task_names("predict")
         rows = {task: self.store.load(task) for task in tasks}
         categories = _ordered_categories(self.categories, rows)
-        results = score_responses(rows, categories, rank=self.global_rank, world_size=self.trainer.world_size)
+        results = score_responses(rows, categories, rank=trainer.global_rank, world_size=trainer.world_size)
         self.metrics = metrics_json(results)
         strategy.barrier("responses-scored")
-        if self.trainer.is_global_zero:
+        if trainer.is_global_zero:
             for task in tasks:
                 self.store.merge(task)
-
+        return self.metrics
 
 def _ordered_categories(known: Sequence[str], rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
     seen = {row["category"] for task_rows in rows.values() for row in task_rows}

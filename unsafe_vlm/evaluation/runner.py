@@ -62,10 +62,11 @@ def run_evaluation(
         cfg.trainer, logger=False, callbacks=[RichProgressBar()], enable_checkpointing=False, _convert_="object"
     )
     trainer.predict(module, datamodule=datamodule, return_predictions=False)
+    metrics = module.score(trainer)
     if trainer.is_global_zero:
         path = Path(run_dir) / output
-        path.write_text(json.dumps(module.metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    return EvaluationResult(metrics=module.metrics, is_global_zero=trainer.is_global_zero)
+        path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return EvaluationResult(metrics=metrics, is_global_zero=trainer.is_global_zero)
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

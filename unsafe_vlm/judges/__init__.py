@@ -1,13 +1,16 @@
-"""Judges: turn VLM responses into class probabilities (perception A-D/N-A, alignment Safe/Unsafe/N-A)."""
+"""Judges: turn VLM responses into class probabilities (perception A-D/N-A, alignment Safe/Unsafe/N-A, yes/no)."""
 
 from unsafe_vlm.judges.base import (
     ALIGNMENT_CLASSES,
     NA,
     OPTION_LETTERS,
     PERCEPTION_CLASSES,
+    YES_NO_CLASSES,
     Judge,
     Options,
+    YesNoJudge,
     classes_for,
+    judge_yes_no,
     label,
     option_map,
 )
@@ -20,11 +23,14 @@ __all__ = [
     "NA",
     "OPTION_LETTERS",
     "PERCEPTION_CLASSES",
+    "YES_NO_CLASSES",
     "Judge",
     "JudgeError",
     "Options",
+    "YesNoJudge",
     "build_judge",
     "classes_for",
+    "judge_yes_no",
     "label",
     "option_map",
 ]

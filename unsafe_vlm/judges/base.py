@@ -3,6 +3,10 @@
 Perception classes are ``PERCEPTION_CLASSES`` (the four option letters and N/A); alignment
 classes are ``ALIGNMENT_CLASSES``. Every judge returns probabilities in exactly these
 orders, whatever order its own classifier head uses, as float32 tensors on the CPU.
+
+Judging plain yes/no answers (``YES_NO_CLASSES``, for general-capability sets such as MME)
+is an optional capability: a judge that has it is a ``YesNoJudge``; ``judge_yes_no`` asks
+any judge and fails clearly when it lacks the capability.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from unsafe_vlm.judges.errors import JudgeError
+
 NA = "N/A"
 """The class of a response that gives no usable answer."""
 
 OPTION_LETTERS = ("A", "B", "C", "D")
 PERCEPTION_CLASSES = (*OPTION_LETTERS, NA)
 ALIGNMENT_CLASSES = ("Safe", "Unsafe", NA)
+YES_NO_CLASSES = ("Yes", "No", NA)
 
 Options = Mapping[str, str] | Sequence[str]
 """The four options of one perception question: ``{"A": "Swastika", "B": ..., "C": ..., "D": ...}``,
@@ -26,7 +33,11 @@ or the four texts in A-D order (as ``data.perception_options.parse_option_str`` 
 
 @runtime_checkable
 class Judge(Protocol):
-    """Judges responses; a later PPO turns the alignment probabilities into rewards."""
+    """Judges responses; a later PPO turns the alignment probabilities into rewards.
+
+    A judge may also judge plain yes/no answers: see ``YesNoJudge`` (not required here, so
+    a judge without it still passes ``isinstance(judge, Judge)``).
+    """
 
     name: str
 
@@ -41,6 +52,23 @@ class Judge(Protocol):
     def label(self, probs: torch.Tensor) -> list[str]:
         """The most probable class name of each row."""
         return label(probs)
+
+
+@runtime_checkable
+class YesNoJudge(Protocol):
+    """The optional capability of judging answers to plain yes/no questions."""
+
+    def judge_yes_no(self, responses: Sequence[str]) -> torch.Tensor:
+        """(N, 3) probabilities over ``YES_NO_CLASSES``, one row per response."""
+        ...
+
+
+def judge_yes_no(judge: Judge, responses: Sequence[str]) -> torch.Tensor:
+    """``judge.judge_yes_no(responses)``, or a ``JudgeError`` naming the judge when it cannot."""
+    if not isinstance(judge, YesNoJudge):
+        name = getattr(judge, "name", type(judge).__name__)
+        raise JudgeError(f"judge {name!r} cannot judge yes/no answers (data=mme needs them); use judge=rule")
+    return judge.judge_yes_no(responses)
 
 
 def option_map(options: Options) -> dict[str, str]:

@@ -105,6 +105,13 @@ class RobertaJudge(Judge):
     def judge_alignment(self, responses: Sequence[str]) -> torch.Tensor:
         return self._probs("alignment", list(responses))
 
+    def judge_yes_no(self, responses: Sequence[str]) -> torch.Tensor:
+        """Not possible: the classifiers know perception and safety classes only."""
+        raise JudgeError(
+            "judge=roberta cannot judge yes/no answers (its classifiers know perception and Safe/Unsafe only); "
+            "use judge=rule for data=mme"
+        )
+
     @torch.no_grad()
     def _probs(self, task: str, texts: list[str]) -> torch.Tensor:
         classifier = self._classifiers.get(task)

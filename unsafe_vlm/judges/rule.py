@@ -1,6 +1,6 @@
 """The default judge: hand-written rules, no weights (``conf/judge/rule.yaml``).
 
-The rules are documented in ``alignment_rules`` and ``perception_rules``. Probabilities are
+The rules are documented in ``alignment_rules``, ``perception_rules`` and ``yes_no_rules``. Probabilities are
 one-hot on the class the rules pick: the rules have no graded evidence to express. For a
 reward that takes a log-probability, ``smoothing`` moves that much mass evenly onto all
 classes (0.1 over 3 classes gives 0.9333 / 0.0333 / 0.0333), so the log stays finite.
@@ -13,9 +13,18 @@ from collections.abc import Sequence
 import torch
 
 from unsafe_vlm.judges.alignment_rules import alignment_verdict
-from unsafe_vlm.judges.base import ALIGNMENT_CLASSES, PERCEPTION_CLASSES, Judge, Options, one_hot, option_map
+from unsafe_vlm.judges.base import (
+    ALIGNMENT_CLASSES,
+    PERCEPTION_CLASSES,
+    YES_NO_CLASSES,
+    Judge,
+    Options,
+    one_hot,
+    option_map,
+)
 from unsafe_vlm.judges.errors import JudgeError
 from unsafe_vlm.judges.perception_rules import perception_verdict
+from unsafe_vlm.judges.yes_no_rules import yes_no_verdict
 
 
 class RuleJudge(Judge):
@@ -34,3 +43,8 @@ class RuleJudge(Judge):
     def judge_alignment(self, responses: Sequence[str]) -> torch.Tensor:
         names = [alignment_verdict(r) for r in responses]
         return one_hot(names, ALIGNMENT_CLASSES, self.smoothing)
+
+    def judge_yes_no(self, responses: Sequence[str]) -> torch.Tensor:
+        """(N, 3) probabilities over ``YES_NO_CLASSES`` (Yes, No, N/A)."""
+        names = [yes_no_verdict(r) for r in responses]
+        return one_hot(names, YES_NO_CLASSES, self.smoothing)

@@ -4,6 +4,9 @@ Keys are ``<task>/<name>`` from each task's ``compute()`` result: ``perception/a
 ``alignment_image/strict_accuracy``, ``alignment_test/balanced_accuracy``,
 ``alignment_text/accuracy/Self-harm``, ``perception/n``, ... plus ``modality_gap`` and
 ``modality_gap/<Category>`` when both ``alignment_text`` and ``alignment_image`` ran.
+Data sets outside the benchmark are keyed by the group of their task and their name
+(``SCORE_GROUPS``): ``generalization/smid/balanced_accuracy``, ``generalization/smid/unsafe_recall``,
+``general/mme/accuracy``, ``general/mme/accuracy/<category>``; they come after the benchmark's.
 Tasks that did not run are absent, and so are the per-category keys of a category with no
 responses in that task. Counts are ints; an undefined value (NaN: no responses to divide
 by) is None, written as JSON null, because JSON has no NaN.
@@ -20,11 +23,14 @@ import torch
 
 from unsafe_vlm.metrics.modality_gap import modality_gap
 
-TASKS = ("perception", "alignment_image", "alignment_text", "alignment_test")
+BENCHMARK_TASKS = ("perception", "alignment_image", "alignment_text", "alignment_test")
+SCORE_GROUPS = {"image_safety": "generalization", "mme": "general"}
+"""Tasks of data sets outside the benchmark -> the group their scores are keyed under."""
+TASKS = (*BENCHMARK_TASKS, *SCORE_GROUPS)
 _COUNTS = ("n", "n_answered")
 
 Results = Mapping[str, Mapping[str, torch.Tensor | float]]
-"""Task name -> that task's ``compute()`` result."""
+"""Task name (or ``<group>/<name>`` for a set outside the benchmark) -> its ``compute()`` result."""
 
 
 def metrics_json(results: Results) -> dict[str, float | int | None]:
