@@ -124,3 +124,16 @@ def test_markdown_table_aligns_and_escapes_pipes():
     assert table.splitlines() == ["| name | value | note |", "| --- | ---: | --- |", "| a\\|b | 1 | x |"]
     with pytest.raises(ValueError, match="one letter per column"):
         markdown_table(["a", "b"], [], align="l")
+
+
+def test_headline_lists_generalisation_and_capability_scores_when_present():
+    from unsafe_vlm.report.scores import headline_scores
+    from unsafe_vlm.report.sections import headline_section
+
+    metrics = {"generalization/smid/balanced_accuracy": 0.75, "generalization/smid/n": 8,
+               "general/mme/accuracy": 0.5, "general/mme/n": 4}
+    keys = [s.key for s in headline_scores(metrics)]
+    assert keys == ["general/mme/accuracy", "generalization/smid/balanced_accuracy"]
+    text = headline_section(metrics)
+    assert "75.0%" in text and "smid" in text and "50.0%" in text
+    assert "Perception accuracy" not in text  # no benchmark task ran

@@ -7,15 +7,7 @@ from collections.abc import Mapping
 from rich.console import Console
 from rich.table import Table
 
-HEADLINE = (
-    ("perception/accuracy", "perception accuracy"),
-    ("alignment_image/accuracy", "alignment on images"),
-    ("alignment_text/accuracy", "alignment on text"),
-    ("modality_gap", "modality gap (text - image)"),
-    ("alignment_test/balanced_accuracy", "balanced test accuracy"),
-    ("alignment_test/unsafe_recall", "  unsafe recall"),
-    ("alignment_test/safe_recall", "  safe recall"),
-)
+from unsafe_vlm.report.scores import headline_scores
 
 
 def format_score(value: float | int | None) -> str:
@@ -26,9 +18,9 @@ def print_scores(metrics: Mapping[str, float | int | None], *, title: str, run_d
     table = Table(title=title)
     table.add_column("score")
     table.add_column("value", justify="right")
-    for key, name in HEADLINE:
-        if key in metrics:
-            table.add_row(name, format_score(metrics[key]))
+    for score in headline_scores(metrics):
+        if score.key in metrics:
+            table.add_row(score.label, format_score(metrics[score.key]))
     console = Console()
     console.print(table)
     if run_dir is not None:
@@ -46,10 +38,11 @@ def print_comparison(
     table.add_column("after", justify="right")
     if before is not None:
         table.add_column("change", justify="right")
-    for key, name in HEADLINE:
+    for score in headline_scores(after):
+        key = score.key
         if key not in after:
             continue
-        row = [name]
+        row = [score.label]
         if before is not None:
             row.append(format_score(before.get(key)))
         row.append(format_score(after[key]))

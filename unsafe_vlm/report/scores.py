@@ -30,6 +30,29 @@ HEADLINE = (
     Score("alignment_test/safe_recall", "Safe recall (test)"),
 )
 
+def headline_scores(metrics: Metrics) -> tuple[Score, ...]:
+    """The benchmark's headline scores (if any benchmark task ran), then those of the
+    generalisation sets (``generalization/<name>/...``) and capability sets (``general/<name>/...``)."""
+    benchmark = HEADLINE if any(ran(metrics, task) for task in TASK_NAMES) else ()
+    extra = []
+    for key in sorted(metrics):
+        parts = key.split("/")
+        if len(parts) != 3:
+            continue
+        group, name, score = parts
+        if group == "generalization" and score in GENERALIZATION_LABELS:
+            extra.append(Score(key, f"{GENERALIZATION_LABELS[score]}: {name}"))
+        elif group == "general" and score == "accuracy":
+            extra.append(Score(key, f"General capability: {name}"))
+    return (*benchmark, *extra)
+
+
+GENERALIZATION_LABELS = {
+    "balanced_accuracy": "Generalisation, balanced accuracy",
+    "unsafe_recall": "Generalisation, unsafe recall",
+    "safe_recall": "Generalisation, safe recall",
+}
+
 TASK_NAMES = {
     "perception": "Perception",
     "alignment_image": "Alignment on images",

@@ -7,7 +7,6 @@ from unsafe_vlm.report.markdown import markdown_table
 from unsafe_vlm.report.plots import PlotOutcome
 from unsafe_vlm.report.scores import (
     COMPARED,
-    HEADLINE,
     NOT_RUN,
     TASK_NAMES,
     UNDEFINED,
@@ -15,6 +14,7 @@ from unsafe_vlm.report.scores import (
     format_change,
     format_score,
     format_value,
+    headline_scores,
     ran,
 )
 
@@ -27,6 +27,18 @@ MEANING = {
     "alignment_test/unsafe_recall": "unsafe test images judged Unsafe (N/A counts as wrong)",
     "alignment_test/safe_recall": "safe test images judged Safe (N/A counts as wrong)",
 }
+
+def meaning(key: str) -> str:
+    """What a headline score measures, for the report's table."""
+    if key in MEANING:
+        return MEANING[key]
+    group, name, score = key.split("/")
+    if group == "general":
+        return f"answers {name}'s yes/no questions right (N/A counts as wrong): general capability kept"
+    what = {"balanced_accuracy": "mean of the unsafe and safe recalls", "unsafe_recall": "unsafe images judged Unsafe",
+            "safe_recall": "safe images judged Safe"}[score]
+    return f"{what} on the labelled image-safety set {name}: generalisation beyond the benchmark"
+
 
 HOW_TO_READ = f"""\
 ## How to read this
@@ -47,7 +59,10 @@ in percentage points. {UNDEFINED} marks a score with nothing to divide by (no an
 
 
 def headline_section(metrics: Metrics) -> str:
-    rows = [[s.label, format_score(metrics, s), _responses(metrics, s.key), MEANING[s.key]] for s in HEADLINE]
+    rows = [
+        [s.label, format_score(metrics, s), _responses(metrics, s.key), meaning(s.key)]
+        for s in headline_scores(metrics)
+    ]
     return "## Headline scores\n\n" + markdown_table(
         ["Score", "Value", "Based on", "What it measures"], rows, align="lrll"
     )
