@@ -15,6 +15,7 @@ from unsafe_vlm.data.records import SAFE
 from unsafe_vlm.data.taxonomy import published_taxonomy
 from unsafe_vlm.evaluation.module import GENERATION_KEYS, EvaluationModule
 from unsafe_vlm.evaluation.responses import ResponseStore
+from unsafe_vlm.judges.capabilities import check_judge_covers
 from unsafe_vlm.judges.registry import build_judge
 
 # Settings that change no response: a resumed run may differ in these.
@@ -50,9 +51,11 @@ def run_evaluation(
 ) -> EvaluationResult:
     """Answer, judge and score every task of ``data.tasks``; rank 0 writes ``run_dir/output``."""
     store = ResponseStore(run_dir, name=responses)
+    judge = build_judge(cfg.judge)
+    check_judge_covers(judge, datamodule.task_names("predict"))
     module = EvaluationModule(
         backbone,
-        build_judge(cfg.judge),
+        judge,
         store,
         generation=cfg.evaluation,
         settings=evaluation_settings(cfg),
