@@ -99,3 +99,14 @@ def test_hydra_flags_pass_through_and_print_the_config():
     result = run_cli("fit", "+method=ppo", "--cfg", "job")
     assert result.returncode == 0, result.stderr
     assert "name: ppo" in result.stdout and "command: fit" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_multirun_sweep_runs_every_job_into_its_own_folder(tmp_path):
+    result = run_cli(
+        "evaluate", "-m", "seed=0,1", "data.limit_per_task=2", "method.max_new_tokens=2",
+        f"data.cache_dir={tmp_path / 'cache'}", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for job in ("0", "1"):
+        assert (tmp_path / "sweep" / job / "metrics.json").is_file(), job
