@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import torch
 from PIL import Image
 from transformers import (
     Idefics3Config,
@@ -19,10 +18,10 @@ from transformers import (
     Idefics3ImageProcessorPil,
     Idefics3Processor,
     Idefics3VisionConfig,
-    LlamaConfig,
 )
 
 from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.backbones.tiny import seeded_model, tiny_llama_config
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 
@@ -115,18 +114,7 @@ class Idefics3Backbone(VLMBackbone):
             image_seq_len=(side // scale_factor) ** 2,
             chat_template=IDEFICS3_CHAT_TEMPLATE,
         )
-        text_config = LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=hidden_size,
-            intermediate_size=hidden_size * 2,
-            num_hidden_layers=num_layers,
-            num_attention_heads=num_heads,
-            num_key_value_heads=num_heads,
-            max_position_embeddings=1024,
-            pad_token_id=tokenizer.pad_token_id,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-        )
+        text_config = tiny_llama_config(tokenizer, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
         vision_config = Idefics3VisionConfig(
             hidden_size=vision_hidden_size,
             intermediate_size=vision_hidden_size * 2,
@@ -142,9 +130,5 @@ class Idefics3Backbone(VLMBackbone):
             image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
             pad_token_id=tokenizer.pad_token_id,
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = Idefics3ForConditionalGeneration(config)
-        model.generation_config.pad_token_id = tokenizer.pad_token_id
-        model.generation_config.eos_token_id = tokenizer.eos_token_id
-        return cls(model.eval(), processor, blank_image_size=image_size)
+        model = seeded_model(Idefics3ForConditionalGeneration, config, seed=seed, tokenizer=tokenizer)
+        return cls(model, processor, blank_image_size=image_size)

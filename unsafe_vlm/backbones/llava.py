@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import torch
 from transformers import (
     CLIPImageProcessorPil,
     CLIPVisionConfig,
-    LlamaConfig,
     LlavaConfig,
     LlavaForConditionalGeneration,
     LlavaProcessor,
 )
 
 from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.backbones.tiny import seeded_model, tiny_llama_config
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 
@@ -86,18 +85,7 @@ class LlavaBackbone(VLMBackbone):
             chat_template=LLAVA_15_CHAT_TEMPLATE,
             image_token="<image>",
         )
-        text_config = LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=hidden_size,
-            intermediate_size=hidden_size * 2,
-            num_hidden_layers=num_layers,
-            num_attention_heads=num_heads,
-            num_key_value_heads=num_heads,
-            max_position_embeddings=1024,
-            pad_token_id=tokenizer.pad_token_id,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-        )
+        text_config = tiny_llama_config(tokenizer, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
         vision_config = CLIPVisionConfig(
             hidden_size=vision_hidden_size,
             intermediate_size=vision_hidden_size * 2,
@@ -114,9 +102,5 @@ class LlavaBackbone(VLMBackbone):
             vision_feature_select_strategy="default",
             pad_token_id=tokenizer.pad_token_id,
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = LlavaForConditionalGeneration(config)
-        model.generation_config.pad_token_id = tokenizer.pad_token_id
-        model.generation_config.eos_token_id = tokenizer.eos_token_id
-        return cls(model.eval(), processor, blank_image_size=image_size)
+        model = seeded_model(LlavaForConditionalGeneration, config, seed=seed, tokenizer=tokenizer)
+        return cls(model, processor, blank_image_size=image_size)

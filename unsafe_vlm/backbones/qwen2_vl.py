@@ -24,6 +24,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.base import ModelInputs, VLMBackbone
+from unsafe_vlm.backbones.tiny import seeded_model
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 
@@ -191,12 +192,9 @@ class Qwen2VLBackbone(VLMBackbone):
             vision_start_token_id=ids("<|vision_start|>"),
             vision_end_token_id=ids("<|vision_end|>"),
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = model_class(config)
-        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model = seeded_model(model_class, config, seed=seed, tokenizer=tokenizer)
         model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.pad_token_id]
-        return cls(model.eval(), processor, blank_image_size=blank_image_size)
+        return cls(model, processor, blank_image_size=blank_image_size)
 
 
 def _mrope(head_dim: int) -> list[int]:

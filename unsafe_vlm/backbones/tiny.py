@@ -1,0 +1,34 @@
+"""Pieces every tiny test instance shares: a small Llama text config and seeded construction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from transformers import LlamaConfig, PreTrainedModel
+
+
+def tiny_llama_config(tokenizer: Any, *, hidden_size: int, num_layers: int, num_heads: int) -> LlamaConfig:
+    """A Llama language model of the given width and depth over the tokenizer's vocabulary."""
+    return LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_heads,
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+
+
+def seeded_model(model_class: type[PreTrainedModel], config: Any, *, seed: int, tokenizer: Any) -> PreTrainedModel:
+    """Random weights drawn from ``seed`` without touching the global RNG; in eval mode."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_class(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    return model.eval()
