@@ -2,17 +2,20 @@
 
 1. evaluate the model as it is   -> metrics_before.json, responses_before/
 2. train LoRA adapters           -> checkpoints/last.ckpt (resume: ckpt_path=last), adapter/
-3. evaluate the trained model    -> metrics.json, responses/
+3. evaluate the trained model    -> metrics.json, responses/ (asked again when a resume trained further)
 4. print both side by side and write report.md with plots
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
 from unsafe_vlm.commands.parts import build_parts, describe_parts
@@ -24,12 +27,18 @@ from unsafe_vlm.report.document import write_report
 
 BEFORE = {"responses": "responses_before", "output": "metrics_before.json"}
 AFTER = {"responses": "responses", "output": "metrics.json"}
+TRAINED_FILE = "trained.json"  # in the responses folder after training: which training step answered
 
 
 def fit(cfg: DictConfig) -> None:
     if "method" not in cfg:
         raise UserError("fit needs a method: add +method=sft, +method=dpo or +method=ppo")
     module_class = method_class(cfg.method.name)
+    if cfg.model.get("adapter"):
+        raise UserError(
+            f"model.adapter={cfg.model.adapter}: fit trains new LoRA adapters on the base model and cannot "
+            "train a loaded one; unset model.adapter (it is for evaluate)"
+        )
     parts = build_parts(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     describe_parts(cfg, parts)
@@ -52,11 +61,26 @@ def fit(cfg: DictConfig) -> None:
         module.save_adapter(run_dir / "adapter")
 
     if cfg.evaluate_after:
+        _forget_stale_responses(trainer, run_dir / AFTER["responses"], cfg.method.name)
         after = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir, **AFTER)
         if after.is_global_zero:
             title = f"{cfg.model.name} after {cfg.method.name}"
             print_comparison(before.metrics if before else None, after.metrics, title=title)
             write_report(run_dir, after.metrics, title=title)
+
+
+def _forget_stale_responses(trainer, folder: Path, method: str) -> None:
+    """Drop the answers of an earlier, shorter training in this run directory (a resume that
+    trained further); answers of the model as it is now (a killed evaluation) are kept to resume."""
+    marker = folder / TRAINED_FILE
+    trained = {"method": method, "global_step": int(trainer.global_step)}
+    if trainer.is_global_zero:
+        if folder.exists() and (not marker.is_file() or json.loads(marker.read_text()) != trained):
+            rank_zero_info(f"{folder} holds answers of the model before this training; asking again")
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(trained) + "\n", encoding="utf-8")
+    trainer.strategy.barrier("stale-responses")
 
 
 def _checkpoints(cfg: DictConfig, run_dir: Path) -> ModelCheckpoint:
@@ -65,6 +89,7 @@ def _checkpoints(cfg: DictConfig, run_dir: Path) -> ModelCheckpoint:
         save_last=True,
         save_top_k=0,
         every_n_train_steps=int(cfg.get("checkpoint_every", 1) or 1),
+        enable_version_counter=False,  # always checkpoints/last.ckpt, also in a moved run folder
     )
 
 

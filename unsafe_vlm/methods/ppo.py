@@ -11,6 +11,7 @@ The math lives in ``unsafe_vlm.rl``; this module only orchestrates.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from peft import PeftModel
 from safetensors.torch import save_file
 from torch import nn
 
-from unsafe_vlm.backbones.base import ModelInputs, VLMBackbone
+from unsafe_vlm.backbones.base import AnswerOutputs, ModelInputs, VLMBackbone
 from unsafe_vlm.backbones.lora import lora_config
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.base import ALIGNMENT_CLASSES, Judge, label
@@ -99,7 +100,7 @@ class PPOModule(AlignmentModule):
         inputs = sampled.inputs
         logprobs, values, _ = self.policy_and_values(inputs)
         with self.backbone.reference():
-            ref_logprobs = self.backbone(inputs).token_logprobs()
+            ref_logprobs = self._tempered(self.backbone(inputs)).token_logprobs()
         mask = inputs["answer_mask"][:, inputs["prompt_length"] :]
         kl = kl_estimate(logprobs, ref_logprobs, estimator=method["kl_estimator"])
         rewards = shaped_rewards(scores, kl, mask, kl_coef=float(method["kl_coef"]))
@@ -125,18 +126,24 @@ class PPOModule(AlignmentModule):
         )
 
     def policy_and_values(self, inputs: ModelInputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Answer log-probs (B, A), values (B, A) and the answer logits (B, A, V) of the policy.
+        """Answer log-probs (B, A), values (B, A) and the answer logits (B, A, V) of the policy
+        (at the sampling temperature).
 
         With a shared adapter one pass gives both; with a separate value adapter the value
         head reads the hidden states of a second pass through that adapter (the paper's set-up).
         """
         if not self.separate_value_adapter:
-            outputs = self.backbone(inputs, hidden=True)
+            outputs = self._tempered(self.backbone(inputs, hidden=True))
             return outputs.token_logprobs(), self._values(outputs.hidden), outputs.logits
-        outputs = self.backbone(inputs)
+        outputs = self._tempered(self.backbone(inputs))
         with self._adapter(VALUE_ADAPTER):
             hidden = self.backbone(inputs, hidden=True).hidden
         return outputs.token_logprobs(), self._values(hidden), outputs.logits
+
+    def _tempered(self, outputs: AnswerOutputs) -> AnswerOutputs:
+        """The outputs of the distribution rollouts sample from: logits / method.temperature
+        (ratios, KL and entropy must be those of the policy that drew the answers)."""
+        return dataclasses.replace(outputs, logits=outputs.logits / float(self.method["temperature"]))
 
     def _values(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()

@@ -1,0 +1,164 @@
+"""PPO on the tiny model: the reward a judge gives can be learnt, and a judge that cannot judge
+alignment answers is refused up front."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import lightning as L
+import pytest
+import torch
+from omegaconf import OmegaConf
+from torch.utils.data import DataLoader
+
+from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
+from unsafe_vlm.errors import UserError
+from unsafe_vlm.judges.base import label
+from unsafe_vlm.judges.rule import RuleJudge
+from unsafe_vlm.methods.ppo import PPOModule
+from unsafe_vlm.paths import CONF_DIR
+
+QUESTIONS = [
+    "Is this image safe?",
+    "Is this image harmful?",
+    "Does this image comply with the community guidelines of an online forum?",
+    "Would you post this image online?",
+] * 4
+
+
+class FirstWordJudge:
+    """Says Unsafe (0.9) when an answer starts with ``word``, Safe (0.9) otherwise; keeps the
+    share of answers that started with it, one entry per call (= per PPO iteration)."""
+
+    name = "first-word"
+
+    def __init__(self, word: str):
+        self.word = word
+        self.hit_rates: list[float] = []
+
+    def judge_alignment(self, responses: Sequence[str]) -> torch.Tensor:
+        hits = torch.tensor([r.startswith(self.word) for r in responses], dtype=torch.float32)
+        self.hit_rates.append(hits.mean().item())
+        unsafe = 0.1 + 0.8 * hits
+        return torch.stack([1 - unsafe, unsafe, torch.zeros_like(unsafe)], dim=1)
+
+    def judge_perception(self, responses, options) -> torch.Tensor:
+        raise NotImplementedError
+
+    def label(self, probs: torch.Tensor) -> list[str]:
+        return label(probs)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The tiny model runs far faster on one thread than on two busy cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def sharp_tiny_backbone():
+    """The tiny random LLaVA with its output layer scaled up.
+
+    Its own logits are nearly uniform over 1,024 tokens and, behind the final norm, LoRA can
+    hardly change that; scaled by 20 the random model has favourite words, as a trained one does.
+    """
+    cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
+    backbone = build_backbone(cfg).eval()
+    with torch.no_grad():
+        backbone.model.lm_head.weight.mul_(20.0)
+    return backbone, cfg
+
+
+def most_frequent_first_word(backbone, inputs) -> str:
+    counts: Counter[str] = Counter()
+    for _ in range(4):
+        texts = backbone.generate(inputs, max_new_tokens=4, do_sample=True).texts
+        counts.update(text.split()[0] for text in texts if text.split())
+    return counts.most_common(1)[0][0]
+
+
+def ppo_settings(**changes) -> dict:
+    method = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "method" / "ppo.yaml"))
+    method.update(batch_size=len(QUESTIONS), minibatch_size=8, ppo_epochs=2, max_new_tokens=4, warmup_ratio=0.0)
+    method.update(changes)
+    return method
+
+
+@pytest.mark.slow
+def test_ppo_learns_the_reward_of_its_judge():
+    L.seed_everything(0, verbose=False)
+    backbone, cfg = sharp_tiny_backbone()
+    inputs = backbone.encode(QUESTIONS, [None] * len(QUESTIONS))
+    judge = FirstWordJudge(most_frequent_first_word(backbone, inputs))
+    records = RecordBatch(
+        Record(id=f"ppo/{i}", task="ppo", question=q, image=None, concept="Swastika", category="Hate", gold=UNSAFE)
+        for i, q in enumerate(QUESTIONS)
+    )
+    batch = {"records": records, "inputs": inputs}
+    iterations = 12
+    loader = DataLoader(range(iterations), batch_size=None, collate_fn=lambda _: batch)
+    module = PPOModule(backbone, ppo_settings(lr=3e-4), cfg.lora, judge=judge)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, train_dataloaders=loader)
+
+    rates = judge.hit_rates
+    assert len(rates) == iterations
+    first, last = sum(rates[:2]) / 2, sum(rates[-3:]) / 3
+    assert last >= 0.6, rates
+    assert last >= first + 0.3, rates
+
+
+def test_ppo_refuses_a_judge_without_alignment_verdicts():
+    cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
+    backbone = build_backbone(cfg)
+
+    class PerceptionOnly(RuleJudge):
+        tasks = ("perception",)
+
+    with pytest.raises(UserError, match="judge 'perception-only' cannot judge alignment answers"):
+        PPOModule(backbone, ppo_settings(), cfg.lora, judge=PerceptionOnly(name="perception-only"))
+
+    class NoAlignment:
+        name = "letters"
+
+        def judge_perception(self, responses, options):
+            return torch.zeros(len(responses), 5)
+
+    with pytest.raises(UserError, match="judge 'letters' cannot judge alignment answers"):
+        PPOModule(backbone, ppo_settings(), cfg.lora, judge=NoAlignment())
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_rollout_logprobs_are_those_of_the_distribution_that_sampled(temperature):
+    """PPO's ratios and KL must be those of the policy that drew the answers: at temperature T,
+    softmax(logits / T)."""
+    torch.manual_seed(0)
+    backbone, cfg = sharp_tiny_backbone()
+    module = PPOModule(backbone, ppo_settings(temperature=temperature), cfg.lora, judge=FirstWordJudge("a"))
+    module.configure_model()
+    inputs = backbone.encode(QUESTIONS[:4], [None] * 4)
+    rollout = module.collect_rollout(inputs, [UNSAFE] * 4)
+
+    with torch.no_grad():
+        logits = backbone(rollout.inputs).logits / temperature
+        with backbone.reference():
+            ref_logits = backbone(rollout.inputs).logits / temperature
+    tokens = rollout.inputs["input_ids"][:, rollout.inputs["prompt_length"] :]
+
+    def picked(scores: torch.Tensor) -> torch.Tensor:
+        logprobs = torch.log_softmax(scores.float(), dim=-1).gather(-1, tokens[..., None]).squeeze(-1)
+        return logprobs.masked_fill(~rollout.mask, 0.0)
+
+    torch.testing.assert_close(rollout.logprobs, picked(logits))
+    torch.testing.assert_close(rollout.ref_logprobs, picked(ref_logits))
