@@ -59,3 +59,15 @@ def test_two_process_predict_sees_every_record_once(tmp_path):
     all_ids = sorted(r.id for task in expected.tasks for r in expected.records(task))
     assert sorted(shards[0] + shards[1]) == all_ids
     assert shards[0] and shards[1]
+
+
+def test_the_resumable_sampler_starts_an_epoch_where_a_resumed_run_stopped():
+    from unsafe_vlm.data.samplers import ResumableDistributedSampler
+
+    dataset = list(range(10))
+    whole = list(ResumableDistributedSampler(dataset, num_replicas=1, rank=0, seed=3))
+    resumed = list(ResumableDistributedSampler(dataset, num_replicas=1, rank=0, seed=3, offset=lambda: 4))
+    assert sorted(whole) == dataset and resumed == whole[4:]
+    sampler = ResumableDistributedSampler(dataset, num_replicas=1, rank=0, seed=3)
+    sampler.set_epoch(1)
+    assert list(sampler) != whole  # a new shuffle each epoch, the same one on every rank

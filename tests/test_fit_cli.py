@@ -21,7 +21,6 @@ from safetensors.torch import load_file
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.paths import CONF_DIR
 
-MID_EPOCH_RESUME = "open (data): the train loader cannot resume mid-epoch; a resume replays the epoch's first batches"
 TASKS = ("perception", "alignment_image", "alignment_text", "alignment_test")
 LIMIT = 8  # records per task, and training records: 4 steps of 2 per epoch
 METHODS = {
@@ -212,13 +211,12 @@ def expected_answer_tokens(cache_dir: Path) -> list[int]:
 
 
 @pytest.mark.slow
-def test_resume_trains_on_the_batches_the_first_run_had_not_seen(resumed_run, data_cache, request):
+def test_resume_trains_on_the_batches_the_first_run_had_not_seen(resumed_run, data_cache):
     with (resumed_run.dir / "logs" / "version_1" / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [int(row["step"]) for row in rows] == [2, 3]  # only the budget left
     if resumed_run.method != "sft":
         return  # only SFT logs a fingerprint of its batches (their answer tokens)
-    request.applymarker(pytest.mark.xfail(strict=True, reason=MID_EPOCH_RESUME))
     expected = expected_answer_tokens(data_cache)
     assert expected[2:] != expected[:2]  # the fingerprint tells the batches apart
     assert [int(float(row["train/answer_tokens"])) for row in rows] == expected[2:4]

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 import torch.distributed as dist
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader
 
 from unsafe_vlm.data.benchmark import load_benchmark
 from unsafe_vlm.data.choices import limit
@@ -37,14 +36,15 @@ from unsafe_vlm.data.hub import hub_export
 from unsafe_vlm.data.prompts import load_prompts
 from unsafe_vlm.data.records import Record, RecordDataset
 from unsafe_vlm.data.safe_images import load_safe_images
-from unsafe_vlm.data.samplers import UnpaddedDistributedSampler
+from unsafe_vlm.data.samplers import ResumableDistributedSampler, UnpaddedDistributedSampler
 from unsafe_vlm.data.samples import ImageSample
-from unsafe_vlm.data.split import Split, balanced_split
+from unsafe_vlm.data.split import Split, balanced_split, split_unsafe
 from unsafe_vlm.data.synth import SAFE_FOLDER, SynthParams, ensure_synthetic
 from unsafe_vlm.data.taxonomy import published_taxonomy, read_concept_list, safe_concepts
 from unsafe_vlm.data.training_records import TRAIN_FORMATS, training_records
 
 STAGES = ("fit", "validate", "test", "predict")
+EVAL_SPLITS = ("all", "test")
 NEEDS_SAFE_SIDE = ("alignment_test",)
 
 
@@ -65,6 +65,10 @@ class SafetyDataModule(L.LightningDataModule):
             (2024 reproduces the paper's split membership).
         train_ratio: share of each unsafe concept's images in train (the paper: 0.8).
         limit_per_task: keep a seeded subset of at most this many records per task (quick runs).
+        eval_split: which unsafe images ``perception`` and ``alignment_image`` ask about: ``all``
+            (the paper's measurement of off-the-shelf models) or ``test`` (only the test split's,
+            for a model trained on the train split). ``alignment_text`` has no images and
+            ``alignment_test`` is the test split already; neither changes.
         holdout_concepts: concepts left out of alignment training (still in the test split).
         verify_images: decode-check every image at setup, not only that it exists.
         metadata_dir: where the benchmark's metadata files are, when not in ``root``.
@@ -93,6 +97,7 @@ class SafetyDataModule(L.LightningDataModule):
         seed: int = 2024,
         train_ratio: float = 0.8,
         limit_per_task: int | None = None,
+        eval_split: str = "all",
         holdout_concepts: Sequence[str] = (),
         verify_images: bool = False,
         metadata_dir: str | None = None,
@@ -112,6 +117,7 @@ class SafetyDataModule(L.LightningDataModule):
         self.train_format = _train_format(train_format)
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.seed, self.train_ratio, self.limit_per_task = seed, train_ratio, limit_per_task
+        self.eval_split = _eval_split(eval_split)
         self.holdout_concepts = tuple(_plain(holdout_concepts) or ())
         self.verify_images = verify_images
         self.safe_concepts_file = safe_concepts_file
@@ -164,11 +170,18 @@ class SafetyDataModule(L.LightningDataModule):
             raise DataConfigError("no training format: set data.train_format or connect(backbone, train_format=...)")
         dataset = RecordDataset(self.records(self.train_format))
         world, rank = self._world()
-        if world > 1:
-            sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=self.seed)
-        else:
-            sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(self.seed))
+        sampler = ResumableDistributedSampler(
+            dataset, num_replicas=world, rank=rank, seed=self.seed, offset=self._records_done_this_epoch
+        )
         return self._loader(dataset, self.batch_size, sampler, self.train_format)
+
+    def _records_done_this_epoch(self) -> int:
+        """Records of the current epoch (this rank's) a resumed run already trained on; 0 on a fresh
+        start. Read when the epoch starts iterating, after Lightning restored its loop state."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is None or not trainer.fit_loop.restarting:
+            return 0
+        return int(trainer.fit_loop.epoch_loop.batch_progress.current.completed) * self.batch_size
 
     def val_dataloader(self) -> list[DataLoader]:
         return [self.eval_dataloader(task) for task in self.val_tasks]
@@ -223,9 +236,9 @@ class SafetyDataModule(L.LightningDataModule):
 
     def _build(self, task: str) -> list[Record]:
         if task == "perception":
-            return perception_records(self._unsafe_samples(), published_taxonomy().concepts, self.prompts, self.seed)
+            return perception_records(self._eval_images(), published_taxonomy().concepts, self.prompts, self.seed)
         if task == "alignment_image":
-            return alignment_image_records(self._unsafe_samples(), self.prompts)
+            return alignment_image_records(self._eval_images(), self.prompts)
         if task == "alignment_text":
             return alignment_text_records(self._unsafe_samples(), self.prompts)
         if task == "alignment_test":
@@ -242,6 +255,12 @@ class SafetyDataModule(L.LightningDataModule):
             root, _ = self._resolved_roots()
             self._unsafe = load_benchmark(root, metadata_dir=self.metadata_dir, verify_images=self.verify_images)
         return self._unsafe
+
+    def _eval_images(self) -> list[ImageSample]:
+        """The unsafe images that perception and alignment_image ask about (``eval_split``)."""
+        if self.eval_split == "test":
+            return list(split_unsafe(self._unsafe_samples(), self.seed, self.train_ratio).test)
+        return self._unsafe_samples()
 
     def _safe_samples(self) -> list[ImageSample]:
         if self._safe is None:
@@ -332,6 +351,12 @@ def _task_list(tasks: Sequence[str], key: str) -> tuple[str, ...]:
     if unknown:
         raise DataConfigError(f"data.{key}: unknown task(s) {', '.join(unknown)}; choose from {', '.join(EVAL_TASKS)}")
     return tasks
+
+
+def _eval_split(value: str) -> str:
+    if value not in EVAL_SPLITS:
+        raise DataConfigError(f"data.eval_split: unknown split {value!r}; choose one of {', '.join(EVAL_SPLITS)}")
+    return value
 
 
 def _train_format(value: str | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from torch.utils.data import DistributedSampler
 
@@ -25,3 +25,22 @@ class UnpaddedDistributedSampler(DistributedSampler):
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class ResumableDistributedSampler(DistributedSampler):
+    """A seeded, per-epoch shuffle (``DistributedSampler``, also for a single process) that can
+    start an epoch part-way through, so a run resumed mid-epoch trains on the batches it had
+    not seen instead of repeating the first ones.
+
+    ``offset``: called as each epoch starts, how many indices of this rank's shard to leave
+    out (Lightning restores its loop state after the loader is built, so it is asked late).
+    """
+
+    def __init__(self, dataset, num_replicas: int, rank: int, *, seed: int, offset: Callable[[], int] | None = None):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed)
+        self.offset = offset
+
+    def __iter__(self) -> Iterator[int]:
+        indices = list(super().__iter__())
+        skip = self.offset() if self.offset is not None else 0
+        return iter(indices[skip:])
