@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
+from cli_runner import run_cli
 
 from unsafe_vlm.cli import COMMANDS, help_text
 from unsafe_vlm.config_check import ConfigError, check_overrides, group_options
-
-
-def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run(
-        [sys.executable, "-m", "unsafe_vlm", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
-    )
 
 
 def test_help_lists_every_command():
@@ -102,11 +92,18 @@ def test_hydra_flags_pass_through_and_print_the_config():
 
 
 @pytest.mark.slow
-def test_a_multirun_sweep_runs_every_job_into_its_own_folder(tmp_path):
+def test_a_multirun_sweep_runs_every_job_into_its_own_folder(tmp_path, data_cache):
     result = run_cli(
         "evaluate", "-m", "seed=0,1", "data.limit_per_task=2", "method.max_new_tokens=2",
-        f"data.cache_dir={tmp_path / 'cache'}", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+        f"data.cache_dir={data_cache}", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     for job in ("0", "1"):
         assert (tmp_path / "sweep" / job / "metrics.json").is_file(), job
+
+
+def test_overriding_through_an_interpolated_node_names_the_node_to_override():
+    expected = r"'evaluation' is \$\{method\} in evaluate, so override method.max_new_tokens"
+    with pytest.raises(ConfigError, match=expected):
+        check_overrides("evaluate", ["evaluation.max_new_tokens=4"])
+    assert check_overrides("fit", ["+method=sft", "evaluation.max_new_tokens=4"]).evaluation.max_new_tokens == 4

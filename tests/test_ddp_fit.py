@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import run_cli
 from hydra.utils import instantiate
 
 from unsafe_vlm.config_check import check_overrides
@@ -26,10 +24,6 @@ METHODS = {
     "ppo": ["method.max_new_tokens=4", "method.minibatch_size=2", "method.ppo_epochs=1"],
 }
 
-
-@pytest.fixture(scope="session")
-def data_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.getbasetemp() / "unsafe-vlm-cache"
 
 
 def overrides(method: str, run_dir: Path, cache_dir: Path) -> list[str]:
@@ -61,10 +55,7 @@ def expected_ids(args: list[str]) -> dict[str, list[str]]:
 def test_two_process_fit_writes_complete_outputs_once(method, tmp_path, data_cache):
     run = tmp_path / "run"
     args = overrides(method, run, data_cache)
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "unsafe_vlm", "fit", *args], capture_output=True, text=True, env=env, timeout=300
-    )
+    result = run_cli("fit", *args)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-4000:]
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in result.stderr  # a second process really ran
 

@@ -45,8 +45,8 @@ def responses(run_dir: Path) -> dict[str, list[dict]]:
 
 
 @pytest.mark.slow
-def test_a_crashed_evaluation_resumes_and_equals_an_uninterrupted_one(tmp_path):
-    cache = tmp_path / "cache"
+def test_a_crashed_evaluation_resumes_and_equals_an_uninterrupted_one(tmp_path, data_cache):
+    cache = data_cache
     whole = evaluate(tmp_path / "whole", cache)
     assert whole.returncode == 0, whole.stderr[-3000:]
     for name in ("metrics.json", "report.md"):
@@ -86,8 +86,8 @@ def test_a_crashed_evaluation_resumes_and_equals_an_uninterrupted_one(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_resume_with_other_settings_is_refused_naming_the_key(tmp_path):
-    cache = tmp_path / "cache"
+def test_a_resume_with_other_settings_is_refused_naming_the_key(tmp_path, data_cache):
+    cache = data_cache
     first = evaluate(tmp_path / "run", cache, crash_after=1)
     assert first.returncode != 0
     other = evaluate(tmp_path / "run", cache, "method.max_new_tokens=7")

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import run_cli
 from omegaconf import OmegaConf
 from peft import PeftModel
 from safetensors.torch import load_file
@@ -30,12 +29,6 @@ METHODS = {
     "ppo": ["method.max_new_tokens=4", "method.minibatch_size=2", "method.ppo_epochs=1"],
 }
 
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "unsafe_vlm", *args], capture_output=True, text=True, env=env, timeout=300
-    )
 
 
 def tiny_overrides(run_dir: Path, cache_dir: Path) -> list[str]:
@@ -63,11 +56,6 @@ class Run:
     dir: Path
     stdout: str
 
-
-@pytest.fixture(scope="session")
-def data_cache(tmp_path_factory) -> Path:
-    """One synthetic data set for every CLI test of the session (never ~/.cache)."""
-    return tmp_path_factory.getbasetemp() / "unsafe-vlm-cache"
 
 
 @pytest.fixture(scope="module", params=sorted(METHODS))

@@ -3,25 +3,17 @@ cannot train, an adapter that is missing or made for another backbone, a loss th
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import run_cli
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.lora import add_lora
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.paths import CONF_DIR
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "unsafe_vlm", *args], capture_output=True, text=True, env=env, timeout=300
-    )
 
 
 def error_lines(result: subprocess.CompletedProcess) -> list[str]:
@@ -30,10 +22,6 @@ def error_lines(result: subprocess.CompletedProcess) -> list[str]:
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     return [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
-
-@pytest.fixture(scope="session")
-def data_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.getbasetemp() / "unsafe-vlm-cache"
 
 
 def tiny(run_dir: Path, cache_dir: Path) -> list[str]:

@@ -15,15 +15,6 @@ from unsafe_vlm.methods.dpo import DPOModule, dpo_loss
 from unsafe_vlm.paths import CONF_DIR
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny model runs far faster on one thread than on two busy cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def t(*values: float) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32)
 

@@ -51,14 +51,6 @@ class FirstWordJudge:
         return label(probs)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny model runs far faster on one thread than on two busy cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def sharp_tiny_backbone():
     """The tiny random LLaVA with its output layer scaled up.
@@ -162,3 +154,11 @@ def test_rollout_logprobs_are_those_of_the_distribution_that_sampled(temperature
 
     torch.testing.assert_close(rollout.logprobs, picked(logits))
     torch.testing.assert_close(rollout.ref_logprobs, picked(ref_logits))
+
+
+def test_the_schedule_counts_iterations_while_max_steps_counts_optimiser_steps():
+    from unsafe_vlm.methods.ppo import ppo_iterations
+
+    assert ppo_iterations(batches=10, max_steps=12, updates_per_iteration=4) == 3
+    assert ppo_iterations(batches=10, max_steps=13, updates_per_iteration=4) == 4  # the last one is cut short
+    assert ppo_iterations(batches=10, max_steps=-1, updates_per_iteration=4) == 10

@@ -14,14 +14,6 @@ QUESTIONS = ["Is this image safe?", "Does this image comply with the community g
 ANSWERS = ["No, it is unsafe.", "Yes, it is safe. The image shows a goldfish, which is considered harmless."]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny model runs far faster on one thread than on two busy cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 class RecordingSFT(SFTModule):
     def __init__(self, *args, **kwargs):

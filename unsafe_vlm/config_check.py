@@ -93,11 +93,26 @@ def _composition_message(command: str, overrides: list[str], error: ConfigCompos
         node = OmegaConf.select(base, parent) if parent else base
     except ConfigError:
         node = None
+    alias = _interpolation(base, parent) if node is not None else None
+    if alias is not None:
+        target = alias.strip("${}")
+        return f"cannot override {key!r}: '{parent}' is {alias} in {command}, so override {target}.{leaf} instead"
     if isinstance(node, DictConfig):
         valid = ", ".join(sorted(str(k) for k in node if k != "hydra"))
         where = f"'{parent}'" if parent else "the top level"
         return f"unknown key {key!r}: {where} has no {leaf!r}; its keys are: {valid} (use +{key}=... to add one)"
     return f"unknown key {key!r} (use +{key}=... to add one)"
+
+
+def _interpolation(cfg: DictConfig, path: str) -> str | None:
+    """The raw ``${...}`` text of the node at ``path`` if it is an interpolation, else None."""
+    if not path:
+        return None
+    parent_path, _, name = path.rpartition(".")
+    container = OmegaConf.select(cfg, parent_path) if parent_path else cfg
+    if isinstance(container, DictConfig) and OmegaConf.is_interpolation(container, name):
+        return str(container._get_node(name)._value())
+    return None
 
 
 def _sweep_points(overrides: list[str]) -> Iterator[list[str]]:

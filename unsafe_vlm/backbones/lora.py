@@ -37,5 +37,6 @@ def load_adapter(backbone: VLMBackbone, path: str | Path, *, trainable: bool = F
     try:
         backbone.model = PeftModel.from_pretrained(backbone.model, str(folder), is_trainable=trainable)
     except (ValueError, RuntimeError, KeyError) as error:
-        message = f"model.adapter: {folder} does not fit this {backbone.family} backbone: {error}"
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = f"model.adapter: {folder} does not fit this {backbone.family} backbone: {first_line}"
         raise ConfigValueError(message) from error

@@ -88,7 +88,7 @@ def _checkpoints(cfg: DictConfig, run_dir: Path) -> ModelCheckpoint:
         dirpath=run_dir / "checkpoints",
         save_last=True,
         save_top_k=0,
-        every_n_train_steps=int(cfg.get("checkpoint_every", 1) or 1),
+        every_n_train_steps=int(cfg.checkpoint_every),
         enable_version_counter=False,  # always checkpoints/last.ckpt, also in a moved run folder
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,17 @@ class PPOModule(AlignmentModule):
         if self.separate_value_adapter and VALUE_ADAPTER not in model.peft_config:
             model.add_adapter(VALUE_ADAPTER, lora_config(OmegaConf.create(self.lora), self.backbone))
             _train_all_adapters(model)
+
+    def total_optimizer_steps(self) -> int:
+        """Iterations, which is what PPO's schedule counts (it steps once per rollout)."""
+        trainer = self.trainer
+        trainer.estimated_stepping_batches  # noqa: B018  (sets up the training data, so the batch count is known)
+        batch, minibatch = int(self.method["batch_size"]), int(self.method["minibatch_size"])
+        return ppo_iterations(
+            batches=trainer.num_training_batches * max(1, trainer.max_epochs or 1),
+            max_steps=trainer.max_steps,
+            updates_per_iteration=int(self.method["ppo_epochs"]) * math.ceil(batch / max(1, min(minibatch, batch))),
+        )
 
     # ----- one PPO iteration ----------------------------------------------------------------
 
@@ -243,6 +255,15 @@ class PPOModule(AlignmentModule):
         save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
                   str(folder / VALUE_HEAD_FILE))
         return folder
+
+def ppo_iterations(*, batches: int, max_steps: int, updates_per_iteration: int) -> int:
+    """How many PPO iterations a run makes: one per training batch, or fewer when ``max_steps``
+    (which counts optimiser steps, ``updates_per_iteration`` of them per iteration) ends it first."""
+    iterations = batches
+    if max_steps > 0:
+        iterations = min(iterations, math.ceil(max_steps / updates_per_iteration))
+    return max(1, int(iterations))
+
 
 def _train_all_adapters(model: PeftModel) -> None:
     """peft's set_adapter freezes the inactive adapter; PPO trains policy and value adapters together."""
