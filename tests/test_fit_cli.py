@@ -208,3 +208,12 @@ def test_resume_trains_on_the_batches_the_first_run_had_not_seen(resumed_run, da
     expected = expected_answer_tokens(data_cache)
     assert expected[2:] != expected[:2]  # the fingerprint tells the batches apart
     assert [int(float(row["train/answer_tokens"])) for row in rows] == expected[2:4]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("method", "precision"), [("ppo", "bf16-mixed"), ("dpo", "bf16-true")])
+def test_fit_trains_in_bfloat16_by_trainer_precision(method, precision, tmp_path, data_cache):
+    result = fit(method, tmp_path / "run", data_cache, f"trainer.precision={precision}", "trainer.max_steps=2")
+    assert succeeded(result), result.stderr[-3000:]
+    assert checkpoint(tmp_path / "run")["global_step"] == 2
+    assert all(torch.isfinite(v.float()).all() for v in checkpoint(tmp_path / "run")["state_dict"].values())
