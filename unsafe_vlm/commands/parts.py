@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from unsafe_vlm.backbones.base import VLMBackbone
@@ -35,6 +36,7 @@ def build_parts(cfg: DictConfig) -> Parts:
     return Parts(backbone=backbone, datamodule=datamodule)
 
 
+@rank_zero_only
 def describe_parts(cfg: DictConfig, parts: Parts) -> None:
     """A short table of what was built, printed before a run starts."""
     from rich.console import Console
