@@ -50,13 +50,15 @@ def test_sft_encodes_the_answer(image_path):
     assert batch["inputs"]["answer_mask"].any()
 
 
-def test_dpo_encodes_chosen_and_rejected_over_the_same_images(image_path):
+def test_dpo_encodes_chosen_then_rejected_rows_over_the_same_images(image_path):
     backbone = FakeBackbone()
-    batch = Collator(backbone, "dpo")([record("dpo", image_path, answer="No.", rejected="Yes.")])
-    assert set(batch) == {"records", "chosen", "rejected"}
-    chosen, rejected = backbone.calls
-    assert (chosen["answers"], rejected["answers"]) == (["No."], ["Yes."])
-    assert chosen["images"][0] is rejected["images"][0]
+    records = [record("dpo", image_path, answer="No.", rejected="Yes."), record("dpo", None, answer="A", rejected="B")]
+    batch = Collator(backbone, "dpo")(records)
+    assert set(batch) == {"records", "pairs"}
+    (call,) = backbone.calls  # one batch of 2B rows: one forward pass scores chosen and rejected
+    assert call["answers"] == ["No.", "A", "Yes.", "B"]
+    assert call["questions"] == ["dpo?"] * 4
+    assert call["images"][0] is call["images"][2] and call["images"][1] is call["images"][3] is None
 
 
 def test_ppo_encodes_a_prompt_only(image_path):

@@ -107,7 +107,7 @@ def test_loaders_for_every_task_and_training_format(small):
     datamodule.setup("fit")
     # alignment_test: one test image of each unsafe concept (4 -> 3 + 1, 3 -> 2 + 1), two safe ones to balance
     assert [len(loader.dataset) for loader in datamodule.val_dataloader()] == [4]
-    for train_format, keys in (("sft", {"inputs"}), ("dpo", {"chosen", "rejected"}), ("ppo", {"inputs"})):
+    for train_format, keys in (("sft", {"inputs"}), ("dpo", {"pairs"}), ("ppo", {"inputs"})):
         datamodule.connect(FakeBackbone(), train_format=train_format)
         batch = next(iter(datamodule.train_dataloader()))
         assert set(batch) == {"records", *keys}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -111,7 +112,7 @@ def test_dpo_module_starts_at_log_two_with_no_margin(module):
 def test_dpo_module_learns_to_prefer_the_chosen_answer_and_keeps_the_reference(module):
     batch = dpo_batch(module.backbone)
     with torch.no_grad(), module.backbone.reference():
-        reference_before = module.summed_logprobs(batch["chosen"])
+        reference_before = module.pair_logprobs(batch["pairs"])[0]
     optimizer = torch.optim.AdamW(list(module.trainable_parameters()), lr=1e-2)
     module.train()
     for _ in range(6):
@@ -127,6 +128,38 @@ def test_dpo_module_learns_to_prefer_the_chosen_answer_and_keeps_the_reference(m
     assert last["reward_margin"] > 0.5
     assert last["chosen_reward"] > last["rejected_reward"]
     with torch.no_grad(), module.backbone.reference():
-        torch.testing.assert_close(module.summed_logprobs(batch["chosen"]), reference_before)
+        torch.testing.assert_close(module.pair_logprobs(batch["pairs"])[0], reference_before)
     with torch.no_grad():
-        assert not torch.allclose(module.summed_logprobs(batch["chosen"]), reference_before)
+        assert not torch.allclose(module.pair_logprobs(batch["pairs"])[0], reference_before)
+
+
+def test_one_pass_over_the_pairs_gives_the_loss_of_separate_chosen_and_rejected_passes(module):
+    """The pair batch (chosen rows, then rejected, right-padded to one width) scores each answer as
+    its own batch does, so the loss is that of two passes, one over each side."""
+    backbone = module.backbone
+    with torch.no_grad():  # a policy that differs from the reference, or every loss is log 2
+        for name, param in backbone.model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0.0, 0.5)
+    module.eval()  # no dropout: both ways must see the same weights
+    shorter = ["Yes.", "Yes, it is safe.", "Yes, it is safe. The image shows Swastika."]
+    pairs = zip(dpo_batch(backbone)["records"], shorter, strict=True)
+    records = [dataclasses.replace(r, rejected=text) for r, text in pairs]
+    batch = Collator(backbone, "dpo")(records)
+    questions, images = [r.question for r in records], [None] * len(records)
+    chosen = backbone.encode(questions, images, answers=[r.answer for r in records])
+    rejected = backbone.encode(questions, images, answers=[r.rejected for r in records])
+    assert batch["pairs"]["input_ids"].shape[0] == 2 * len(records)
+    assert rejected["input_ids"].shape[1] < chosen["input_ids"].shape[1]  # the two sides are padded differently
+
+    loss = module.training_step(batch, 0)
+    with torch.no_grad(), backbone.reference():
+        ref_chosen, ref_rejected = module.summed_logprobs(chosen), module.summed_logprobs(rejected)
+    separate, _, _ = dpo_loss(
+        module.summed_logprobs(chosen), module.summed_logprobs(rejected), ref_chosen, ref_rejected, beta=0.1
+    )
+    assert abs(loss.item() - math.log(2)) > 1e-3
+    torch.testing.assert_close(loss, separate)
+    pair_chosen, pair_rejected = module.pair_logprobs(batch["pairs"])
+    torch.testing.assert_close(pair_chosen, module.summed_logprobs(chosen))
+    torch.testing.assert_close(pair_rejected, module.summed_logprobs(rejected))

@@ -3,8 +3,11 @@
 Batches are dicts::
 
     eval, sft, ppo:  {"records": RecordBatch, "inputs": backbone.encode(...)}
-    dpo:             {"records": RecordBatch, "chosen": encode(..., answers=chosen),
-                      "rejected": encode(..., answers=rejected)}
+    dpo:             {"records": RecordBatch, "pairs": encode(questions * 2, images * 2,
+                                                          answers=chosen + rejected)}
+
+A DPO batch of B records has 2B rows, the B chosen answers then the B rejected ones after the
+same prompts and images, so that DPO scores both in one forward pass.
 
 ``encode(questions, images, answers=None)`` returns ``input_ids`` (B, L), ``attention_mask``
 (B, L), ``answer_mask`` (B, L) and the backbone's vision tensors; an image of None stands
@@ -50,8 +53,8 @@ class Collator:
         images = load_images(records)
         batch: dict[str, Any] = {"records": RecordBatch(records)}
         if self.kind == "dpo":
-            batch["chosen"] = self.backbone.encode(questions, images, answers=_field(records, "answer"))
-            batch["rejected"] = self.backbone.encode(questions, images, answers=_field(records, "rejected"))
+            answers = _field(records, "answer") + _field(records, "rejected")
+            batch["pairs"] = self.backbone.encode(questions * 2, images * 2, answers=answers)
         elif self.kind == "sft":
             batch["inputs"] = self.backbone.encode(questions, images, answers=_field(records, "answer"))
         else:

@@ -29,19 +29,22 @@ class DPOModule(AlignmentModule):
     train_format = "dpo"
 
     def summed_logprobs(self, inputs: ModelInputs) -> torch.Tensor:
+        """(B,) summed log-probs of each row's answer tokens."""
         return self.backbone.answer_logprobs(inputs).sum(dim=-1)
 
+    def pair_logprobs(self, pairs: ModelInputs) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed answer log-probs of the chosen rows (B,) and of the rejected rows (B,) of a pair
+        batch (the collator's 2B rows, chosen first), from one forward pass."""
+        chosen, rejected = self.summed_logprobs(pairs).chunk(2)
+        return chosen, rejected
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        chosen, rejected = batch["chosen"], batch["rejected"]
+        pairs = batch["pairs"]
         with torch.no_grad(), self.backbone.reference():
-            ref_chosen = self.summed_logprobs(chosen)
-            ref_rejected = self.summed_logprobs(rejected)
+            ref_chosen, ref_rejected = self.pair_logprobs(pairs)
+        chosen, rejected = self.pair_logprobs(pairs)
         loss, chosen_reward, rejected_reward = dpo_loss(
-            self.summed_logprobs(chosen),
-            self.summed_logprobs(rejected),
-            ref_chosen,
-            ref_rejected,
-            beta=float(self.method["beta"]),
+            chosen, rejected, ref_chosen, ref_rejected, beta=float(self.method["beta"])
         )
         self.check_finite(loss=loss)
         margin = chosen_reward - rejected_reward
