@@ -14,6 +14,7 @@ positions, so the left padding changes nothing for the real tokens.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +23,16 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image
 from torch import nn
+from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from unsafe_vlm.errors import ConfigValueError
 
 ModelInputs = dict[str, Any]
 """``input_ids`` (B, L), ``attention_mask`` (B, L), ``answer_mask`` (B, L) bool,
-``prompt_length`` int, plus the family's vision tensors (``pixel_values``, ...)."""
+``prompt_length`` int, plus the family's vision tensors (``pixel_values``, ...), or, once
+``encode_images`` ran, ``image_features`` (B, N, H) in place of ``pixel_values``."""
 
-_SUITE_KEYS = ("answer_mask", "prompt_length")
+_SUITE_KEYS = ("answer_mask", "prompt_length", "image_features")
 
 
 @dataclass
@@ -52,20 +55,28 @@ class Generation:
 class AnswerOutputs:
     """Model outputs over the answer span only (columns P..L-1).
 
-    logits: (B, A, V) float, logits[:, t] predicts answer token t.
+    logits: (B, A, V) float, logits[:, t] predicts answer token t; None if not asked for.
     tokens: (B, A) long, the answer tokens.
     mask:   (B, A) bool, True on real answer tokens.
     hidden: (B, A, H) last hidden state that predicts token t, or None if not asked for.
     """
 
-    logits: torch.Tensor
+    logits: torch.Tensor | None
     tokens: torch.Tensor
     mask: torch.Tensor
     hidden: torch.Tensor | None = None
 
-    def token_logprobs(self) -> torch.Tensor:
-        """(B, A) float32 log-probability of each answer token; 0 on padding."""
-        logprobs = torch.log_softmax(self.logits.float(), dim=-1)
+    def log_probabilities(self) -> torch.Tensor:
+        """(B, A, V) float32 log-softmax of the logits: every next-token distribution."""
+        return torch.log_softmax(self.logits.float(), dim=-1)
+
+    def token_logprobs(self, log_probabilities: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, A) float32 log-probability of each answer token; 0 on padding.
+
+        Pass ``log_probabilities()`` when the caller needs it too (for an entropy), so the
+        log-softmax over the vocabulary runs once.
+        """
+        logprobs = self.log_probabilities() if log_probabilities is None else log_probabilities
         picked = logprobs.gather(-1, self.tokens.unsqueeze(-1)).squeeze(-1)
         return picked.masked_fill(~self.mask, 0.0)
 
@@ -220,15 +231,23 @@ class VLMBackbone(nn.Module):
     # ----- model passes ---------------------------------------------------------------------
 
     def model_kwargs(self, inputs: ModelInputs) -> dict[str, Any]:
-        return {k: v for k, v in inputs.items() if k not in _SUITE_KEYS}
+        kwargs = {k: v for k, v in inputs.items() if k not in _SUITE_KEYS}
+        if "image_features" in inputs:  # encoded once by encode_images: the model skips its vision tower
+            per_row = list(inputs["image_features"].unbind(0))
+            kwargs["mm_encoder_outputs"] = {"image": BaseModelOutputWithPooling(pooler_output=per_row)}
+        return kwargs
 
-    def forward(self, inputs: ModelInputs, *, hidden: bool = False) -> AnswerOutputs:
-        """One pass over prompt + answer; logits (and last hidden states) of the answer span."""
+    def forward(self, inputs: ModelInputs, *, hidden: bool = False, logits: bool = True) -> AnswerOutputs:
+        """One pass over prompt + answer; logits (and last hidden states) of the answer span.
+
+        ``logits=False`` is for a pass that only needs the hidden states (a value head): the
+        output layer then runs on the last column alone and ``logits`` comes back None.
+        """
         prompt_length = inputs["prompt_length"]
         span = inputs["input_ids"].shape[1] - prompt_length
         outputs = self.model(
             **self.model_kwargs(inputs),
-            logits_to_keep=span + 1,
+            logits_to_keep=span + 1 if logits else 1,
             output_hidden_states=hidden,
             use_cache=False,
         )
@@ -236,7 +255,7 @@ class VLMBackbone(nn.Module):
         if hidden:
             last_hidden = outputs.hidden_states[-1][:, prompt_length - 1 : -1]
         return AnswerOutputs(
-            logits=outputs.logits[:, :-1],
+            logits=outputs.logits[:, :-1] if logits else None,
             tokens=inputs["input_ids"][:, prompt_length:],
             mask=inputs["answer_mask"][:, prompt_length:],
             hidden=last_hidden,
@@ -299,6 +318,45 @@ class VLMBackbone(nn.Module):
             else value
             for key, value in inputs.items()
         }
+
+    @torch.no_grad()
+    def encode_images(self, inputs: ModelInputs) -> ModelInputs:
+        """The batch with its images run through the vision encoder once, for several passes over it.
+
+        The features (B, N, H) replace ``pixel_values`` as ``image_features``; every later pass
+        hands them to the model (transformers' ``mm_encoder_outputs``) and skips the vision
+        tower, and ``select_rows`` picks them by row. Only where that changes nothing: the model
+        takes ``mm_encoder_outputs``, every row has features of the same shape, and no adapter or
+        trainable weight lies outside the language model and output layer (the LoRA layers of
+        every family's default). Otherwise the batch comes back as it was.
+        """
+        if "pixel_values" not in inputs or not self.reuses_image_features():
+            return inputs
+        encoder = inspect.signature(self.model.get_image_features).parameters
+        features = self.model.get_image_features(**{k: v for k, v in inputs.items() if k in encoder})
+        per_row = list(features.pooler_output)
+        if len(per_row) != inputs["input_ids"].shape[0] or len({tuple(f.shape) for f in per_row}) != 1:
+            return inputs
+        encoded = {k: v for k, v in inputs.items() if k != "pixel_values"}
+        encoded["image_features"] = torch.stack(per_row)
+        return encoded
+
+    def reuses_image_features(self) -> bool:
+        """Whether image features computed once stay valid for every pass: the model takes
+        ``mm_encoder_outputs`` and adapters or training cannot change its image features (no LoRA
+        layer and no trainable weight outside the language model and the output layer)."""
+        model = self.model
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        if "mm_encoder_outputs" not in inspect.signature(base.forward).parameters:
+            return False
+        text_parts = [part for part in (base.get_decoder(), base.get_output_embeddings()) if part is not None]
+        text_modules = {id(m) for part in text_parts for m in part.modules()}
+        for module in base.modules():
+            if id(module) in text_modules:
+                continue
+            if hasattr(module, "lora_A") or any(p.requires_grad for p in module.parameters(recurse=False)):
+                return False
+        return True
 
     @property
     def hidden_size(self) -> int:
