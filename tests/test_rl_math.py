@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from unsafe_vlm.rl.advantages import generalised_advantages
-from unsafe_vlm.rl.losses import clipped_policy_loss, clipped_value_loss, token_entropy
+from unsafe_vlm.rl.losses import (
+    clipped_policy_loss,
+    clipped_value_loss,
+    entropy_of_log_probabilities,
+    token_entropy,
+)
 from unsafe_vlm.rl.masked import masked_mean, masked_whiten
 from unsafe_vlm.rl.rewards import (
     adjusted_scores,
@@ -144,3 +149,9 @@ def test_padded_tokens_change_nothing():
 
 def test_entropy_of_a_uniform_distribution_is_log_v():
     assert token_entropy(torch.zeros(1, 1, 8)).item() == pytest.approx(math.log(8))
+
+
+def test_entropy_from_log_probabilities_equals_entropy_from_logits():
+    logits = torch.randn(2, 3, 7, generator=torch.Generator().manual_seed(0))
+    log_probabilities = torch.log_softmax(logits, dim=-1)
+    torch.testing.assert_close(entropy_of_log_probabilities(log_probabilities), token_entropy(logits))

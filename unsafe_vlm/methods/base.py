@@ -73,9 +73,15 @@ class AlignmentModule(L.LightningModule):
     # ----- checks and checkpoints -----------------------------------------------------------
 
     def check_finite(self, **values: torch.Tensor) -> None:
-        """Stop with the step and the offending statistic if any value is NaN or infinite."""
-        for name, value in values.items():
-            if not torch.isfinite(value).all():
+        """Stop with the step and the offending statistic if any value is NaN or infinite.
+
+        All values are checked on their device and read back once (one device sync per call).
+        """
+        finite = torch.stack([torch.isfinite(value.detach()).all() for value in values.values()])
+        if bool(finite.all()):
+            return
+        for (name, value), ok in zip(values.items(), finite.tolist(), strict=True):
+            if not ok:
                 raise NonFiniteLossError(
                     f"step {self.global_step}: {name} is {value.detach().float().mean().item()}; "
                     "training stopped, the last good checkpoint is kept (lower method.lr, or check the data)"

@@ -39,7 +39,7 @@ class DPOModule(AlignmentModule):
         return chosen, rejected
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        pairs = batch["pairs"]
+        pairs = self.backbone.encode_images(batch["pairs"])  # the reference and policy passes share them
         with torch.no_grad(), self.backbone.reference():
             ref_chosen, ref_rejected = self.pair_logprobs(pairs)
         chosen, rejected = self.pair_logprobs(pairs)

@@ -31,7 +31,7 @@ from unsafe_vlm.judges.base import ALIGNMENT_CLASSES, Judge, label
 from unsafe_vlm.judges.registry import build_judge
 from unsafe_vlm.methods.base import AlignmentModule
 from unsafe_vlm.rl.advantages import generalised_advantages
-from unsafe_vlm.rl.losses import clipped_policy_loss, clipped_value_loss, token_entropy
+from unsafe_vlm.rl.losses import clipped_policy_loss, clipped_value_loss, entropy_of_log_probabilities
 from unsafe_vlm.rl.masked import masked_mean, masked_whiten
 from unsafe_vlm.rl.rewards import adjusted_scores, judge_scores, kl_estimate, shaped_rewards
 from unsafe_vlm.rl.rollout import Rollout
@@ -100,7 +100,9 @@ class PPOModule(AlignmentModule):
             top_p=float(method["top_p"]),
             max_new_tokens=int(method["max_new_tokens"]),
         )
-        probabilities = self.judge.judge_alignment(sampled.texts).to(self.device)
+        verdicts = self.judge.judge_alignment(sampled.texts)
+        correct = torch.tensor([v == g for v, g in zip(label(verdicts), gold, strict=True)], device=self.device)
+        probabilities = verdicts.to(self.device)
         gold_index = torch.tensor([ALIGNMENT_CLASSES.index(g) for g in gold], device=self.device)
         scores = adjusted_scores(
             judge_scores(probabilities, gold_index, kind=method["reward"]),
@@ -109,7 +111,7 @@ class PPOModule(AlignmentModule):
             length_bonus=float(method.get("length_bonus", 0.0)),
             unfinished_penalty=float(method.get("unfinished_penalty", 0.0)),
         )
-        inputs = sampled.inputs
+        inputs = self.backbone.encode_images(sampled.inputs)  # every later pass reuses the image features
         logprobs, values, _ = self.policy_and_values(inputs)
         with self.backbone.reference():
             ref_logprobs = self._tempered(self.backbone(inputs)).token_logprobs()
@@ -121,7 +123,6 @@ class PPOModule(AlignmentModule):
         )
         if method.get("whiten_advantages", True):
             advantages = masked_whiten(advantages, mask, all_reduce=True)
-        correct = torch.tensor([v == g for v, g in zip(label(probabilities), gold, strict=True)], device=self.device)
         return Rollout(
             inputs=inputs,
             mask=mask,
@@ -138,24 +139,29 @@ class PPOModule(AlignmentModule):
         )
 
     def policy_and_values(self, inputs: ModelInputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Answer log-probs (B, A), values (B, A) and the answer logits (B, A, V) of the policy
-        (at the sampling temperature).
+        """Answer log-probs (B, A), values (B, A) and every next-token log-probability (B, A, V)
+        of the policy (at the sampling temperature), the last for the entropy bonus.
 
         With a shared adapter one pass gives both; with a separate value adapter the value
-        head reads the hidden states of a second pass through that adapter (the paper's set-up).
+        head reads the hidden states of a second pass through that adapter (the paper's set-up),
+        which skips the output layer.
         """
+        outputs = self._tempered(self.backbone(inputs, hidden=not self.separate_value_adapter))
+        log_probabilities = outputs.log_probabilities()
+        logprobs = outputs.token_logprobs(log_probabilities)
         if not self.separate_value_adapter:
-            outputs = self._tempered(self.backbone(inputs, hidden=True))
-            return outputs.token_logprobs(), self._values(outputs.hidden), outputs.logits
-        outputs = self._tempered(self.backbone(inputs))
+            return logprobs, self._values(outputs.hidden), log_probabilities
         with self._adapter(VALUE_ADAPTER):
-            hidden = self.backbone(inputs, hidden=True).hidden
-        return outputs.token_logprobs(), self._values(hidden), outputs.logits
+            hidden = self.backbone(inputs, hidden=True, logits=False).hidden
+        return logprobs, self._values(hidden), log_probabilities
 
     def _tempered(self, outputs: AnswerOutputs) -> AnswerOutputs:
         """The outputs of the distribution rollouts sample from: logits / method.temperature
         (ratios, KL and entropy must be those of the policy that drew the answers)."""
-        return dataclasses.replace(outputs, logits=outputs.logits / float(self.method["temperature"]))
+        temperature = float(self.method["temperature"])
+        if temperature == 1.0:
+            return outputs
+        return dataclasses.replace(outputs, logits=outputs.logits / temperature)
 
     def _values(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()
@@ -171,14 +177,14 @@ class PPOModule(AlignmentModule):
             for rows in self._minibatches(rollout.size):
                 inputs = self.backbone.select_rows(rollout.inputs, rows)
                 mask = rollout.mask[rows]
-                logprobs, values, logits = self.policy_and_values(inputs)
+                logprobs, values, log_probabilities = self.policy_and_values(inputs)
                 policy = clipped_policy_loss(
                     logprobs, rollout.logprobs[rows], rollout.advantages[rows], mask, clip=float(method["clip_ratio"])
                 )
                 value = clipped_value_loss(
                     values, rollout.values[rows], rollout.returns[rows], mask, clip=float(method["clip_value"])
                 )
-                entropy = masked_mean(token_entropy(logits), mask)
+                entropy = masked_mean(entropy_of_log_probabilities(log_probabilities), mask)
                 loss = policy.loss + float(method["value_coef"]) * value.loss - float(method["entropy_coef"]) * entropy
                 self.check_finite(loss=loss, policy_loss=policy.loss, value_loss=value.loss)
                 optimizer.zero_grad()

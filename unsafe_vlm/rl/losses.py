@@ -54,5 +54,9 @@ def clipped_value_loss(
 
 def token_entropy(logits: torch.Tensor) -> torch.Tensor:
     """(B, T) entropy of the next-token distribution from logits (B, T, V)."""
-    logprobs = torch.log_softmax(logits.float(), dim=-1)
-    return -(logprobs.exp() * logprobs).sum(dim=-1)
+    return entropy_of_log_probabilities(torch.log_softmax(logits.float(), dim=-1))
+
+
+def entropy_of_log_probabilities(log_probabilities: torch.Tensor) -> torch.Tensor:
+    """(B, T) entropy of next-token distributions given as log-probabilities (B, T, V)."""
+    return -(log_probabilities.exp() * log_probabilities).sum(dim=-1)

@@ -29,6 +29,6 @@ def masked_whiten(values: torch.Tensor, mask: torch.Tensor, *, all_reduce: bool 
     total, total_sq, count = masked_sum_stats(values.float(), mask, all_reduce=all_reduce)
     mean = total / count.clamp(min=1.0)
     variance = (total_sq - count * mean.square()) / (count - 1.0).clamp(min=1.0)
-    std = variance.clamp(min=0.0).sqrt() if count > 1 else torch.ones_like(variance)
+    std = torch.where(count > 1, variance.clamp(min=0.0).sqrt(), torch.ones_like(variance))  # no host sync
     whitened = (values.float() - mean) / (std + 1e-8)
     return whitened.masked_fill(~mask.bool(), 0.0).to(values.dtype)

@@ -24,9 +24,8 @@ def min_max_normalise(scores: torch.Tensor) -> torch.Tensor:
     """Scale to [0, 1] over the batch; a batch of equal scores gives 0.5 everywhere (no signal)."""
     low, high = scores.min(), scores.max()
     span = high - low
-    if span <= 1e-12:
-        return torch.full_like(scores, 0.5)
-    return (scores - low) / span
+    spread = span > 1e-12  # decided on the device: no host sync
+    return torch.where(spread, (scores - low) / span.clamp(min=1e-12), torch.full_like(scores, 0.5))
 
 
 def kl_estimate(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, *, estimator: str = "k1") -> torch.Tensor:

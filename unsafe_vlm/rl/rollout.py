@@ -13,7 +13,8 @@ from unsafe_vlm.backbones.base import ModelInputs
 class Rollout:
     """B sampled answers and what PPO needs to learn from them (A: answer-span width).
 
-    inputs:        prompt + answer batch in the backbone's layout (to score again each epoch)
+    inputs:        prompt + answer batch in the backbone's layout (to score again each epoch), its
+                   images encoded once (``VLMBackbone.encode_images``)
     mask:          (B, A) bool, real answer tokens
     logprobs:      (B, A) log-probs of the answer tokens under the policy that sampled them
     ref_logprobs:  (B, A) the same under the reference (adapters off)
