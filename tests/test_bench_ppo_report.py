@@ -1,0 +1,67 @@
+"""The PPO benchmark's table and pass summary, from laps made up by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from unsafe_vlm.bench.ppo_report import COLUMNS, pass_goal, pass_summary, split_rows
+
+METHOD = {"batch_size": 4, "minibatch_size": 2, "ppo_epochs": 2}  # 2 epochs x 2 minibatches = 4 updates
+
+
+def lap(*, value_passes: int = 0, total: float = 1.0) -> dict:
+    passes = {
+        ("generate", "default", False): 8,
+        ("rollout", "default", False): 1,
+        ("rollout", "reference", False): 1,
+        ("update", "default", True): 4,
+    }
+    if value_passes:
+        passes[("rollout", "value", False)] = 1
+        passes[("update", "value", True)] = value_passes
+    return {
+        "total": total,
+        "seconds": {"generate": 0.2, "judge": 0.01, "rollout": 0.4, "update": 0.5, "backward": 0.2},
+        "calls": {"generate": 1, "rollout": 1, "update": 1, "backward": 4},
+        "passes": passes,
+        "pass_seconds": {key: 0.01 * n for key, n in passes.items()},
+        "images": {"generate": 4, "rollout": 4},
+        "vision_seconds": {"generate": 0.001, "rollout": 0.001},
+        "steps": 8,
+        "tokens": 32,
+        "plain_seconds": 0.16,
+        "plain_steps": 8,
+    }
+
+
+def result(**lap_options) -> dict:
+    laps = [lap(**lap_options, total=t) for t in (1.0, 1.2, 0.9)]
+    return {"value_adapter": "shared", "method": METHOD, "laps": laps, "peak_mib": 512.0}
+
+
+def test_one_reference_one_policy_and_value_and_one_pass_per_update_meets_the_goal():
+    goal = pass_goal(lap(), METHOD)
+    assert goal == {"reference": 1, "policy_value": 1, "forwards": 4, "backwards": 4, "updates": 4, "met": True}
+    assert "goal met" in pass_summary(result())
+    assert "4 in rollout" in pass_summary(result())
+
+
+def test_a_separate_value_pass_misses_the_goal():
+    goal = pass_goal(lap(value_passes=4), METHOD)
+    assert goal["policy_value"] == 2 and goal["forwards"] == 8 and not goal["met"]
+
+
+def test_rows_split_the_median_iteration_and_compare_generation_with_its_floor():
+    rows = split_rows(result(value_passes=4))
+    assert all(len(row) == len(COLUMNS) + 1 for row in rows)
+    parts = {row[1]: row for row in rows}
+    generate = parts["rollout: generate"]
+    assert generate[2] == "200.0" and generate[3] == "20%"  # of the median iteration, 1.0 s
+    assert generate[5] == "160 tok/s" and generate[6] == "1.25x"  # 0.2 s against the floor's 0.16 s
+    assert parts["floor: plain model.generate, same prompts and lengths"][5] == "200 tok/s"
+    assert parts["rollout: value pass"][4] == "1" and parts["update: value forward"][4] == "4"
+    # rollout 0.4 - generate 0.2 - judge 0.01 - passes (policy, reference, value: 0.03)
+    assert float(parts["rollout: image features, log-probs, rewards, GAE"][2]) == pytest.approx(160.0)
+    assert parts["update: backward"][4] == "4"
+    iteration = parts["iteration"]
+    assert iteration[5] == "4.0 prompts/s" and iteration[7] == "512"

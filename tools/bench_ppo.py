@@ -1,0 +1,250 @@
+"""PPO: one iteration against its own floor, on the same model, prompts and settings.
+
+Runs PPO iterations of the suite's module (conf/method/ppo.yaml resolved for the model, the
+rule judge) under a Lightning trainer and reports, per value-adapter set-up (each in its own
+process), medians over the timed iterations after a warm-up:
+
+  - the time of one iteration split into rollout generation, judge, the rollout's passes
+    (policy, value, reference), the rest of the rollout (image features, log-probs, rewards,
+    GAE), and the update (its forward passes, backward, then losses, clipping and optimiser);
+  - every model pass counted with forward hooks on the Hugging Face model and its vision tower
+    (generation steps apart): reference, policy and value passes, forward passes per PPO epoch
+    and minibatch, and the images encoded;
+  - the rollout's generated tokens/s against the floor: a bare batched ``model.generate`` of the
+    same prompts and the same number of new tokens, sampling alike, run right after each
+    iteration (so both see the same load).
+
+On a GPU the phase timers synchronise at every phase boundary (the iteration pays for that).
+
+    python tools/bench_ppo.py                                    # tiny model, both value adapters
+    python tools/bench_ppo.py --model organism --value-adapter separate --iterations 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+
+VALUE_ADAPTERS = ("separate", "shared")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="tiny", help="a conf/model name (default: tiny)")
+    parser.add_argument("--value-adapter", choices=(*VALUE_ADAPTERS, "both"), default="both")
+    parser.add_argument("--iterations", type=int, default=4, help="timed iterations after the warm-up")
+    parser.add_argument("--warmup", type=int, default=1, help="iterations before timing")
+    parser.add_argument("--batch-size", type=int, default=None, help="prompts per iteration (default: ppo.yaml)")
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="default: ppo.yaml")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    args = parser.parse_args()
+
+    adapters = VALUE_ADAPTERS if args.value_adapter == "both" else (args.value_adapter,)
+    context = mp.get_context("spawn")
+    results = []
+    for adapter in adapters:
+        with context.Pool(1) as pool:
+            results.append(pool.apply(measure, (adapter, vars(args))))
+    print_report(results, args)
+
+
+# ----- one process per set-up --------------------------------------------------------------
+
+
+def measure(value_adapter: str, options: dict) -> dict:
+    import lightning as L
+    import torch
+
+    from unsafe_vlm.backbones.registry import build_backbone
+    from unsafe_vlm.bench.configs import method_settings, model_config
+    from unsafe_vlm.bench.memory import peak_memory_mib, reset_peak, synchronizer
+    from unsafe_vlm.bench.passes import PassCounter
+    from unsafe_vlm.bench.phases import PhaseTimer
+    from unsafe_vlm.data.collate import Collator
+    from unsafe_vlm.judges.rule import RuleJudge
+    from unsafe_vlm.methods.ppo import PPOModule
+
+    if options["threads"]:
+        torch.set_num_threads(options["threads"])
+    L.seed_everything(0, verbose=False)
+    device = options["device"]
+    model_cfg = model_config(options["model"])
+    backbone = build_backbone(model_cfg)
+    method = method_settings("ppo", model_cfg, value_adapter=value_adapter)
+    for key in ("batch_size", "max_new_tokens"):
+        if options[key] is not None:
+            method[key] = options[key]
+    module = PPOModule(backbone, method, model_cfg.lora, judge=RuleJudge())
+
+    sync = synchronizer(device)
+    counter = PassCounter(backbone.model, sync=sync)
+    timer = PhaseTimer(counter, sync=sync)
+    rollouts = record_generations(backbone)
+    for owner, attribute, phase in (
+        (backbone, "generate", "generate"),
+        (module.judge, "judge_alignment", "judge"),
+        (module, "collect_rollout", "rollout"),
+        (module, "update", "update"),
+        (module, "_backward", "backward"),
+    ):
+        timer.wrap(owner, attribute, phase)
+
+    def floor(lap: dict) -> None:
+        """Right after each iteration (so both see the same load): plain generate of its rollout's lengths."""
+        rollout = rollouts[-1]
+        lap.update(steps=rollout["steps"], tokens=rollout["tokens"])
+        lap["plain_seconds"] = plain_generation(backbone, rollout, method, timer)
+        lap["plain_steps"] = counter.count("plain")
+        counter.reset()
+
+    iterations = options["warmup"] + options["iterations"]
+    records = training_records("ppo", iterations * int(method["batch_size"]))
+    loader = torch.utils.data.DataLoader(
+        records, batch_size=int(method["batch_size"]), collate_fn=Collator(backbone, "ppo")
+    )
+    laps = LapLog(timer, counter, sync, after_lap=floor)
+    trainer = L.Trainer(
+        accelerator="gpu" if device.startswith("cuda") else "cpu",
+        devices=1,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[laps.callback()],
+    )
+    reset_peak(device)
+    trainer.fit(module, train_dataloaders=loader)
+    counter.remove()
+    return {
+        "value_adapter": value_adapter,
+        "method": method,
+        "laps": laps.laps[options["warmup"] :],
+        "peak_mib": peak_memory_mib(device),
+    }
+
+
+def record_generations(backbone) -> list[dict]:
+    """Wrap ``backbone.generate`` to keep each rollout's prompts and its number of new tokens."""
+    generations: list[dict] = []
+    original = backbone.generate
+
+    def recording(inputs, **options):
+        result = original(inputs, **options)
+        steps = result.inputs["input_ids"].shape[1] - inputs["input_ids"].shape[1]
+        generations.append({"inputs": inputs, "steps": steps, "tokens": inputs["input_ids"].shape[0] * steps})
+        return result
+
+    backbone.generate = recording
+    return generations
+
+
+def plain_generation(backbone, rollout: dict, method: dict, timer) -> float:
+    """Seconds of a bare ``model.generate`` on the rollout's prompts, sampling as the rollout did, forced
+    to the rollout's number of new tokens (no stop tokens, no suppressed tokens, no decoding)."""
+    import torch
+
+    backbone.model.eval()
+    with torch.no_grad(), timer.measure("plain"):
+        backbone.model.generate(
+            **backbone.model_kwargs(rollout["inputs"]),
+            do_sample=True,
+            temperature=float(method["temperature"]),
+            top_p=float(method["top_p"]),
+            top_k=None,
+            min_new_tokens=rollout["steps"],
+            max_new_tokens=rollout["steps"],
+            pad_token_id=backbone.tokenizer.pad_token_id,
+        )
+    seconds, _ = timer.lap()
+    return seconds["plain"]
+
+
+class LapLog:
+    """One lap of the phase timer and pass counter per PPO iteration (a training batch); ``after_lap``
+    may add to each lap once it is taken (its own time is not in the lap)."""
+
+    def __init__(self, timer, counter, sync, after_lap=None):
+        self.timer, self.counter, self.sync, self.after_lap = timer, counter, sync, after_lap
+        self.laps: list[dict] = []
+        self._start = 0.0
+
+    def callback(self):
+        from lightning.pytorch.callbacks import Callback
+
+        log = self
+
+        class Laps(Callback):
+            def on_train_batch_start(self, trainer, module, batch, batch_idx):
+                log.start()
+
+            def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+                log.stop()
+
+        return Laps()
+
+    def start(self) -> None:
+        self.timer.lap()
+        self.counter.reset()
+        if self.sync is not None:
+            self.sync()
+        self._start = time.perf_counter()
+
+    def stop(self) -> None:
+        if self.sync is not None:
+            self.sync()
+        total = time.perf_counter() - self._start
+        seconds, calls = self.timer.lap()
+        counter = self.counter
+        lap = {
+            "total": total,
+            "seconds": seconds,
+            "calls": calls,
+            "passes": {(k.phase, k.role, k.grad): n for k, n in counter.calls.items()},
+            "pass_seconds": {(k.phase, k.role, k.grad): s for k, s in counter.seconds.items()},
+            "images": dict(counter.images),
+            "vision_seconds": dict(counter.vision_seconds),
+        }
+        counter.reset()
+        if self.after_lap is not None:
+            self.after_lap(lap)
+        self.laps.append(lap)
+
+
+def training_records(kind: str, count: int) -> list:
+    """The first ``count`` training records of the default synthetic data set (repeated if too few)."""
+    import tempfile
+    from pathlib import Path
+
+    from unsafe_vlm.data.datamodule import SafetyDataModule
+
+    cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
+    datamodule = SafetyDataModule(synthetic={}, cache_dir=str(cache), tasks=["alignment_image"])
+    records = datamodule.records(kind)
+    return (records * (count // len(records) + 1))[:count]
+
+
+# ----- the report --------------------------------------------------------------------------
+
+
+def print_report(results: list[dict], args: argparse.Namespace) -> None:
+    from unsafe_vlm.bench.memory import memory_label
+    from unsafe_vlm.bench.ppo_report import COLUMNS, NUMERIC, pass_summary, split_rows
+    from unsafe_vlm.bench.table import machine_line, markdown_table, versions_line
+
+    method = results[0]["method"]
+    print(machine_line(args.device, args.threads))
+    print(versions_line())
+    print(f"model {args.model}, PPO batch {method['batch_size']}, minibatch {method['minibatch_size']}, "
+          f"{method['ppo_epochs']} epochs, up to {method['max_new_tokens']} new tokens, rule judge; "
+          f"median of {args.iterations} iterations after {args.warmup} warm-up")
+    rows = [row for result in results for row in split_rows(result)]
+    print(markdown_table([*COLUMNS, f"{memory_label(args.device)} (MiB)"], rows, numeric=NUMERIC))
+    for result in results:
+        print(pass_summary(result))
+
+
+if __name__ == "__main__":
+    main()
