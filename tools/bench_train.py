@@ -140,6 +140,7 @@ def train_ours(backbone, model_cfg, method, records, steps, clock, tokens, optio
 
 def train_trl(backbone, model_cfg, method, records, steps, clock, tokens, options) -> None:
     from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
 
     from unsafe_vlm.backbones.lora import lora_config
 
@@ -183,6 +184,7 @@ def train_trl(backbone, model_cfg, method, records, steps, clock, tokens, option
                              train_dataset=dataset, processing_class=backbone.processor,
                              peft_config=lora_config(model_cfg.lora, backbone), callbacks=[Stamp()])
     trainer.data_collator = counted_trl_collator(trainer.data_collator, tokens)
+    trainer.remove_callback(PrinterCallback)  # its end-of-training print would break the table
     trainer.train()
 
 
