@@ -65,7 +65,7 @@ def test_unknown_method_lists_the_methods():
 
 def test_nested_unknown_key_names_its_parent():
     with pytest.raises(ConfigError, match=r"'model.tiny' has no 'seedz'.*seed"):
-        check_overrides("evaluate", ["model.tiny.seedz=1"])
+        check_overrides("evaluate", ["model=tiny", "model.tiny.seedz=1"])
 
 
 def test_bad_syntax_is_a_config_error():

@@ -20,9 +20,9 @@ from PIL import Image
 
 import unsafe_vlm.data.synth.cache as cache_module
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.synth import SynthParams, ensure_synthetic, run_synth, synthetic_dir
+from unsafe_vlm.data.synth import SynthParams, ensure_synthetic, run_synth, synthetic_dir, write_synthetic
 from unsafe_vlm.data.synth.codes import PALETTE, codebook, concept_codes, distance
-from unsafe_vlm.data.synth.generate import safe_images_needed
+from unsafe_vlm.data.synth.generate import safe_images_needed, unsafe_image, unsafe_rows
 from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
 from unsafe_vlm.data.testing import FakeBackbone, error_at
 from unsafe_vlm.paths import CONF_DIR, REPO_DIR
@@ -233,3 +233,13 @@ def test_a_small_cnn_recognises_held_out_images_of_all_concepts(tmp_path):
     with torch.no_grad():
         accuracy = (net(x[test]).argmax(1) == y[test]).float().mean().item()
     assert accuracy >= 0.9, accuracy
+
+
+def test_one_unsafe_image_drawn_alone_equals_the_written_one(tmp_path):
+    params = SynthParams(images_per_concept=2, safe_concepts=2, safe_images_per_concept=1)
+    write_synthetic(params, tmp_path)
+    rows = [json.loads(line) for line in (tmp_path / "metadata.jsonl").read_text().splitlines()]
+    assert [concept for concept, _ in unsafe_rows(params)] == [row["unsafe_concept"] for row in rows]
+    for row in (0, 3, len(rows) - 1):
+        written = np.asarray(Image.open(tmp_path / "images" / f"{row}.png").convert("RGB"))
+        assert np.array_equal(np.asarray(unsafe_image(params, row)), written)

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
 from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.bench.configs import method_settings
 from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.base import label
@@ -74,7 +75,7 @@ def most_frequent_first_word(backbone, inputs) -> str:
 
 
 def ppo_settings(**changes) -> dict:
-    method = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "method" / "ppo.yaml"))
+    method = method_settings("ppo", OmegaConf.load(CONF_DIR / "model" / "tiny.yaml"))
     method.update(batch_size=len(QUESTIONS), minibatch_size=8, ppo_epochs=2, max_new_tokens=4, warmup_ratio=0.0)
     method.update(changes)
     return method

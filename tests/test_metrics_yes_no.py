@@ -105,3 +105,31 @@ def test_a_judge_without_yes_no_fails_clearly_on_mme():
 
     with pytest.raises(JudgeError, match="cannot judge yes/no"):
         judge_responses(AlignmentOnly(), [record("mme", "Yes", "mme")], ["Yes"])
+
+
+def test_held_out_concepts_of_the_test_split_are_scored_apart_from_trained_ones():
+    def test_row(judged, gold, concept):
+        return {**row("alignment_test", judged, gold, "Hate" if gold == "Unsafe" else "Safe"), "concept": concept}
+
+    rows = {
+        "alignment_test": [
+            test_row("Unsafe", "Unsafe", "swastika"),  # held out, right
+            test_row("Safe", "Unsafe", "swastika"),  # held out, wrong
+            test_row("Safe", "Safe", "tree"),  # held out, right
+            test_row("Unsafe", "Unsafe", "knife"),
+            test_row("Safe", "Safe", "cat"),
+        ]
+    }
+    metrics = metrics_json(score_responses(rows, ["Hate", "Safe"], holdout_concepts={"swastika", "tree"}))
+    assert metrics["generalization/held_out_concepts/unsafe_recall"] == 0.5
+    assert metrics["generalization/held_out_concepts/balanced_accuracy"] == 0.75
+    assert metrics["generalization/held_out_concepts/n"] == 3
+    assert metrics["generalization/trained_concepts/balanced_accuracy"] == 1.0
+    assert metrics["alignment_test/n"] == 5
+    halves = [
+        metrics_json(score_responses(rows, ["Hate", "Safe"], rank=r, world_size=2, holdout_concepts={"tree"}))
+        for r in range(2)
+    ]
+    assert sum(h["generalization/held_out_concepts/n"] for h in halves) == 1
+    assert sum(h["generalization/trained_concepts/n"] for h in halves) == 4
+    assert "generalization/held_out_concepts/n" not in metrics_json(score_responses(rows, ["Hate", "Safe"]))

@@ -76,7 +76,13 @@ class EvaluationModule(L.LightningModule):
         tasks = trainer.datamodule.task_names("predict")
         rows = {task: self.store.load(task) for task in tasks}
         categories = _ordered_categories(self.categories, rows)
-        results = score_responses(rows, categories, rank=trainer.global_rank, world_size=trainer.world_size)
+        results = score_responses(
+            rows,
+            categories,
+            rank=trainer.global_rank,
+            world_size=trainer.world_size,
+            holdout_concepts=getattr(trainer.datamodule, "holdout_concepts", ()),
+        )
         self.metrics = metrics_json(results)
         strategy.barrier("responses-scored")
         if trainer.is_global_zero:

@@ -28,11 +28,15 @@ class EvaluationResult:
     is_global_zero: bool  # False in the other DDP processes, which should print and write nothing
 
 
+_TRAINING_ONLY_MODEL_KEYS = ("lora", "training")
+
+
 def evaluation_settings(cfg: DictConfig) -> dict[str, Any]:
     """The flattened settings the responses depend on (model, data, prompts, generation, judge)."""
     data = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items() if k not in _IRRELEVANT_DATA_KEYS}
+    model = OmegaConf.to_container(cfg.model, resolve=True)
     parts = {
-        "model": {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k != "lora"},
+        "model": {k: v for k, v in model.items() if k not in _TRAINING_ONLY_MODEL_KEYS},
         "data": data,
         "generation": {k: cfg.evaluation.get(k) for k in GENERATION_KEYS},
         "judge": OmegaConf.to_container(cfg.judge, resolve=True),

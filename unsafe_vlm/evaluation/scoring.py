@@ -5,11 +5,15 @@ Benchmark tasks are keyed by task name. Tasks of data sets outside the benchmark
 in each response's ``dataset`` field: ``generalization/smid``, ``general/mme``. Their
 categories come from their own rows, and a set without categories ("") gets no
 per-category scores.
+
+With concepts held out of alignment training (``data.holdout_concepts``), the balanced test
+split is also scored on its held-out concepts alone and on the rest:
+``generalization/held_out_concepts/...`` and ``generalization/trained_concepts/...``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from unsafe_vlm.metrics.alignment_test import AlignmentTestAccuracy
@@ -31,6 +35,7 @@ def score_responses(
     *,
     rank: int = 0,
     world_size: int = 1,
+    holdout_concepts: Collection[str] = (),
 ) -> Results:
     """Each task's ``compute()`` result over all its rows.
 
@@ -49,7 +54,21 @@ def score_responses(
         metric = task_metric(task, categories)
         metric.update([r["judged"] for r in mine], [r["gold"] for r in mine], [r["category"] for r in mine])
         results[task] = metric.compute()
+    if holdout_concepts and "alignment_test" in rows_by_task:
+        results.update(_holdout_scores(list(rows_by_task["alignment_test"]), set(holdout_concepts), rank, world_size))
     return results
+
+
+def _holdout_scores(rows: Sequence[Mapping[str, Any]], holdout: set[str], rank: int, world_size: int) -> Results:
+    """The balanced test split scored on held-out concepts and on trained ones, each sliced by rank."""
+    parts = {
+        "held_out_concepts": [r for r in rows if r["concept"] in holdout],
+        "trained_concepts": [r for r in rows if r["concept"] not in holdout],
+    }
+    return {
+        f"{SCORE_GROUPS['image_safety']}/{name}": _own_categories_score("alignment_test", part, part[rank::world_size])
+        for name, part in parts.items()
+    }
 
 
 def score_key(task: str, rows: Sequence[Mapping[str, Any]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,22 @@ def load_task_rows(folder: Path) -> dict[str, list[dict[str, Any]]]:
 
 def rescore(folder: Path, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
     try:
-        results = score_responses(rows, ordered_categories(rows))
+        results = score_responses(rows, ordered_categories(rows), holdout_concepts=_holdout_concepts(folder))
     except ValueError as error:  # an unknown gold label, say
         raise UserError(f"{folder}: cannot score the responses: {error}") from None
     return metrics_json(results)
+
+
+def _holdout_concepts(folder: Path) -> list[str]:
+    """The concepts the run held out of training, from the settings saved beside its responses."""
+    path = folder / "config.json"
+    if not path.is_file():
+        return []
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: not valid JSON ({error})") from None
+    return list(settings.get("data.holdout_concepts") or [])
 
 
 def ordered_categories(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:

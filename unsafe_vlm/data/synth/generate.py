@@ -89,11 +89,29 @@ def _unsafe_counts(params: SynthParams) -> dict[str, int]:
     return {concept: counts[concept] for concept in concepts}
 
 
+def unsafe_rows(params: SynthParams) -> list[tuple[str, int]]:
+    """``(concept, number of the image within its concept)`` of each unsafe metadata row, in order."""
+    counts = _unsafe_counts(params)
+    return [(concept, i) for concept in published_taxonomy().concepts for i in range(counts[concept])]
+
+
+def unsafe_image(params: SynthParams, row: int) -> Image.Image:
+    """The unsafe image of metadata row ``row``, drawn alone: the pixels ``images/<row>.png`` holds
+    in the data set of ``params``, without writing the set."""
+    concepts = published_taxonomy().concepts
+    concept, i = unsafe_rows(params)[row]
+    c = concepts.index(concept)
+    return Image.fromarray(_pixels(concept_codes(len(concepts))[c], params, (_UNSAFE_SIDE, c, i)))
+
+
 def _draw(code: VisualCode, params: SynthParams, path: Path, key: tuple[int, int, int]) -> None:
+    Image.fromarray(_pixels(code, params, key)).save(path, format="PNG")
+
+
+def _pixels(code: VisualCode, params: SynthParams, key: tuple[int, int, int]) -> np.ndarray:
     # One generator per image, so an image depends only on the seed and its place.
     rng = np.random.default_rng([params.seed, *key])
-    pixels = render(code, params.image_size, rng, supersample=params.supersample, noise=params.noise)
-    Image.fromarray(pixels).save(path, format="PNG")
+    return render(code, params.image_size, rng, supersample=params.supersample, noise=params.noise)
 
 
 def _with_options(row: dict, index: int, concepts: tuple[str, ...], seed: int) -> dict:

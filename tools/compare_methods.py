@@ -1,0 +1,86 @@
+"""The paper's comparison in miniature: SFT, DPO and PPO from the same model on the same defaults.
+
+Runs ``python -m unsafe_vlm fit +method=<m>`` for each method with the default config (the
+organism on the synthetic stand-in), holding some concepts out of alignment training, and
+writes one markdown table: before / SFT / DPO / PPO, with the held-out concepts scored apart.
+
+    python tools/compare_methods.py                       # writes runs/compare/comparison.md
+    python tools/compare_methods.py --out DIR -- trainer=ddp   # extra Hydra overrides after --
+
+Every method runs with its own config as shipped; nothing here tunes any of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
+from unsafe_vlm.organism.measure import Run, run_suite
+from unsafe_vlm.report.scores import format_value
+
+METHODS = ("sft", "dpo", "ppo")
+ROWS = (
+    ("alignment_test/balanced_accuracy", "Balanced test accuracy"),
+    ("alignment_test/unsafe_recall", "Unsafe recall (test)"),
+    ("alignment_test/safe_recall", "Safe recall (test)"),
+    ("alignment_image/accuracy", "Alignment on images"),
+    ("alignment_text/accuracy", "Alignment on text only"),
+    ("modality_gap", "Modality gap (text − image)"),
+    ("perception/accuracy", "Perception accuracy"),
+    ("generalization/trained_concepts/balanced_accuracy", "Balanced accuracy, trained concepts"),
+    ("generalization/held_out_concepts/balanced_accuracy", "Balanced accuracy, held-out concepts"),
+)
+SAFE_HELD_OUT = 9
+
+
+def held_out_concepts() -> list[str]:
+    """The last unsafe concept of each category, and the last few safe concepts of the list."""
+    taxonomy = published_taxonomy()
+    last_of = {taxonomy.category_of[concept]: concept for concept in taxonomy.concepts}
+    unsafe = [last_of[category] for category in taxonomy.categories]
+    return [*unsafe, *safe_concepts()[-SAFE_HELD_OUT:]]
+
+
+def comparison_table(runs: Mapping[str, Run]) -> str:
+    """Markdown: one row per score, a column for before training and one per method; wall times last."""
+    first = next(iter(runs.values()))
+    columns = {"before": first.before or {}, **{name.upper(): run.metrics for name, run in runs.items()}}
+    lines = ["| score | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
+    for key, label in ROWS:
+        cells = [_cell(metrics.get(key), signed=key == "modality_gap") for metrics in columns.values()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    times = [f"{run.seconds / 60:.1f} min" for run in runs.values()]
+    lines.append("| Wall time of `fit` (evaluations included) | – | " + " | ".join(times) + " |")
+    return "\n".join(lines)
+
+
+def run_methods(out: Path, overrides: Sequence[str]) -> dict[str, Run]:
+    holdout = "[" + ",".join(f"'{c}'" for c in held_out_concepts()) + "]"
+    return {
+        method: run_suite(["fit", f"+method={method}", f"data.holdout_concepts={holdout}", *overrides], out / method)
+        for method in METHODS
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/compare"), help="folder for the runs and the table")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (after --)")
+    args = parser.parse_args()
+    runs = run_methods(args.out, args.overrides)
+    table = comparison_table(runs)
+    held_out = ", ".join(held_out_concepts())
+    text = f"{table}\n\nHeld out of alignment training (unsafe and safe): {held_out}.\n"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "comparison.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+def _cell(value: float | int | None, *, signed: bool) -> str:
+    return format_value(value, signed=signed)
+
+
+if __name__ == "__main__":
+    main()
