@@ -61,6 +61,7 @@ class AlignmentModule(L.LightningModule):
             list(self.trainable_parameters()),
             lr=float(self.method["lr"]),
             weight_decay=float(self.method.get("weight_decay", 0.0)),
+            foreach=True,  # one multi-tensor update for the many small LoRA tensors (CPU defaults to a loop)
         )
         scheduler = warmup_cosine_scheduler(
             optimizer, total_steps=self.total_optimizer_steps(), warmup_ratio=float(self.method.get("warmup_ratio", 0))
