@@ -39,8 +39,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     if args.measure_only:
+        record = args.out / BUILD_FILE
+        if not record.is_file():
+            raise SystemExit(f"{record}: missing; --measure-only needs a folder that a build wrote")
+        built = json.loads(record.read_text(encoding="utf-8"))
         backbone = LlavaBackbone.from_pretrained(str(args.out))
-        built = json.loads((args.out / BUILD_FILE).read_text(encoding="utf-8"))
         write_card(args, Recipe(**built["recipe"]), backbone, built["seconds"], built["command"], built.get("note", ""))
         return
     recipe = Recipe(seed=args.seed) if args.steps is None else replace(Recipe(seed=args.seed), steps=args.steps)

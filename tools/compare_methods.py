@@ -49,7 +49,7 @@ def comparison_table(runs: Mapping[str, Run]) -> str:
     columns = {"before": first.before or {}, **{name.upper(): run.metrics for name, run in runs.items()}}
     lines = ["| score | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     for key, label in ROWS:
-        cells = [_cell(metrics.get(key), signed=key == "modality_gap") for metrics in columns.values()]
+        cells = [format_value(metrics.get(key), signed=key == "modality_gap") for metrics in columns.values()]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     times = [f"{run.seconds / 60:.1f} min" for run in runs.values()]
     lines.append("| Wall time of `fit` (evaluations included) | – | " + " | ".join(times) + " |")
@@ -76,10 +76,6 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "comparison.md").write_text(text, encoding="utf-8")
     print(text)
-
-
-def _cell(value: float | int | None, *, signed: bool) -> str:
-    return format_value(value, signed=signed)
 
 
 if __name__ == "__main__":
