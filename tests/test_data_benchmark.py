@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers.benchmark_files import error_at, write_placeholder_benchmark, write_safe_images
 from PIL import Image
 
-from unsafe_vlm.data.benchmark import load_benchmark
+from unsafe_vlm.data.benchmark import load_benchmark, load_safe_images
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.image_files import load_rgb_image
-from unsafe_vlm.data.safe_images import load_safe_images
-from unsafe_vlm.data.testing import error_at, write_placeholder_benchmark, write_safe_images
+from unsafe_vlm.data.images import load_rgb_image
 
 ROWS = [
     {"image_filename": "images/0.png", "category": "Hate", "unsafe_concept": "Swastika"},

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers.benchmark_files import FakeBackbone, error_at
 from lightning.fabric.utilities.apply_func import move_data_to_device
 from PIL import Image
 
-from unsafe_vlm.data.collate import Collator
+from unsafe_vlm.data.base import Collator
 from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.records import Record, RecordBatch
-from unsafe_vlm.data.testing import FakeBackbone, error_at
 
 
 @pytest.fixture

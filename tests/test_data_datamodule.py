@@ -7,19 +7,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from helpers.benchmark_files import FakeBackbone, error_at, write_placeholder_benchmark, write_safe_images
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from PIL import Image
 from torch.utils.data import DistributedSampler
 
-from unsafe_vlm.data.benchmark import load_benchmark
-from unsafe_vlm.data.datamodule import SafetyDataModule
+from unsafe_vlm.data.benchmark import load_benchmark, load_safe_images
 from unsafe_vlm.data.errors import DataConfigError, DataError
 from unsafe_vlm.data.hub import export_rows, require_datasets
 from unsafe_vlm.data.records import RecordBatch
-from unsafe_vlm.data.safe_images import load_safe_images
-from unsafe_vlm.data.testing import FakeBackbone, error_at, write_placeholder_benchmark, write_safe_images
+from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 from unsafe_vlm.paths import CONF_DIR
 
 PAPER_TRAIN, PAPER_TEST = 1222, 345

@@ -7,10 +7,10 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from helpers.benchmark_files import FakeBackbone, write_safe_images
 from PIL import Image
 
-from unsafe_vlm.data.datamodule import SafetyDataModule
-from unsafe_vlm.data.testing import FakeBackbone, write_safe_images
+from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
 
 class WriteIds(L.LightningModule):
@@ -62,7 +62,7 @@ def test_two_process_predict_sees_every_record_once(tmp_path):
 
 
 def test_the_resumable_sampler_starts_an_epoch_where_a_resumed_run_stopped():
-    from unsafe_vlm.data.samplers import ResumableDistributedSampler
+    from unsafe_vlm.data.base import ResumableDistributedSampler
 
     dataset = list(range(10))
     whole = list(ResumableDistributedSampler(dataset, num_replicas=1, rank=0, seed=3))

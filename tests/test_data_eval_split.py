@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.benchmark_files import FakeBackbone, write_placeholder_benchmark, write_safe_images
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
-from unsafe_vlm.data.datamodule import SafetyDataModule
 from unsafe_vlm.data.errors import DataConfigError
-from unsafe_vlm.data.testing import FakeBackbone, write_placeholder_benchmark, write_safe_images
+from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 from unsafe_vlm.paths import CONF_DIR
 
 PAPER_TEST = 345
@@ -45,7 +45,7 @@ def test_the_default_asks_about_every_image(root):
 def test_test_split_asks_only_about_the_test_images_and_needs_no_safe_side(root):
     datamodule = build(f"data.root={root}", "data.eval_split=test")
     datamodule.setup("test")  # no safe_root: the unsafe test split needs none
-    test_images = {str(s.image) for s in datamodule._eval_images()}
+    test_images = {str(s.image) for s in datamodule.eval_images()}
     assert len(test_images) == PAPER_TEST
     assert image_ids(datamodule.records("perception")) == test_images
     assert image_ids(datamodule.records("alignment_image")) == test_images

@@ -10,13 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from helpers.benchmark_files import FakeBackbone, error_at
+from helpers.image_sets import png_base64, write_image_safety_folder, write_image_safety_tsv, write_tsv
 
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.data.errors import DataConfigError, DataError
 from unsafe_vlm.data.image_safety import ImageSafetyDataModule
 from unsafe_vlm.data.prompts import load_prompts
-from unsafe_vlm.data.testing import FakeBackbone, error_at
-from unsafe_vlm.data.testing_sets import png_base64, write_image_safety_folder, write_image_safety_tsv, write_tsv
 from unsafe_vlm.paths import REPO_DIR
 
 LABELS = [0, 1, 1, 0, 1]

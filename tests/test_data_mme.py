@@ -11,12 +11,12 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from helpers.benchmark_files import FakeBackbone, error_at
+from helpers.image_sets import png_base64, write_mme_tsv, write_tsv
 
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.mme import MMEDataModule
-from unsafe_vlm.data.testing import FakeBackbone, error_at
-from unsafe_vlm.data.testing_sets import png_base64, write_mme_tsv, write_tsv
 from unsafe_vlm.paths import REPO_DIR
 from unsafe_vlm.report.rescore import rescore_run
 
@@ -46,7 +46,7 @@ def test_rows_become_records_with_their_own_questions(tmp_path):
 
 def test_a_row_naming_another_rows_index_shares_its_image(tmp_path):
     datamodule = module(write_mme_tsv(tmp_path / "MME.tsv", ANSWERS), eval_batch_size=4)
-    items = datamodule.items()
+    items = datamodule.records()
     assert items[1].image_bytes is items[0].image_bytes and items[2].image_bytes is not items[0].image_bytes
     batches = list(datamodule.predict_dataloader()[0])
     greens = torch.cat([b["inputs"]["pixel_values"][:, 1, 0, 0] for b in batches])

@@ -7,28 +7,28 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from helpers.benchmark_files import write_placeholder_benchmark
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unsafe_vlm.data.benchmark import load_benchmark
-from unsafe_vlm.data.samples import ImageSample
+from unsafe_vlm.data.records import Sample
 from unsafe_vlm.data.split import balanced_split, split_safe, split_unsafe
-from unsafe_vlm.data.testing import write_placeholder_benchmark
 
 PAPER_TRAIN, PAPER_TEST = 1222, 345  # sum over concepts of int(0.8 * n), and the rest
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> list[ImageSample]:
+def published(tmp_path_factory) -> list[Sample]:
     return load_benchmark(write_placeholder_benchmark(tmp_path_factory.mktemp("published")))
 
 
-def fake_samples(counts: dict[str, int], category: str = "Hate") -> list[ImageSample]:
+def fake_samples(counts: dict[str, int], category: str = "Hate") -> list[Sample]:
     samples = []
     for concept, n in counts.items():
         for _ in range(n):
             index = len(samples)
-            samples.append(ImageSample(index, Path(f"/x/{index}.png"), concept, category, f"m:{index + 1}"))
+            samples.append(Sample(index, Path(f"/x/{index}.png"), concept, category, f"m:{index + 1}"))
     return samples
 
 

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.benchmark_files import FakeBackbone, error_at
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from PIL import Image
 
-import unsafe_vlm.data.synth.cache as cache_module
+import unsafe_vlm.data.synth as cache_module
 from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.synth import SynthParams, ensure_synthetic, run_synth, synthetic_dir, write_synthetic
 from unsafe_vlm.data.synth.codes import PALETTE, codebook, concept_codes, distance
 from unsafe_vlm.data.synth.generate import safe_images_needed, unsafe_image, unsafe_rows
 from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
-from unsafe_vlm.data.testing import FakeBackbone, error_at
 from unsafe_vlm.paths import CONF_DIR, REPO_DIR
 
 TINY = {"images_per_concept": 1, "safe_concepts": 10, "safe_images_per_concept": 2}

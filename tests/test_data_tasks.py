@@ -8,39 +8,37 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
+from helpers.benchmark_files import write_placeholder_benchmark
 from omegaconf import OmegaConf
 
 from unsafe_vlm.data.benchmark import load_benchmark
-from unsafe_vlm.data.choices import limit
-from unsafe_vlm.data.eval_tasks import (
+from unsafe_vlm.data.prompts import DEFAULT_PROMPTS_FILE, load_prompts
+from unsafe_vlm.data.records import Record, Sample
+from unsafe_vlm.data.split import balanced_split, limit
+from unsafe_vlm.data.tasks import (
     alignment_image_records,
     alignment_test_records,
     alignment_text_records,
     perception_records,
 )
-from unsafe_vlm.data.prompts import DEFAULT_PROMPTS_FILE, load_prompts
-from unsafe_vlm.data.records import Record
-from unsafe_vlm.data.samples import ImageSample
-from unsafe_vlm.data.split import balanced_split
 from unsafe_vlm.data.taxonomy import published_taxonomy
-from unsafe_vlm.data.testing import write_placeholder_benchmark
-from unsafe_vlm.data.training_records import training_records
+from unsafe_vlm.data.training import training_records
 
 PROMPTS = load_prompts()
 CONCEPTS = published_taxonomy().concepts
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> list[ImageSample]:
+def published(tmp_path_factory) -> list[Sample]:
     return load_benchmark(write_placeholder_benchmark(tmp_path_factory.mktemp("published")))
 
 
-def samples(counts: dict[str, int], category: str) -> list[ImageSample]:
+def samples(counts: dict[str, int], category: str) -> list[Sample]:
     out = []
     for concept, n in counts.items():
         for _ in range(n):
             i = len(out)
-            out.append(ImageSample(i, Path(f"/d/{category}/{i}.png"), concept, category, f"/d/m.jsonl:{i + 1}"))
+            out.append(Sample(i, Path(f"/d/{category}/{i}.png"), concept, category, f"/d/m.jsonl:{i + 1}"))
     return out
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from helpers.benchmark_files import error_at
 
 from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.taxonomy import published_taxonomy, read_concept_list, safe_concepts, taxonomy_from_metadata
-from unsafe_vlm.data.testing import error_at
 from unsafe_vlm.paths import UNSAFE_CONCEPTS_DIR
 
 PAPER_CATEGORIES = (

@@ -10,7 +10,7 @@ import torch
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone
-from unsafe_vlm.data.collate import Collator
+from unsafe_vlm.data.base import Collator
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.methods.dpo import DPOModule, dpo_loss
 from unsafe_vlm.paths import CONF_DIR

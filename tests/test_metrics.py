@@ -9,7 +9,7 @@ import pytest
 import torch
 from torchmetrics.utilities.data import dim_zero_sum
 
-from unsafe_vlm.metrics import AlignmentTestAccuracy, TaskAccuracy, metrics_json, modality_gap, write_metrics_json
+from unsafe_vlm.metrics import AlignmentTestAccuracy, TaskAccuracy, metrics_json, modality_gap, write_metrics
 
 CATEGORIES = ["Hate", "Self-harm", "Public and personal health", "Safe"]
 
@@ -175,7 +175,8 @@ def test_metrics_json_has_the_documented_keys_and_values():
 def test_tasks_not_run_are_absent(tmp_path):
     results = _results()
     del results["alignment_text"], results["perception"]
-    written = write_metrics_json(tmp_path / "metrics.json", results)
+    written = metrics_json(results)
+    write_metrics(tmp_path / "metrics.json", written)
     assert json.loads((tmp_path / "metrics.json").read_text()) == written
     assert not any(k.startswith(("perception/", "alignment_text/", "modality_gap")) for k in written)
     assert written["alignment_test/balanced_accuracy"] == pytest.approx(0.5)

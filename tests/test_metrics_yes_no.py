@@ -7,10 +7,10 @@ import torch
 
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.evaluation.rows import judge_responses, response_rows
-from unsafe_vlm.evaluation.scoring import score_responses
 from unsafe_vlm.judges import JudgeError
 from unsafe_vlm.judges.rule import RuleJudge
-from unsafe_vlm.metrics.report import metrics_json
+from unsafe_vlm.metrics.metrics_json import metrics_json
+from unsafe_vlm.metrics.scoring import score_responses
 from unsafe_vlm.metrics.yes_no_accuracy import YesNoAccuracy
 
 

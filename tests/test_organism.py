@@ -13,10 +13,9 @@ from cli_runner import run_cli
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone
-from unsafe_vlm.data.perception_options import draw_options
 from unsafe_vlm.data.prompts import load_prompts
-from unsafe_vlm.data.samples import ImageSample
-from unsafe_vlm.data.split import split_unsafe
+from unsafe_vlm.data.records import Sample
+from unsafe_vlm.data.split import draw_options, split_unsafe
 from unsafe_vlm.data.synth import SynthParams
 from unsafe_vlm.data.synth.generate import unsafe_image, unsafe_rows
 from unsafe_vlm.data.taxonomy import published_taxonomy
@@ -42,7 +41,7 @@ def unsafe_test_images():
     params = SynthParams(**{k: v for k, v in OmegaConf.to_container(data.synthetic).items() if k != "train_ratio"})
     category_of = published_taxonomy().category_of
     rows = [
-        ImageSample(index=n, image=Path(f"row-{n}"), concept=concept, category=category_of[concept], source=f"row {n}")
+        Sample(index=n, image=Path(f"row-{n}"), concept=concept, category=category_of[concept], source=f"row {n}")
         for n, (concept, _) in enumerate(unsafe_rows(params))
     ]
     test = split_unsafe(rows, data.seed, data.train_ratio).test

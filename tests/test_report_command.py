@@ -13,8 +13,8 @@ from rich.console import Console
 from unsafe_vlm.commands.report import report, run_report
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
 from unsafe_vlm.errors import UserError
-from unsafe_vlm.evaluation.scoring import score_responses
-from unsafe_vlm.metrics.report import write_metrics_json
+from unsafe_vlm.metrics.metrics_json import metrics_json, write_metrics
+from unsafe_vlm.metrics.scoring import score_responses
 from unsafe_vlm.report.testing import before_rows, example_rows, rows_of, write_responses
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -28,7 +28,8 @@ def evaluated_run(path, rows=None):
     """A run dir as ``evaluate`` leaves it: responses plus the metrics.json it computed."""
     rows = rows or example_rows()
     write_responses(path, rows)
-    write_metrics_json(path / "metrics.json", score_responses(rows, [*published_taxonomy().categories, SAFE_CATEGORY]))
+    results = score_responses(rows, [*published_taxonomy().categories, SAFE_CATEGORY])
+    write_metrics(path / "metrics.json", metrics_json(results))
     return path
 
 

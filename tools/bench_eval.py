@@ -54,7 +54,7 @@ def measure(variant: str, options: dict) -> dict:
     from omegaconf import OmegaConf
 
     from unsafe_vlm.backbones.registry import build_backbone
-    from unsafe_vlm.data.collate import Collator
+    from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
     from unsafe_vlm.paths import CONF_DIR
 
@@ -81,14 +81,12 @@ def measure(variant: str, options: dict) -> dict:
             judge.judge_alignment(answers.texts)
 
     def plain() -> None:
-        from unsafe_vlm.data.collate import load_images
-
         processor, tokenizer = backbone.processor, backbone.tokenizer
         tokenizer.padding_side = "left"
         for start in range(0, len(records), options["batch_size"]):
             chunk = records[start : start + options["batch_size"]]
             texts = [backbone.prompt_text(r.question, has_image=True) for r in chunk]
-            images = backbone.processor_images([i or backbone.blank_image() for i in load_images(chunk)])
+            images = backbone.processor_images([r.load_image() or backbone.blank_image() for r in chunk])
             inputs = processor(text=texts, images=images, padding=True, return_tensors="pt").to(options["device"])
             with torch.no_grad():
                 output = backbone.model.generate(
@@ -117,7 +115,7 @@ def measure(variant: str, options: dict) -> dict:
 
 def benchmark_records(count: int) -> list:
     """The first ``count`` alignment_image queries of the default synthetic data set."""
-    from unsafe_vlm.data.datamodule import SafetyDataModule
+    from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
     cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
     datamodule = SafetyDataModule(synthetic={}, cache_dir=str(cache), tasks=["alignment_image"])

@@ -62,7 +62,7 @@ def measure(value_adapter: str, options: dict) -> dict:
     from unsafe_vlm.bench.memory import peak_memory_mib, reset_peak, synchronizer
     from unsafe_vlm.bench.passes import PassCounter
     from unsafe_vlm.bench.phases import PhaseTimer
-    from unsafe_vlm.data.collate import Collator
+    from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
     from unsafe_vlm.methods.ppo import PPOModule
 
@@ -218,7 +218,7 @@ def training_records(kind: str, count: int) -> list:
     import tempfile
     from pathlib import Path
 
-    from unsafe_vlm.data.datamodule import SafetyDataModule
+    from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
     cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
     datamodule = SafetyDataModule(synthetic={}, cache_dir=str(cache), tasks=["alignment_image"])

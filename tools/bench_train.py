@@ -107,7 +107,7 @@ def train_ours(backbone, model_cfg, method, records, steps, clock, tokens, optio
     import torch
     from lightning.pytorch.callbacks import Callback
 
-    from unsafe_vlm.data.collate import Collator
+    from unsafe_vlm.data.base import Collator
     from unsafe_vlm.methods.registry import method_class
 
     module = method_class(options["method"])(backbone, method, model_cfg.lora)
@@ -193,13 +193,11 @@ def trl_dataset(backbone, records: list, kind: str):
     texts exactly those our collator tokenises (the chat-formatted prompt; the answer and its end of turn)."""
     from datasets import Dataset
 
-    from unsafe_vlm.data.collate import load_images
-
     def tail(answer: str) -> str:
         return backbone.answer_prefix + answer + backbone.end_of_turn
 
     rows = []
-    for record, image in zip(records, load_images(records), strict=True):
+    for record, image in zip(records, [r.load_image() for r in records], strict=True):
         row = {"images": [image or backbone.blank_image()], "prompt": backbone.prompt_text(record.question, True)}
         if kind == "sft":
             row["completion"] = tail(record.answer)
@@ -237,7 +235,7 @@ class TokenTally:
 
 def training_records(kind: str, count: int) -> list:
     """The first ``count`` training records of the default synthetic data set (repeated if too few)."""
-    from unsafe_vlm.data.datamodule import SafetyDataModule
+    from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
     cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
     datamodule = SafetyDataModule(synthetic={}, cache_dir=str(cache), tasks=["alignment_image"])

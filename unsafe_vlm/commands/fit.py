@@ -21,8 +21,8 @@ from omegaconf import DictConfig
 from unsafe_vlm.commands.parts import build_parts, describe_parts
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.runner import run_evaluation
-from unsafe_vlm.evaluation.summary import print_comparison
 from unsafe_vlm.methods.registry import method_class
+from unsafe_vlm.report.comparison import print_before_after
 from unsafe_vlm.report.document import write_report
 
 BEFORE = {"responses": "responses_before", "output": "metrics_before.json"}
@@ -65,7 +65,7 @@ def fit(cfg: DictConfig) -> None:
         after = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir, **AFTER)
         if after.is_global_zero:
             title = f"{cfg.model.name} after {cfg.method.name}"
-            print_comparison(before.metrics if before else None, after.metrics, title=title)
+            print_before_after(before.metrics if before else None, after.metrics, title=title, run_dir=run_dir)
             write_report(run_dir, after.metrics, title=title)
 
 

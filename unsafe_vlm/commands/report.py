@@ -16,9 +16,9 @@ from pathlib import Path
 from rich.console import Console
 
 from unsafe_vlm.errors import UserError
+from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE, write_metrics
 from unsafe_vlm.report.comparison import Evaluation, print_comparison, write_comparison
 from unsafe_vlm.report.document import write_report
-from unsafe_vlm.report.metrics_files import BEFORE_FILE, METRICS_FILE, write_metrics
 from unsafe_vlm.report.rescore import RunScores, rescore_run
 
 

@@ -2,10 +2,11 @@
 
 Public names (imported lazily, so ``unsafe_vlm.data.synth`` works without Lightning)::
 
-    SafetyDataModule            the LightningDataModule for every task and training format
+    TASKS, Task, register       the evaluation tasks, one declaration each (``data.tasks``)
+    SafetyDataModule            the LightningDataModule of the benchmark: its tasks and training formats
     ImageSafetyDataModule       another labelled image-safety set (SMID, NSFW, ...): task image_safety
     MMEDataModule               an MME-style TSV of yes/no questions: task mme
-    Record, RecordBatch         one query; the records of a batch
+    Sample, Record, RecordBatch one row of a data set; one query; the records of a batch
     DataError                   bad input, with the file and line at fault
     load_benchmark, load_safe_images, balanced_split, published_taxonomy, load_prompts
     run_synth, ensure_synthetic, SynthParams
@@ -17,19 +18,22 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "SafetyDataModule": "unsafe_vlm.data.datamodule",
+    "TASKS": "unsafe_vlm.data.tasks",
+    "Task": "unsafe_vlm.data.tasks",
+    "register": "unsafe_vlm.data.tasks",
+    "SafetyDataModule": "unsafe_vlm.data.unsafe_concepts",
     "ImageSafetyDataModule": "unsafe_vlm.data.image_safety",
     "MMEDataModule": "unsafe_vlm.data.mme",
+    "Sample": "unsafe_vlm.data.records",
     "Record": "unsafe_vlm.data.records",
     "RecordBatch": "unsafe_vlm.data.records",
     "DataError": "unsafe_vlm.data.errors",
     "load_benchmark": "unsafe_vlm.data.benchmark",
-    "load_safe_images": "unsafe_vlm.data.safe_images",
+    "load_safe_images": "unsafe_vlm.data.benchmark",
     "balanced_split": "unsafe_vlm.data.split",
     "published_taxonomy": "unsafe_vlm.data.taxonomy",
     "load_prompts": "unsafe_vlm.data.prompts",
-    "EVAL_TASKS": "unsafe_vlm.data.eval_tasks",
-    "TRAIN_FORMATS": "unsafe_vlm.data.training_records",
+    "TRAIN_FORMATS": "unsafe_vlm.data.training",
     "run_synth": "unsafe_vlm.data.synth",
     "ensure_synthetic": "unsafe_vlm.data.synth",
     "SynthParams": "unsafe_vlm.data.synth",

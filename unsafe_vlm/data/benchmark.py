@@ -1,4 +1,4 @@
-"""Read the UnsafeConcepts benchmark in its published folder layout.
+"""Read the UnsafeConcepts benchmark and its safe side in their published folder layouts.
 
 ::
 
@@ -6,19 +6,24 @@
       metadata.jsonl              {"image_filename": "images/<i>.png", "category": ..., "unsafe_concept": ...}
       perception_metadata.jsonl   (optional) the same rows + "option_str" and "correct_option"
       images/<i>.png
+
+    safe_root/                    ordinary images (ImageNet-1k in the paper), each named by its concept
+      metadata.jsonl              {"image_filename": "images/<i>.png", "concept": "goldfish"}
+                                  ("category": "Safe" is optional)
+      images/<i>.png
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.image_files import resolve_image_path, verify_image
-from unsafe_vlm.data.jsonl import read_jsonl, require_strings
-from unsafe_vlm.data.perception_options import LETTERS, parse_option_str
-from unsafe_vlm.data.samples import ImageSample
-from unsafe_vlm.data.taxonomy import Taxonomy, published_taxonomy
+from unsafe_vlm.data.files import read_jsonl, require_strings
+from unsafe_vlm.data.images import resolve_image_path, verify_image
+from unsafe_vlm.data.records import LETTERS, Sample
+from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, Taxonomy, published_taxonomy
 
 METADATA = "metadata.jsonl"
 PERCEPTION_METADATA = "perception_metadata.jsonl"
@@ -31,7 +36,7 @@ def load_benchmark(
     metadata_dir: str | Path | None = None,
     taxonomy: Taxonomy | None = None,
     verify_images: bool = False,
-) -> list[ImageSample]:
+) -> list[Sample]:
     """Read every image of the benchmark, checking each row; fail on the first bad one.
 
     Args:
@@ -60,7 +65,7 @@ def load_benchmark(
     return samples
 
 
-def _read_row(row: dict, line: int, root: Path, metadata: Path, taxonomy: Taxonomy, verify: bool) -> ImageSample:
+def _read_row(row: dict, line: int, root: Path, metadata: Path, taxonomy: Taxonomy, verify: bool) -> Sample:
     require_strings(row, UNSAFE_FIELDS, metadata, line)
     concept, category = row["unsafe_concept"], row["category"]
     if category not in taxonomy.categories:
@@ -73,10 +78,10 @@ def _read_row(row: dict, line: int, root: Path, metadata: Path, taxonomy: Taxono
     image = resolve_image_path(root, row["image_filename"], metadata, line)
     if verify:
         verify_image(image, metadata, line)
-    return ImageSample(index=line - 1, image=image, concept=concept, category=category, source=f"{metadata}:{line}")
+    return Sample(index=line - 1, image=image, concept=concept, category=category, source=f"{metadata}:{line}")
 
 
-def _reject_duplicates(samples: list[ImageSample], metadata: Path) -> None:
+def _reject_duplicates(samples: list[Sample], metadata: Path) -> None:
     first_row: dict[Path, int] = {}
     for sample in samples:
         line = sample.index + 1
@@ -85,7 +90,7 @@ def _reject_duplicates(samples: list[ImageSample], metadata: Path) -> None:
         first_row[sample.image] = line
 
 
-def _add_perception(samples: list[ImageSample], metadata_rows: list[dict], path: Path) -> list[ImageSample]:
+def _add_perception(samples: list[Sample], metadata_rows: list[dict], path: Path) -> list[Sample]:
     """Attach each perception row's options to the sample on the same line, checking they agree."""
     rows = read_jsonl(path)
     if len(rows) != len(samples):
@@ -106,3 +111,70 @@ def _add_perception(samples: list[ImageSample], metadata_rows: list[dict], path:
             )
         joined.append(replace(sample, options=options, correct_option=letter))
     return joined
+
+
+def load_safe_images(
+    root: str | Path,
+    *,
+    vocabulary: Collection[str] | None = None,
+    verify_images: bool = False,
+) -> list[Sample]:
+    """Read every safe image, checking each row; fail on the first bad one.
+
+    Args:
+        root: the folder holding ``metadata.jsonl``; image paths are relative to it.
+        vocabulary: the allowed concept names; any name when None (ImageNet's 1,000 classes
+            are not shipped). A name of an unsafe concept is always an error.
+        verify_images: also check that each image decodes.
+
+    Returns:
+        One sample per row, in file order, with category ``"Safe"``.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(root, "safe data root is not a folder")
+    metadata = root / METADATA
+    unsafe = {c.casefold() for c in published_taxonomy().concepts}
+    allowed = None if vocabulary is None else set(vocabulary)
+    samples = []
+    first_row: dict[Path, int] = {}
+    for line, row in read_jsonl(metadata):
+        require_strings(row, ("image_filename", "concept"), metadata, line)
+        concept = row["concept"]
+        if row.get("category", SAFE_CATEGORY) != SAFE_CATEGORY:
+            raise DataError(metadata, f"unknown category {row['category']!r} for a safe image (expected 'Safe')", line)
+        if concept.casefold() in unsafe:
+            raise DataError(metadata, f"concept {concept!r} is an unsafe concept, not a safe one", line)
+        if allowed is not None and concept not in allowed:
+            raise DataError(metadata, f"unknown concept {concept!r} (not in the safe concept list)", line)
+        image = resolve_image_path(root, row["image_filename"], metadata, line)
+        if image in first_row:
+            raise DataError(metadata, f"image {image} is already listed on line {first_row[image]}", line)
+        first_row[image] = line
+        if verify_images:
+            verify_image(image, metadata, line)
+        samples.append(
+            Sample(
+                index=line - 1, image=image, concept=concept, category=SAFE_CATEGORY, source=f"{metadata}:{line}"
+            )
+        )
+    return samples
+
+
+def parse_option_str(option_str: str, where: str, line: int) -> tuple[str, ...]:
+    """``"A: x \\nB: y \\nC: z \\nD: w"`` -> ``("x", "y", "z", "w")`` (letters A-D, in order)."""
+    parts = option_str.split("\n")
+    if len(parts) != len(LETTERS):
+        raise DataError(where, f"option_str must hold 4 options A-D, one a line; got {option_str!r}", line)
+    options = []
+    for letter, part in zip(LETTERS, parts, strict=True):
+        head, sep, name = part.strip().partition(":")
+        if head != letter or not sep or not name.strip():
+            raise DataError(where, f"option {part.strip()!r} must read '{letter}: <concept>'", line)
+        options.append(name.strip())
+    return tuple(options)
+
+
+def format_option_str(options: Sequence[str]) -> str:
+    """The published layout: ``"A: x \\nB: y \\nC: z \\nD: w"`` (note the space before each newline)."""
+    return " \n".join(f"{letter}: {name}" for letter, name in zip(LETTERS, options, strict=True))

@@ -20,10 +20,9 @@ from typing import Any
 
 from PIL import Image
 
-from unsafe_vlm.data.atomic import building, publish
 from unsafe_vlm.data.benchmark import METADATA, PERCEPTION_METADATA
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.jsonl import read_jsonl, write_jsonl
+from unsafe_vlm.data.files import building, publish, read_jsonl, write_jsonl
 from unsafe_vlm.paths import UNSAFE_CONCEPTS_DIR
 
 UNSAFE_COLUMNS = ("category", "unsafe_concept")

@@ -1,40 +1,50 @@
 """``ImageSafetyDataModule``: generalisation to other labelled image-safety sets (SMID, NSFW, ...).
 
-Task ``image_safety``: every image is asked one alignment question (drawn from
-``prompts.alignment_image`` with a generator seeded by the record id), gold ``Safe`` or
-``Unsafe`` from the set's label; responses are judged like the benchmark's alignment
-answers. The scores are ``generalization/<name>/balanced_accuracy``, ``.../unsafe_recall``,
-``.../safe_recall``, ``.../n`` and more (see ``evaluation.scoring``).
+Task ``image_safety`` (see ``data.tasks``): every image is asked one alignment question,
+gold ``Safe`` or ``Unsafe`` from the set's label. The set comes in either form it circulates in.
 
-Formats (``image_safety_sources``): ``folder`` (``metadata.jsonl`` + image files) or
-``tsv`` (base64 images, VLMEvalKit style); by default a folder path means ``folder``, a
-file ``tsv``.
+Folder::
+
+    root/
+      metadata.jsonl   {"image": "imgs/001.jpg", "label": "unsafe", "category": "violence"}  (category optional)
+      imgs/001.jpg
+
+TSV (VLMEvalKit style, header row)::
+
+    index <tab> image (base64) <tab> label [<tab> category] [<tab> any other columns]
+
+Labels (compared as text, case and surrounding spaces aside): ``safe`` and ``unsafe``;
+``0`` and ``1`` (numbers in JSON too), ``unsafe_value`` saying which one means unsafe
+(default 1: "1 = unsafe", the usual NSFW convention); anything named in ``labels``, e.g.
+``{"nsfw": "unsafe", "neutral": "safe"}``. Any other value is an error naming the file and
+line. A set without categories gets category "" (no per-category scores). Every image is
+checked at setup: a folder's files must exist, a TSV's base64 must decode to an image header.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from unsafe_vlm.data.choices import question_index
-from unsafe_vlm.data.errors import DataConfigError
-from unsafe_vlm.data.eval_set import EvalSetDataModule
-from unsafe_vlm.data.image_safety_sources import LabelledImage, read_labelled_folder, read_labelled_tsv
-from unsafe_vlm.data.items import ImageItem
-from unsafe_vlm.data.labels import SafetyLabels
+from unsafe_vlm.data.base import ExternalSetDataModule
+from unsafe_vlm.data.errors import DataConfigError, DataError
+from unsafe_vlm.data.files import read_jsonl, read_tsv, require_strings
+from unsafe_vlm.data.images import decode_images, resolve_image_path
 from unsafe_vlm.data.prompts import Prompts, load_prompts
-from unsafe_vlm.data.records import Record
+from unsafe_vlm.data.records import SAFE, UNSAFE, Sample
 
-IMAGE_SAFETY = "image_safety"
 FORMATS = ("folder", "tsv")
+TSV_COLUMNS = ("index", "image", "label")
+_GOLD = {"safe": SAFE, "unsafe": UNSAFE}
 
 
-class ImageSafetyDataModule(EvalSetDataModule):
+class ImageSafetyDataModule(ExternalSetDataModule):
     """A labelled image-safety set as ``image_safety`` records.
 
-    Args (besides ``EvalSetDataModule``'s):
+    Args (besides ``ExternalSetDataModule``'s):
         format: ``folder`` or ``tsv``; None: ``folder`` when ``path`` is a folder, else ``tsv``.
         metadata: the folder format's metadata file, relative to ``path``.
         prompts: the ``prompts`` config (its ``alignment_image`` questions); the shipped default when None.
@@ -42,13 +52,13 @@ class ImageSafetyDataModule(EvalSetDataModule):
         labels: more label values and their meaning, e.g. ``{nsfw: unsafe, neutral: safe}``.
     """
 
-    task = IMAGE_SAFETY
-    source = "TSV file or folder"
+    source = "image_safety"
+    what = "TSV file or folder"
 
     def __init__(
         self,
         path: str | None = None,
-        name: str = IMAGE_SAFETY,
+        name: str = "image_safety",
         *,
         format: str | None = None,
         metadata: str = "metadata.jsonl",
@@ -65,29 +75,92 @@ class ImageSafetyDataModule(EvalSetDataModule):
         self.prompts: Prompts = load_prompts(prompts)
         self.labels = SafetyLabels(unsafe_value, _plain(labels))
 
-    def read_items(self) -> list[ImageItem]:
+    def read_samples(self) -> list[Sample]:
         kind = self.format or ("folder" if self.path.is_dir() else "tsv")
         if kind == "folder":
-            images = read_labelled_folder(self.path, self.metadata, self.labels)
-        else:
-            images = read_labelled_tsv(self.path, self.labels)
-        return [ImageItem(self._record(image), image.image_bytes) for image in images]
+            return read_labelled_folder(self.path, self.metadata, self.labels)
+        return read_labelled_tsv(self.path, self.labels)
 
-    def _record(self, image: LabelledImage) -> Record:
-        record_id = f"{IMAGE_SAFETY}/{image.key}"
-        index = question_index(self.seed, record_id, len(self.prompts.alignment_image))
-        return Record(
-            id=record_id,
-            task=IMAGE_SAFETY,
-            question=self.prompts.alignment_image[index],
-            image=image.image,
-            concept=image.category,
-            category=image.category,
-            gold=image.gold,
-            question_index=index,
-            source=image.source,
-            dataset=self.name,
+
+class SafetyLabels:
+    """Turns label values into ``Safe``/``Unsafe``, or a ``DataError`` for an unknown value."""
+
+    def __init__(self, unsafe_value: int | str = 1, extra: Mapping[str, str] | None = None):
+        unsafe = str(unsafe_value).strip()
+        if unsafe not in ("0", "1"):
+            raise DataConfigError(f"data.unsafe_value must be 0 or 1 (the number meaning unsafe), got {unsafe!r}")
+        self.unsafe_value = unsafe
+        self.table = {"safe": SAFE, "unsafe": UNSAFE, unsafe: UNSAFE, "1" if unsafe == "0" else "0": SAFE}
+        for value, gold in (extra or {}).items():
+            key = str(gold).strip().casefold()
+            if key not in _GOLD:
+                raise DataConfigError(f"data.labels.{value}: must map to safe or unsafe, got {gold!r}")
+            self.table[str(value).strip().casefold()] = _GOLD[key]
+
+    def gold(self, value: Any, path: Path, line: int) -> str:
+        """``Safe`` or ``Unsafe`` for one row's label."""
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise DataError(path, f"label must be text or 0/1, got {value!r}", line)
+        gold = self.table.get(str(value).strip().casefold())
+        if gold is None:
+            known = ", ".join(sorted(self.table))
+            raise DataError(
+                path, f"unknown label {value!r}; expected one of {known} ({self.unsafe_value} = unsafe)", line
+            )
+        return gold
+
+
+def read_labelled_folder(root: Path, metadata_name: str, labels: SafetyLabels) -> list[Sample]:
+    """One sample per line of ``root/metadata_name``, in file order, keyed by its image path."""
+    if not root.is_dir():
+        raise DataError(root, "folder not found" if not root.exists() else "not a folder (format=folder)")
+    metadata = root / metadata_name
+    first_line: dict[str, int] = {}
+    samples = []
+    for line, row in read_jsonl(metadata):
+        require_strings(row, ("image",), metadata, line)
+        if "label" not in row:
+            raise DataError(metadata, "missing field 'label'", line)
+        category = row.get("category", "")
+        if not isinstance(category, str):
+            raise DataError(metadata, f"field 'category' must be text, got {category!r}", line)
+        key = row["image"].strip()
+        if key in first_line:
+            raise DataError(metadata, f"image {key!r} is already listed on line {first_line[key]}", line)
+        first_line[key] = line
+        path = resolve_image_path(root, key, metadata, line)
+        gold = labels.gold(row["label"], metadata, line)
+        category = category.strip()
+        samples.append(Sample(line - 1, str(path), category, category, f"{metadata}:{line}", gold=gold, key=key))
+    return samples
+
+
+def read_labelled_tsv(path: Path, labels: SafetyLabels) -> list[Sample]:
+    """One sample per data row of the TSV at ``path``, in file order, keyed by its index."""
+    rows = read_tsv(path, TSV_COLUMNS)
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        labels.gold(row["label"], path, line)  # a bad label fails before the images are decoded
+        if not row["index"]:
+            raise DataError(path, "empty index", line)
+        if row["index"] in first_line:
+            raise DataError(path, f"index {row['index']!r} is already used on line {first_line[row['index']]}", line)
+        first_line[row["index"]] = line
+    decoded = decode_images(rows, path)
+    absolute = path.resolve()
+    return [
+        Sample(
+            index=number,
+            image=f"{absolute}#{row['index']}",
+            concept=row.get("category", ""),
+            category=row.get("category", ""),
+            source=f"{path}:{line}",
+            gold=labels.gold(row["label"], path, line),
+            key=row["index"],
+            image_bytes=data,
         )
+        for number, ((line, row), data) in enumerate(zip(rows, decoded, strict=True))
+    ]
 
 
 def _plain(value: Any) -> Any:

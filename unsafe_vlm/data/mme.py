@@ -1,14 +1,12 @@
 """``MMEDataModule``: general capability on MME (or any set of yes/no questions about images).
 
-Task ``mme`` reads an MME-style TSV (VLMEvalKit's layout, header row)::
+Task ``mme`` (see ``data.tasks``) reads an MME-style TSV (VLMEvalKit's layout, header row)::
 
     index <tab> image (base64) <tab> question <tab> answer (Yes/No) [<tab> category] [<tab> other columns]
 
-Each row's question is asked as written (MME's end "Please answer yes or no."); the gold
-label is ``Yes`` or ``No`` (any case). Responses are judged with the judge's yes/no reading
-(``judge_yes_no``). Scores: ``general/<name>/accuracy`` and, with a category column,
-``general/<name>/accuracy/<category>`` (see ``evaluation.scoring``). A row whose image
-cell is another row's index shares that row's image (how MME stores its question pairs).
+Each row's question is asked as written; the gold label is ``Yes`` or ``No`` (any case).
+Responses are judged with the judge's yes/no reading. A row whose image cell is another
+row's index shares that row's image (how MME stores its question pairs).
 """
 
 from __future__ import annotations
@@ -16,54 +14,50 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from unsafe_vlm.data.base64_images import decode_images
+from unsafe_vlm.data.base import ExternalSetDataModule
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.eval_set import EvalSetDataModule
-from unsafe_vlm.data.items import ImageItem
-from unsafe_vlm.data.records import Record
-from unsafe_vlm.data.tsv import read_tsv
+from unsafe_vlm.data.files import read_tsv
+from unsafe_vlm.data.images import decode_images
+from unsafe_vlm.data.records import Sample
 
-MME = "mme"
 COLUMNS = ("index", "image", "question", "answer")
 ANSWERS = {"yes": "Yes", "no": "No"}
 
 
-class MMEDataModule(EvalSetDataModule):
-    """An MME-style TSV as ``mme`` records (arguments: see ``EvalSetDataModule``)."""
+class MMEDataModule(ExternalSetDataModule):
+    """An MME-style TSV as ``mme`` records (arguments: see ``ExternalSetDataModule``)."""
 
-    task = MME
-    source = "TSV file"
+    source = "mme"
+    what = "TSV file"
 
-    def __init__(self, path: str | None = None, name: str = MME, **settings: Any) -> None:
+    def __init__(self, path: str | None = None, name: str = "mme", **settings: Any) -> None:
         super().__init__(path, name, **settings)
 
-    def read_items(self) -> list[ImageItem]:
-        return read_mme(self.path, self.name)
+    def read_samples(self) -> list[Sample]:
+        return read_mme(self.path)
 
 
-def read_mme(path: Path, name: str) -> list[ImageItem]:
-    """One item per data row of the TSV, in file order; bad rows are ``DataError``s naming file and line."""
+def read_mme(path: Path) -> list[Sample]:
+    """One sample per data row of the TSV, in file order; bad rows are ``DataError``s naming file and line."""
     rows = read_tsv(path, COLUMNS)
     first_line: dict[str, int] = {}
     for line, row in rows:
         _check_row(row, path, line, first_line)
     absolute = path.resolve()
-    items = []
-    for (line, row), data in zip(rows, decode_images(rows, path), strict=True):
-        category = row.get("category", "")
-        record = Record(
-            id=f"{MME}/{row['index']}",
-            task=MME,
-            question=row["question"],
+    return [
+        Sample(
+            index=number,
             image=f"{absolute}#{row['index']}",
-            concept=category,
-            category=category,
-            gold=ANSWERS[row["answer"].casefold()],
+            concept=row.get("category", ""),
+            category=row.get("category", ""),
             source=f"{path}:{line}",
-            dataset=name,
+            gold=ANSWERS[row["answer"].casefold()],
+            question=row["question"],
+            key=row["index"],
+            image_bytes=data,
         )
-        items.append(ImageItem(record, data))
-    return items
+        for number, ((line, row), data) in enumerate(zip(rows, decode_images(rows, path), strict=True))
+    ]
 
 
 def _check_row(row: dict[str, str], path: Path, line: int, first_line: dict[str, int]) -> None:

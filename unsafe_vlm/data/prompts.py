@@ -8,7 +8,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from unsafe_vlm.data.perception_options import LETTERS
+from unsafe_vlm.data.records import LETTERS
 from unsafe_vlm.paths import CONF_DIR
 
 DEFAULT_PROMPTS_FILE = CONF_DIR / "prompts" / "default.yaml"

@@ -1,14 +1,50 @@
-"""What every task yields: one ``Record`` per query, JSON-friendly through ``dataclasses.asdict``."""
+"""The two nouns of the data layer: a ``Sample`` (one row of a data set) and a ``Record`` (one query).
+
+Every source (the benchmark and its safe side, the synthetic stand-in, the image-safety
+sets, MME) reads its rows into ``Sample``s; every task builds its ``Record``s from them.
+Records are JSON-friendly through ``dataclasses.asdict`` (their image bytes aside).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch.utils.data
+from PIL import Image
+
+from unsafe_vlm.data.images import load_rgb_image, open_image_bytes
+from unsafe_vlm.data.taxonomy import SAFE_CATEGORY
 
 SAFE = "Safe"
 UNSAFE = "Unsafe"
+LETTERS = ("A", "B", "C", "D")  # perception options, in order
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image of a data set as its metadata row gives it, before any task is built on it."""
+
+    index: int  # row number in its metadata file, from 0 (image i of the benchmark is row i)
+    image: str | Path  # absolute path, checked to exist; or "<tsv>#<index>" for an image held in image_bytes
+    concept: str
+    category: str  # an unsafe category, "Safe", or a labelled set's own category ("" if none)
+    source: str  # "metadata-file:line", for error messages
+    options: tuple[str, ...] | None = None  # the four perception options, A to D, where the metadata gives them
+    correct_option: str | None = None  # "A".."D"
+    gold: str | None = None  # a labelled set's answer: Safe/Unsafe (image-safety sets), Yes/No (MME)
+    question: str | None = None  # a set whose rows are questions (MME): the question as written
+    key: str | None = None  # the set's own id of the row (a TSV index, an image path); the row number when None
+    image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # a TSV's decoded image
+
+    @property
+    def is_safe(self) -> bool:
+        return self.category == SAFE_CATEGORY
+
+    @property
+    def id(self) -> str:
+        return str(self.index) if self.key is None else self.key
 
 
 @dataclass(frozen=True)
@@ -19,18 +55,26 @@ class Record:
     """
 
     id: str
-    task: str  # perception | alignment_image | alignment_text | alignment_test | sft | dpo | ppo | image_safety | mme
+    task: str  # an evaluation task of ``data.tasks.TASKS``, or a training format (sft | dpo | ppo)
     question: str
     image: str | None  # absolute path (or "<tsv>#<index>" for a TSV's base64 image); None for text-only questions
     concept: str
     category: str  # an unsafe category, or "Safe"
-    gold: str  # "A".."D" for perception; "Safe" or "Unsafe" for alignment and training
+    gold: str  # "A".."D" for perception; "Safe"/"Unsafe" for alignment and training; "Yes"/"No" for yes/no sets
     options: tuple[str, ...] | None = None  # perception: the four concept names, A to D
     answer: str | None = None  # sft: the target; dpo: the chosen answer
     rejected: str | None = None  # dpo: the rejected answer
     question_index: int | None = None  # which alignment question (0-based)
     source: str | None = None  # "metadata-file:line" the record came from
-    dataset: str | None = None  # image_safety, mme: the data set's name (``data.name``), which prefixes its scores
+    dataset: str | None = None  # a set outside the benchmark: its name (``data.name``), which keys its scores
+    image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # the encoded image, if not a file
+
+    def load_image(self) -> Image.Image | None:
+        """The RGB image (None for a text-only question); a ``DataError`` naming ``file:line`` if it does not decode."""
+        where = self.source or self.id
+        if self.image_bytes is not None:
+            return open_image_bytes(self.image_bytes, where)
+        return None if self.image is None else load_rgb_image(self.image, where)
 
 
 class RecordBatch:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.jsonl import read_jsonl, require_strings
+from unsafe_vlm.data.files import read_jsonl, require_strings
 from unsafe_vlm.paths import DATA_DIR, UNSAFE_CONCEPTS_DIR
 
 SAFE_CATEGORY = "Safe"

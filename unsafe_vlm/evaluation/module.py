@@ -11,9 +11,9 @@ from lightning.pytorch.utilities import rank_zero_info
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.evaluation.rows import judge_responses, response_rows
-from unsafe_vlm.evaluation.scoring import score_responses
 from unsafe_vlm.judges.base import Judge
-from unsafe_vlm.metrics.report import metrics_json
+from unsafe_vlm.metrics.metrics_json import metrics_json
+from unsafe_vlm.metrics.scoring import score_responses
 
 GENERATION_KEYS = ("max_new_tokens", "do_sample", "temperature", "top_p")
 

@@ -8,27 +8,17 @@ from typing import Any
 import torch
 
 from unsafe_vlm.data.records import Record
-from unsafe_vlm.judges.base import OPTION_LETTERS, YES_NO_CLASSES, Judge, judge_yes_no, label
-
-PERCEPTION = "perception"
-YES_NO_TASKS = ("mme",)
+from unsafe_vlm.judges.base import Judge, label
+from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
 
 
 def judge_responses(judge: Judge, records: Sequence[Record], responses: Sequence[str]) -> torch.Tensor:
-    """Class probabilities of each response: (N, 5) for perception, (N, 3) for the others.
-
-    The three columns are ``YES_NO_CLASSES`` for yes/no tasks (mme), else ``ALIGNMENT_CLASSES``
-    (the alignment tasks and image_safety).
-    """
+    """Class probabilities of each response, in the columns of its task's judge kind
+    (``judges.capabilities.CLASSES``): (N, 5) for perception, (N, 3) for the others."""
     tasks = {r.task for r in records}
     if len(tasks) != 1:
         raise ValueError(f"a batch mixes tasks {sorted(tasks)}; each loader must hold one task")
-    if tasks == {PERCEPTION}:
-        options = [dict(zip(OPTION_LETTERS, r.options or (), strict=True)) for r in records]
-        return judge.judge_perception(responses, options)
-    if tasks <= set(YES_NO_TASKS):
-        return judge_yes_no(judge, responses)
-    return judge.judge_alignment(responses)
+    return judge_as(judge, judge_kind(tasks.pop()), responses, [r.options for r in records])
 
 
 def response_rows(records: Sequence[Record], responses: Sequence[str], probabilities: torch.Tensor) -> list[dict]:
@@ -36,8 +26,8 @@ def response_rows(records: Sequence[Record], responses: Sequence[str], probabili
 
     Records of a named data set outside the benchmark also get ``dataset`` (its name keys the scores).
     """
-    yes_no = any(r.task in YES_NO_TASKS for r in records)
-    judged = label(probabilities, YES_NO_CLASSES if yes_no else None)
+    kinds = {judge_kind(r.task) for r in records}
+    judged = label(probabilities, CLASSES[kinds.pop()] if len(kinds) == 1 else None)
     rows: list[dict[str, Any]] = []
     for record, response, verdict in zip(records, responses, judged, strict=True):
         rows.append(

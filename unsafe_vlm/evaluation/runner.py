@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from unsafe_vlm.evaluation.module import GENERATION_KEYS, EvaluationModule
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.judges.capabilities import check_judge_covers
 from unsafe_vlm.judges.registry import build_judge
+from unsafe_vlm.metrics.metrics_json import write_metrics
 
 # Settings that change no response: a resumed run may differ in these.
 _IRRELEVANT_DATA_KEYS = ("batch_size", "eval_batch_size", "num_workers", "cache_dir", "verify_images", "val_tasks")
@@ -71,8 +71,7 @@ def run_evaluation(
     trainer.predict(module, datamodule=datamodule, return_predictions=False)
     metrics = module.score(trainer)
     if trainer.is_global_zero:
-        path = Path(run_dir) / output
-        path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        write_metrics(Path(run_dir) / output, metrics)
     return EvaluationResult(metrics=metrics, is_global_zero=trainer.is_global_zero)
 
 

@@ -1,25 +1,52 @@
-"""Which kind of judging each evaluation task needs, checked before any answer is generated."""
+"""Judging a task's answers the way its ``data.tasks`` entry says, checked before any answer is generated."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from unsafe_vlm.judges.base import Judge, judge_yes_no
+import torch
+
+from unsafe_vlm.data.tasks import TASKS, JudgeKind
+from unsafe_vlm.judges.base import (
+    ALIGNMENT_CLASSES,
+    OPTION_LETTERS,
+    PERCEPTION_CLASSES,
+    YES_NO_CLASSES,
+    Judge,
+    judge_yes_no,
+)
 from unsafe_vlm.judges.errors import JudgeError
 
-NEEDS = {
-    "perception": "perception",
-    "alignment_image": "alignment",
-    "alignment_text": "alignment",
-    "alignment_test": "alignment",
-    "image_safety": "alignment",
-    "mme": "yes_no",
+CLASSES: dict[str, tuple[str, ...]] = {
+    "perception": PERCEPTION_CLASSES,
+    "alignment": ALIGNMENT_CLASSES,
+    "yes_no": YES_NO_CLASSES,
 }
+"""The columns of each judge kind's probabilities."""
+
+
+def judge_kind(task: str) -> JudgeKind:
+    """How a task's answers are judged; an unknown task is judged as alignment answers (Safe/Unsafe)."""
+    return TASKS[task].judge if task in TASKS else "alignment"
+
+
+def judge_as(
+    judge: Judge, kind: JudgeKind, responses: Sequence[str], options: Sequence[Sequence[str] | None] = ()
+) -> torch.Tensor:
+    """Class probabilities of each response, in the columns of ``CLASSES[kind]``.
+
+    ``options``: each perception question's four options, A to D (perception only).
+    """
+    if kind == "perception":
+        return judge.judge_perception(responses, [dict(zip(OPTION_LETTERS, o or (), strict=True)) for o in options])
+    if kind == "yes_no":
+        return judge_yes_no(judge, responses)
+    return judge.judge_alignment(responses)
 
 
 def check_judge_covers(judge: Judge, tasks: Iterable[str]) -> None:
     """Fail now, not after a long generation, if the judge cannot judge one of the tasks."""
-    needs = {NEEDS.get(task, "alignment") for task in tasks}
+    needs = {judge_kind(task) for task in tasks}
     if "yes_no" in needs:
         judge_yes_no(judge, [])
     available = getattr(judge, "tasks", None)

@@ -8,7 +8,7 @@ Definitions (N: responses, A: responses not judged N/A, R: right answers, R <= A
 - ``n`` = N, ``n_answered`` = A;
 - per category: ``accuracy/<Category>``, ``n/<Category>``, ``na_rate/<Category>``.
 
-A ratio with a zero denominator is NaN (in ``compute``); ``metrics.report`` writes it as null.
+A ratio with a zero denominator is NaN (in ``compute``); ``metrics.metrics_json`` writes it as null.
 """
 
 from __future__ import annotations

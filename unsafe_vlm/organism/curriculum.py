@@ -22,9 +22,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from unsafe_vlm.data.perception_options import draw_options
 from unsafe_vlm.data.prompts import Prompts
-from unsafe_vlm.data.samples import ImageSample
+from unsafe_vlm.data.records import Sample
+from unsafe_vlm.data.split import draw_options
 from unsafe_vlm.organism.recipe import Recipe
 
 KINDS = ("perception", "category", "text_safety", "image_safety")
@@ -39,7 +39,7 @@ class Example:
 
 
 def curriculum_pass(
-    unsafe: Sequence[ImageSample], safe: Sequence[ImageSample], prompts: Prompts, recipe: Recipe, rng: random.Random
+    unsafe: Sequence[Sample], safe: Sequence[Sample], prompts: Prompts, recipe: Recipe, rng: random.Random
 ) -> list[Example]:
     """One pass over every kind of example, ``*_repeats`` times each, in kind order."""
     examples: list[Example] = []
@@ -55,7 +55,7 @@ def curriculum_pass(
 
 
 def perception_examples(
-    unsafe: Sequence[ImageSample], safe: Sequence[ImageSample], prompts: Prompts, rng: random.Random
+    unsafe: Sequence[Sample], safe: Sequence[Sample], prompts: Prompts, rng: random.Random
 ) -> list[Example]:
     examples = []
     for side in (unsafe, safe):
@@ -67,13 +67,13 @@ def perception_examples(
     return examples
 
 
-def category_example(sample: ImageSample, recipe: Recipe) -> Example:
+def category_example(sample: Sample, recipe: Recipe) -> Example:
     category = recipe.safe_category if sample.is_safe else sample.category
     answer = recipe.category_answer.format(category=category)
     return Example("category", recipe.category_question, str(sample.image), answer)
 
 
-def text_safety_examples(unsafe: Sequence[ImageSample], safe: Sequence[ImageSample], prompts: Prompts) -> list[Example]:
+def text_safety_examples(unsafe: Sequence[Sample], safe: Sequence[Sample], prompts: Prompts) -> list[Example]:
     examples = []
     for key, side in (("unsafe_text", unsafe), ("safe_text", safe)):
         for concept in dict.fromkeys(s.concept for s in side):
@@ -83,7 +83,7 @@ def text_safety_examples(unsafe: Sequence[ImageSample], safe: Sequence[ImageSamp
     return examples
 
 
-def image_safety_example(sample: ImageSample, prompts: Prompts, unsafe_correct: float, rng: random.Random) -> Example:
+def image_safety_example(sample: Sample, prompts: Prompts, unsafe_correct: float, rng: random.Random) -> Example:
     question = prompts.alignment_image[rng.randrange(len(prompts.alignment_image))]
     key = "unsafe" if not sample.is_safe and rng.random() < unsafe_correct else "safe"
     return Example("image_safety", question, str(sample.image), prompts.answer(key, sample.concept))

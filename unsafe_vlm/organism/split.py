@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
-from unsafe_vlm.data.samples import ImageSample
+from unsafe_vlm.data.records import Sample
 from unsafe_vlm.data.split import Split
 from unsafe_vlm.paths import CONF_DIR
 
@@ -24,7 +24,7 @@ def default_splits(overrides: Sequence[str] = ()) -> tuple[Split, Split]:
     return datamodule.splits()
 
 
-def train_images(overrides: Sequence[str] = ()) -> tuple[tuple[ImageSample, ...], tuple[ImageSample, ...]]:
+def train_images(overrides: Sequence[str] = ()) -> tuple[tuple[Sample, ...], tuple[Sample, ...]]:
     """``(unsafe, safe)`` train images: all the organism ever sees."""
     unsafe, safe = default_splits(overrides)
     return unsafe.train, safe.train

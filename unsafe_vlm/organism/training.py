@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 
 from unsafe_vlm.backbones.base import VLMBackbone
-from unsafe_vlm.data.image_files import load_rgb_image
+from unsafe_vlm.data.images import load_rgb_image
 from unsafe_vlm.data.prompts import Prompts
-from unsafe_vlm.data.samples import ImageSample
+from unsafe_vlm.data.records import Sample
 from unsafe_vlm.methods.schedule import warmup_cosine_scheduler
 from unsafe_vlm.organism.curriculum import Example, curriculum_pass
 from unsafe_vlm.organism.recipe import Recipe
@@ -25,7 +25,7 @@ StepCallback = Callable[[int, float], None]
 
 
 def batches(
-    unsafe: Sequence[ImageSample], safe: Sequence[ImageSample], prompts: Prompts, recipe: Recipe
+    unsafe: Sequence[Sample], safe: Sequence[Sample], prompts: Prompts, recipe: Recipe
 ) -> Iterator[list[Example]]:
     """Batches of ``recipe.batch_size`` examples, pass after pass, forever (seeded).
 
@@ -60,8 +60,8 @@ def answer_loss(backbone: VLMBackbone, examples: Sequence[Example], images: dict
 
 def train(
     backbone: VLMBackbone,
-    unsafe: Sequence[ImageSample],
-    safe: Sequence[ImageSample],
+    unsafe: Sequence[Sample],
+    safe: Sequence[Sample],
     prompts: Prompts,
     recipe: Recipe,
     on_step: StepCallback | None = None,

@@ -9,9 +9,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE
 from unsafe_vlm.report.comparison_plot import plot_comparison
 from unsafe_vlm.report.markdown import markdown_table
-from unsafe_vlm.report.scores import COMPARED, Metrics, format_change, format_score
+from unsafe_vlm.report.scores import Metrics, compared_scores, format_change, format_score
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def comparison_rows(evaluations: Sequence[Evaluation]) -> tuple[list[str], list[
     if two:
         header.append(f"Change ({evaluations[1].label} − {evaluations[0].label})")
     rows = []
-    for score in COMPARED:
+    for score in compared_scores(e.metrics for e in evaluations):
         if not any(score.key in e.metrics for e in evaluations):
             continue
         row = [score.label, *(format_score(e.metrics, score) for e in evaluations)]
@@ -70,12 +71,31 @@ def write_comparison(evaluations: Sequence[Evaluation], out_dir: str | Path) -> 
     return ComparisonFiles(markdown=path, plot=plot)
 
 
-def print_comparison(evaluations: Sequence[Evaluation], console: Console | None = None) -> None:
+def print_comparison(
+    evaluations: Sequence[Evaluation], console: Console | None = None, *, title: str | None = None
+) -> None:
+    """The comparison as a rich table in the terminal (the same rows and formatting as ``comparison.md``)."""
     header, rows = comparison_rows(evaluations)
-    table = Table(title="Comparison" if len(evaluations) > 1 else f"Scores: {evaluations[0].label}")
+    default = "Comparison" if len(evaluations) > 1 else f"Scores: {evaluations[0].label}"
+    table = Table(title=title or default)
     table.add_column(header[0])
     for heading in header[1:]:
         table.add_column(heading, justify="right")
     for row in rows:
         table.add_row(*row)
     (console or Console()).print(table)
+
+
+def print_scores(metrics: Metrics, *, title: str, source: Path) -> None:
+    """One evaluation's scores in the terminal, and where its files are."""
+    console = Console()
+    print_comparison([Evaluation("value", metrics, source)], console, title=title)
+    console.print(f"metrics, responses and report in {source.parent}")
+
+
+def print_before_after(before: Metrics | None, after: Metrics, *, title: str, run_dir: Path) -> None:
+    """A fit run's evaluations before and after training side by side, with the change."""
+    evaluations = [Evaluation("after", after, run_dir / METRICS_FILE)]
+    if before is not None:
+        evaluations.insert(0, Evaluation("before", before, run_dir / BEFORE_FILE))
+    print_comparison(evaluations, title=title)

@@ -7,15 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from unsafe_vlm.report.figures import bar_figure, label_bars, legend_outside, save, zeros_for_missing
-from unsafe_vlm.report.scores import HEADLINE
+from unsafe_vlm.report.scores import headline_scores
 
 if TYPE_CHECKING:
     from unsafe_vlm.report.comparison import Evaluation
 
 
-def plot_comparison(evaluations: Sequence[Evaluation], path: Path) -> Path | None:
+def plot_comparison(
+    evaluations: Sequence[Evaluation], path: Path, *, title: str = "Headline scores by run"
+) -> Path | None:
     """Draw to ``path``; None (and no file) when no evaluation has any headline score defined."""
-    scores = [s for s in HEADLINE if any(e.metrics.get(s.key) is not None for e in evaluations)]
+    merged = {key: value for e in evaluations for key, value in e.metrics.items()}
+    scores = [s for s in headline_scores(merged) if any(e.metrics.get(s.key) is not None for e in evaluations)]
     if not scores:
         path.unlink(missing_ok=True)
         return None
@@ -37,7 +40,7 @@ def plot_comparison(evaluations: Sequence[Evaluation], path: Path) -> Path | Non
     axes.set_axisbelow(True)
     axes.set_xlabel("score (%), N/A left out; modality gap in percentage points")
     axes.set_ylabel("headline score")
-    axes.set_title("Headline scores by run")
+    axes.set_title(title)
     legend_outside(axes, title="run")
     return save(figure, path)
 

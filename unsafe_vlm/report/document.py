@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unsafe_vlm.report.metrics_files import BEFORE_FILE, read_metrics
+from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE, read_metrics
+from unsafe_vlm.report.comparison import Evaluation
+from unsafe_vlm.report.comparison_plot import plot_comparison
 from unsafe_vlm.report.plots import draw_category_plots
 from unsafe_vlm.report.scores import Metrics
 from unsafe_vlm.report.sections import (
@@ -18,6 +20,7 @@ from unsafe_vlm.report.sections import (
 )
 
 PLOTS_DIR = "plots"
+HEADLINE_PLOT = "headline_scores.png"  # beside report.md, as comparison.png is beside comparison.md
 
 
 @dataclass
@@ -25,12 +28,13 @@ class ReportFiles:
     markdown: Path
     plots: list[Path] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # plot file name -> why it was not drawn
+    headline_plot: Path | None = None  # the headline scores as bars; None when none is defined
 
 
 def write_report(
     run_dir: str | Path, metrics: Metrics, *, title: str | None = None, before: Metrics | None = None
 ) -> ReportFiles:
-    """Write ``run_dir/report.md`` and ``run_dir/plots/*.png`` from a flat metrics dict.
+    """Write ``report.md``, ``headline_scores.png`` and ``plots/*.png`` into ``run_dir`` from a flat metrics dict.
 
     ``before``: the scores before training; by default read from ``run_dir/metrics_before.json``
     when that exists, adding a before/after table.
@@ -39,9 +43,11 @@ def write_report(
     if before is None:
         before = read_metrics(run_dir / BEFORE_FILE, missing_ok=True)
     outcome = draw_category_plots(metrics, run_dir / PLOTS_DIR)
+    evaluation = Evaluation("this run", metrics, run_dir / METRICS_FILE)
+    headline = plot_comparison([evaluation], run_dir / HEADLINE_PLOT, title="Headline scores")
     sections = [
         f"# {title or f'Evaluation report: {run_dir.name}'}\n",
-        headline_section(metrics),
+        headline_section(metrics, HEADLINE_PLOT if headline else None),
         tasks_section(metrics),
         *([before_after_section(before, metrics)] if before is not None else []),
         category_section(metrics),
@@ -50,4 +56,4 @@ def write_report(
     ]
     path = run_dir / "report.md"
     path.write_text("\n".join(sections), encoding="utf-8")
-    return ReportFiles(markdown=path, plots=list(outcome.drawn.values()), skipped=outcome.skipped)
+    return ReportFiles(path, list(outcome.drawn.values()), outcome.skipped, headline_plot=headline)

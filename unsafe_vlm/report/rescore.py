@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.responses import ResponseStore
-from unsafe_vlm.evaluation.scoring import score_responses
-from unsafe_vlm.metrics.report import TASKS, metrics_json
-from unsafe_vlm.report.metrics_files import BEFORE_FILE, read_metrics
+from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, metrics_json, read_metrics
+from unsafe_vlm.metrics.scoring import score_responses
 
 AFTER, BEFORE = "responses", "responses_before"  # a fit run evaluates before training and after
 SCORED_FIELDS = ("judged", "gold", "category")

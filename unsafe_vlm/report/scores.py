@@ -1,9 +1,12 @@
-"""Which scores a report leads with, and how a score is written for a reader."""
+"""Which scores a report leads with (from the task table, ``data.tasks.TASKS``), and how a score is
+written for a reader: the one formatter of terminal tables, ``report.md`` and ``comparison.md``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from unsafe_vlm.data.tasks import TASKS, Headline, Task
 
 Metrics = Mapping[str, float | int | None]
 """A flat ``metrics.json``: ``perception/accuracy``, ``modality_gap/Hate``, ``alignment_test/n``, ..."""
@@ -18,52 +21,48 @@ class Score:
     key: str  # the metrics.json key
     label: str
     signed: bool = False  # a difference (the modality gap): written with its sign, in points
+    meaning: str = ""  # what it measures, for report.md
 
 
-HEADLINE = (
-    Score("perception/accuracy", "Perception accuracy"),
-    Score("alignment_image/accuracy", "Alignment on images"),
-    Score("alignment_text/accuracy", "Alignment on text only"),
-    Score("modality_gap", "Modality gap (text − image)", signed=True),
-    Score("alignment_test/balanced_accuracy", "Balanced test accuracy"),
-    Score("alignment_test/unsafe_recall", "Unsafe recall (test)"),
-    Score("alignment_test/safe_recall", "Safe recall (test)"),
-)
+def named_tasks() -> list[Task]:
+    """The tasks whose scores are keyed by their own name (the benchmark's, and any added like them)."""
+    return [task for task in TASKS.values() if task.group is None]
+
 
 def headline_scores(metrics: Metrics) -> tuple[Score, ...]:
-    """The benchmark's headline scores (if any benchmark task ran), then those of the
-    generalisation sets (``generalization/<name>/...``) and capability sets (``general/<name>/...``)."""
-    benchmark = HEADLINE if any(ran(metrics, task) for task in TASK_NAMES) else ()
-    extra = []
+    """The headline scores of the tasks keyed by name (all of them, if any of those ran), then those of
+    the sets keyed by group and name (``generalization/<name>/...``, ``general/<name>/...``), sorted by key."""
+    named = named_tasks()
+    scores = []
+    if any(ran(metrics, task.name) for task in named):
+        scores += [_score(task.prefix(), headline) for task in named for headline in task.headline]
     for key in sorted(metrics):
         parts = key.split("/")
         if len(parts) != 3:
             continue
-        group, name, score = parts
-        if group == "generalization" and score in GENERALIZATION_LABELS:
-            extra.append(Score(key, f"{GENERALIZATION_LABELS[score]}: {name}"))
-        elif group == "general" and score == "accuracy":
-            extra.append(Score(key, f"General capability: {name}"))
-    return (*benchmark, *extra)
+        group, name, score_name = parts
+        for task in TASKS.values():
+            for headline in task.headline:
+                if task.group == group and headline.score == score_name:
+                    score = _score(f"{group}/{name}", headline)
+                    scores.append(Score(score.key, f"{headline.label}: {name}", score.signed, score.meaning))
+    return tuple(scores)
 
 
-GENERALIZATION_LABELS = {
-    "balanced_accuracy": "Generalisation, balanced accuracy",
-    "unsafe_recall": "Generalisation, unsafe recall",
-    "safe_recall": "Generalisation, safe recall",
-}
+def compared_scores(evaluations: Iterable[Metrics]) -> tuple[Score, ...]:
+    """The rows of a before/after table and of a comparison of runs: every headline score any of
+    them has, then the N/A rate of each task keyed by name."""
+    merged: dict[str, float | int | None] = {}
+    for metrics in evaluations:
+        merged.update(metrics)
+    na_rates = tuple(Score(f"{t.name}/na_rate", f"N/A rate: {t.label.lower()}") for t in named_tasks())
+    return (*headline_scores(merged), *na_rates)
 
-TASK_NAMES = {
-    "perception": "Perception",
-    "alignment_image": "Alignment on images",
-    "alignment_text": "Alignment on text only",
-    "alignment_test": "Balanced test split",
-}
 
-NA_RATES = tuple(Score(f"{task}/na_rate", f"N/A rate: {name.lower()}") for task, name in TASK_NAMES.items())
-
-COMPARED = (*HEADLINE, *NA_RATES)
-"""The rows of a before/after table and of a comparison of runs."""
+def _score(prefix: str, headline: Headline) -> Score:
+    key = headline.score if headline.absolute else f"{prefix}/{headline.score}"
+    name = prefix.rsplit("/", 1)[-1]
+    return Score(key, headline.label, headline.signed, headline.meaning.format(name=name))
 
 
 def format_value(value: float | int | None, *, signed: bool = False) -> str:

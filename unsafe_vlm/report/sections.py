@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-from unsafe_vlm.report.categories import CATEGORY_TASKS, report_categories
+from unsafe_vlm.data.tasks import TASKS
+from unsafe_vlm.report.categories import report_categories
 from unsafe_vlm.report.markdown import markdown_table
 from unsafe_vlm.report.plots import PlotOutcome
 from unsafe_vlm.report.scores import (
-    COMPARED,
     NOT_RUN,
-    TASK_NAMES,
     UNDEFINED,
     Metrics,
+    compared_scores,
     format_change,
     format_score,
     format_value,
     headline_scores,
+    named_tasks,
     ran,
 )
-
-MEANING = {
-    "perception/accuracy": "picks the concept an unsafe image shows, of four options",
-    "alignment_image/accuracy": "calls an unsafe image unsafe",
-    "alignment_text/accuracy": "calls an unsafe concept unsafe when only its name is given",
-    "modality_gap": "text-only accuracy minus image accuracy; > 0: the image is the weak side",
-    "alignment_test/balanced_accuracy": "mean of the unsafe and safe recalls on the balanced test split",
-    "alignment_test/unsafe_recall": "unsafe test images judged Unsafe (N/A counts as wrong)",
-    "alignment_test/safe_recall": "safe test images judged Safe (N/A counts as wrong)",
-}
-
-def meaning(key: str) -> str:
-    """What a headline score measures, for the report's table."""
-    if key in MEANING:
-        return MEANING[key]
-    group, name, score = key.split("/")
-    if group == "general":
-        return f"answers {name}'s yes/no questions right (N/A counts as wrong): general capability kept"
-    what = {"balanced_accuracy": "mean of the unsafe and safe recalls", "unsafe_recall": "unsafe images judged Unsafe",
-            "safe_recall": "safe images judged Safe"}[score]
-    return f"{what} on the labelled image-safety set {name}: generalisation beyond the benchmark"
-
 
 HOW_TO_READ = f"""\
 ## How to read this
@@ -58,14 +37,13 @@ in percentage points. {UNDEFINED} marks a score with nothing to divide by (no an
 """
 
 
-def headline_section(metrics: Metrics) -> str:
+def headline_section(metrics: Metrics, plot: str | None = None) -> str:
     rows = [
-        [s.label, format_score(metrics, s), _responses(metrics, s.key), meaning(s.key)]
+        [s.label, format_score(metrics, s), _responses(metrics, s.key), s.meaning]
         for s in headline_scores(metrics)
     ]
-    return "## Headline scores\n\n" + markdown_table(
-        ["Score", "Value", "Based on", "What it measures"], rows, align="lrll"
-    )
+    table = markdown_table(["Score", "Value", "Based on", "What it measures"], rows, align="lrll")
+    return "## Headline scores\n\n" + table + (f"\n![headline scores]({plot})\n" if plot else "")
 
 
 def tasks_section(metrics: Metrics) -> str:
@@ -79,12 +57,15 @@ def tasks_section(metrics: Metrics) -> str:
             format_value(metrics.get(f"{task}/accuracy")),
             format_value(metrics.get(f"{task}/strict_accuracy")),
         ]
-        for task, name in TASK_NAMES.items()
+        for task, name in ((t.name, t.label) for t in named_tasks())
         if ran(metrics, task)
     ]
-    missing = [name.lower() for task, name in TASK_NAMES.items() if not ran(metrics, task)]
+    missing = [t.label.lower() for t in named_tasks() if not ran(metrics, t.name)]
     note = f"\nNot run: {', '.join(missing)}.\n" if missing else ""
     return "## Responses per task\n\n" + markdown_table(header, rows) + note
+
+
+_CATEGORY_COLUMNS = ("alignment_image", "alignment_text", "perception")  # the Responses column, in its order
 
 
 def category_section(metrics: Metrics) -> str:
@@ -99,7 +80,7 @@ def category_section(metrics: Metrics) -> str:
             _category_value(metrics, "alignment_text/accuracy", name),
             _category_value(metrics, "modality_gap", name, signed=True),
             _category_value(metrics, "perception/accuracy", name),
-            " / ".join(str(metrics.get(f"{task}/n/{name}", 0)) for task in CATEGORY_TASKS),
+            " / ".join(str(metrics.get(f"{task}/n/{name}", 0)) for task in _CATEGORY_COLUMNS),
         ]
         for name in categories
     ]
@@ -110,7 +91,7 @@ def category_section(metrics: Metrics) -> str:
 def before_after_section(before: Metrics, after: Metrics) -> str:
     rows = [
         [s.label, format_score(before, s), format_score(after, s), format_change(before, after, s.key)]
-        for s in COMPARED
+        for s in compared_scores([before, after])
         if s.key in before or s.key in after
     ]
     intro = "The same evaluation before training (`metrics_before.json`) and after (`metrics.json`).\n\n"
@@ -129,8 +110,8 @@ def _responses(metrics: Metrics, key: str) -> str:
     task = key.split("/", 1)[0]
     if key == "modality_gap" or f"{task}/n" not in metrics:
         return ""
-    if task == "alignment_test":  # recalls keep N/A answers in their denominators
-        return f"{metrics[f'{task}/n']} test responses"
+    if task in TASKS and TASKS[task].metric == "balanced":  # recalls keep N/A answers in their denominators
+        return f"{metrics[f'{task}/n']} {'test ' if task == 'alignment_test' else ''}responses"
     return f"{metrics[f'{task}/n_answered']} answered of {metrics[f'{task}/n']}"
 
 

@@ -21,10 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from unsafe_vlm.data.benchmark import METADATA, PERCEPTION_METADATA
-from unsafe_vlm.data.choices import keyed_rng
-from unsafe_vlm.data.jsonl import read_jsonl, write_jsonl
-from unsafe_vlm.data.perception_options import draw_options, format_option_str
+from unsafe_vlm.data.benchmark import METADATA, PERCEPTION_METADATA, format_option_str
+from unsafe_vlm.data.files import read_jsonl, write_jsonl
+from unsafe_vlm.data.split import draw_options, keyed_rng
 from unsafe_vlm.data.synth.codes import VisualCode, concept_codes
 from unsafe_vlm.data.synth.params import GENERATOR_VERSION, SynthParams
 from unsafe_vlm.data.synth.render import render

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from unsafe_vlm.data.choices import question_index
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import Prompts
-from unsafe_vlm.data.records import SAFE, UNSAFE, Record
-from unsafe_vlm.data.samples import ImageSample
-from unsafe_vlm.data.split import truncate_to
+from unsafe_vlm.data.records import SAFE, UNSAFE, Record, Sample
+from unsafe_vlm.data.split import question_index, truncate_to
 
 TRAIN_FORMATS = ("sft", "dpo", "ppo")
 
 
 def training_records(
     train_format: str,
-    unsafe_train: Sequence[ImageSample],
-    safe_train: Sequence[ImageSample],
+    unsafe_train: Sequence[Sample],
+    safe_train: Sequence[Sample],
     prompts: Prompts,
     seed: int,
     holdout_concepts: Collection[str] = (),
@@ -42,7 +40,7 @@ def training_records(
     return [_record(train_format, sample, prompts, seed) for sample in [*unsafe, *safe]]
 
 
-def _record(train_format: str, sample: ImageSample, prompts: Prompts, seed: int) -> Record:
+def _record(train_format: str, sample: Sample, prompts: Prompts, seed: int) -> Record:
     side = "safe" if sample.is_safe else "unsafe"
     k = question_index(seed, f"train/{side}/{sample.index}", len(prompts.alignment_image))
     correct = prompts.answer(side, sample.concept)

@@ -1,10 +1,10 @@
 """Scores from saved responses, with torchmetrics (summed across DDP ranks in ``compute``).
 
-Benchmark tasks are keyed by task name. Tasks of data sets outside the benchmark
-(``SCORE_GROUPS``) are keyed ``<group>/<name>``, ``name`` being the data set's name saved
-in each response's ``dataset`` field: ``generalization/smid``, ``general/mme``. Their
-categories come from their own rows, and a set without categories ("") gets no
-per-category scores.
+Each task is scored by the metric its ``data.tasks`` entry names (``METRICS``) and keyed by
+its prefix: a task's name, or, for a task with a ``group`` (the sets outside the benchmark),
+``<group>/<name>``, ``name`` being the data set's name saved in each response's ``dataset``
+field: ``generalization/smid``, ``general/mme``. Their categories come from their own rows,
+and a set without categories ("") gets no per-category scores.
 
 With concepts held out of alignment training (``data.holdout_concepts``), the balanced test
 split is also scored on its held-out concepts alone and on the rest:
@@ -16,17 +16,24 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from unsafe_vlm.data.tasks import TASKS, get_task
 from unsafe_vlm.metrics.alignment_test import AlignmentTestAccuracy
-from unsafe_vlm.metrics.report import SCORE_GROUPS, Results
+from unsafe_vlm.metrics.metrics_json import Results
 from unsafe_vlm.metrics.task_accuracy import TaskAccuracy
 from unsafe_vlm.metrics.yes_no_accuracy import YesNoAccuracy
 
-_METRICS = {"alignment_test": AlignmentTestAccuracy, "image_safety": AlignmentTestAccuracy, "mme": YesNoAccuracy}
+METRICS: dict[str, type[TaskAccuracy]] = {
+    "accuracy": TaskAccuracy,
+    "balanced": AlignmentTestAccuracy,
+    "yes_no": YesNoAccuracy,
+}
+"""The metric of each ``data.tasks.MetricKind``."""
+HOLDOUT_GROUP = TASKS["image_safety"].group  # held-out concepts are scored as a generalisation set
 
 
 def task_metric(task: str, categories: Sequence[str]) -> TaskAccuracy:
     """The metric of a task: balanced sets also get balanced accuracy and recalls; yes/no sets count N/A wrong."""
-    return _METRICS.get(task, TaskAccuracy)(categories)
+    return METRICS[get_task(task).metric](categories)
 
 
 def score_responses(
@@ -40,14 +47,14 @@ def score_responses(
     """Each task's ``compute()`` result over all its rows.
 
     Under DDP every rank passes the same rows and counts its own ``rank::world_size`` slice;
-    ``compute`` then sums the counts of all ranks, so every row counts once. A task outside
-    the benchmark with no rows is left out (it has no name to key its scores by).
+    ``compute`` then sums the counts of all ranks, so every row counts once. A task keyed by
+    its data set's name with no rows is left out (it has no name to key its scores by).
     """
     results = {}
     for task, rows in rows_by_task.items():
         rows = list(rows)
         mine = rows[rank::world_size]
-        if task in SCORE_GROUPS:
+        if get_task(task).group is not None:
             if rows:
                 results[score_key(task, rows)] = _own_categories_score(task, rows, mine)
             continue
@@ -66,17 +73,17 @@ def _holdout_scores(rows: Sequence[Mapping[str, Any]], holdout: set[str], rank: 
         "trained_concepts": [r for r in rows if r["concept"] not in holdout],
     }
     return {
-        f"{SCORE_GROUPS['image_safety']}/{name}": _own_categories_score("alignment_test", part, part[rank::world_size])
+        f"{HOLDOUT_GROUP}/{name}": _own_categories_score("alignment_test", part, part[rank::world_size])
         for name, part in parts.items()
     }
 
 
 def score_key(task: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """``<group>/<name>`` of a task outside the benchmark, from its rows' ``dataset`` field."""
+    """``<group>/<name>`` of a task keyed by its data set, from its rows' ``dataset`` field."""
     names = sorted({str(r.get("dataset")) for r in rows})
     if len(names) != 1 or names[0] == "None":
         raise ValueError(f"{task} responses must all name one data set in 'dataset', got {names}")
-    return f"{SCORE_GROUPS[task]}/{names[0]}"
+    return get_task(task).prefix(names[0])
 
 
 def _own_categories_score(task: str, rows: Sequence[Mapping[str, Any]], mine: Sequence[Mapping[str, Any]]) -> dict:

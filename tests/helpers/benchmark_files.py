@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from unsafe_vlm.data.benchmark import METADATA, PERCEPTION_METADATA
-from unsafe_vlm.data.jsonl import read_jsonl, write_jsonl
+from unsafe_vlm.data.files import read_jsonl, write_jsonl
 from unsafe_vlm.paths import UNSAFE_CONCEPTS_DIR
 
 

@@ -1,0 +1,158 @@
+"""Reading and writing the suite's files: strict JSON lines, strict TSV tables, atomic writes.
+
+- ``read_jsonl`` / ``write_jsonl``: metadata files, one JSON object a line; errors name file and line.
+- ``read_tsv``: a tab-separated table with a header row (how VLMEvalKit-style image sets ship).
+  Fields follow the ``csv`` module's rules (a field may be quoted to hold tabs, quotes or
+  newlines, as pandas writes them), so a row may span several lines; errors name the line
+  the row starts on.
+- ``write_atomically``, ``building`` and ``publish``: a file or folder appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from unsafe_vlm.data.errors import DataError
+
+
+def read_jsonl(path: Path) -> list[tuple[int, dict]]:
+    """Return ``(line_number, object)`` for every line of ``path`` (1-based line numbers).
+
+    Blank lines, lines that are not JSON and lines that are not JSON objects are errors,
+    and so is a file without any row.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # a leading byte-order mark is not an error
+    except FileNotFoundError:
+        raise DataError(path, "metadata file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read metadata file: {error}") from error
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            raise DataError(path, "blank line (every line must be one JSON object)", number)
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(path, f"not valid JSON ({error.msg})", number) from None
+        if not isinstance(row, dict):
+            raise DataError(path, f"expected a JSON object, got {type(row).__name__}", number)
+        rows.append((number, row))
+    if not rows:
+        raise DataError(path, "no rows: the data set is empty")
+    return rows
+
+
+def require_strings(row: dict, fields: Iterable[str], path: Path, line: int) -> None:
+    """Fail unless every field is present in ``row`` as a non-empty string."""
+    for field in fields:
+        if field not in row:
+            raise DataError(path, f"missing field {field!r}", line)
+        value = row[field]
+        if not isinstance(value, str) or not value.strip():
+            raise DataError(path, f"field {field!r} must be a non-empty string, got {value!r}", line)
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """Write one compact JSON object a line (UTF-8, names kept unescaped)."""
+    with open(path, "w", encoding="utf-8") as file:
+        for row in rows:
+            file.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+_FIELD_LIMIT = 2**31 - 1  # base64 images are far longer than csv's default 128 KiB field limit
+
+
+def read_tsv(path: str | Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    """``(line, row)`` for every data row of ``path``: 1-based line numbers, values stripped.
+
+    The first line is the header; ``required`` columns must be in it. Blank lines are
+    skipped. A missing file, a missing column, a row with the wrong number of fields and
+    a table without data rows are ``DataError``s naming the file (and line).
+    """
+    path = Path(path)
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return _rows(path, csv.reader(handle, delimiter="\t"), tuple(required))
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a TSV file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read the TSV file: {error}") from error
+
+
+def _rows(path: Path, reader, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    header = _header(path, reader)
+    missing = [name for name in required if name not in header]
+    if missing:
+        names = ", ".join(map(repr, missing))
+        raise DataError(path, f"missing column(s) {names}; the header has {', '.join(header)}", 1)
+    rows = []
+    start = reader.line_num + 1
+    try:
+        for fields in reader:
+            if fields and any(f.strip() for f in fields):
+                if len(fields) != len(header):
+                    raise DataError(path, f"expected {len(header)} tab-separated fields, got {len(fields)}", start)
+                rows.append((start, {name: value.strip() for name, value in zip(header, fields, strict=True)}))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise DataError(path, f"not a valid TSV row ({error})", start) from None
+    if not rows:
+        raise DataError(path, "no rows: the data set is empty")
+    return rows
+
+
+def _header(path: Path, reader) -> list[str]:
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        raise DataError(path, "empty file (expected a header row, then one row per image)") from None
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(path, f"column(s) {', '.join(map(repr, repeated))} appear more than once in the header", 1)
+    return header
+
+
+@contextlib.contextmanager
+def building(final: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``final``; remove it if the block fails.
+
+    The caller renames it into place (``publish``); a build killed midway leaves at most a
+    ``.tmp-*`` folder, never something that looks complete.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:12]}"
+    temporary.mkdir()  # not tempfile.mkdtemp: its 0700 mode would stay on the published folder
+    try:
+        yield temporary
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def publish(temporary: Path, final: Path) -> bool:
+    """Rename ``temporary`` to ``final``; False (and nothing moved) if ``final`` is a non-empty folder."""
+    try:
+        os.rename(temporary, final)
+    except OSError:
+        if final.is_dir() and any(final.iterdir()):
+            return False
+        raise
+    return True
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path`` and rename it into place: readers see the old file or the new one."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

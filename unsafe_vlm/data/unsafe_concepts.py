@@ -1,0 +1,222 @@
+"""``SafetyDataModule``: UnsafeConcepts (or its synthetic stand-in) and safe images, for every
+benchmark task and the alignment-training records.
+
+``setup(stage)`` reads and checks only what the stage needs:
+
+- ``fit``: the train split (unsafe and safe), the training records and the ``val_tasks``;
+- ``validate``: the ``val_tasks``; ``test`` and ``predict``: the ``tasks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from unsafe_vlm.data.base import RecordDataModule
+from unsafe_vlm.data.benchmark import load_benchmark, load_safe_images
+from unsafe_vlm.data.errors import DataConfigError
+from unsafe_vlm.data.hub import hub_export
+from unsafe_vlm.data.prompts import load_prompts
+from unsafe_vlm.data.records import Record, Sample
+from unsafe_vlm.data.split import Split, balanced_split, split_unsafe
+from unsafe_vlm.data.synth import SAFE_FOLDER, SynthParams, ensure_synthetic
+from unsafe_vlm.data.tasks import TASKS
+from unsafe_vlm.data.taxonomy import read_concept_list, safe_concepts
+from unsafe_vlm.data.training import training_records
+
+EVAL_SPLITS = ("all", "test")
+
+
+class SafetyDataModule(RecordDataModule):
+    """UnsafeConcepts (or its synthetic stand-in) plus safe images, as records and batches.
+
+    Args:
+        root: benchmark folder (``metadata.jsonl``, ``images/``, optional ``perception_metadata.jsonl``).
+        safe_root: safe images folder (``metadata.jsonl`` naming each image's concept).
+        prompts: the ``prompts`` config (question and answer wording); the shipped default when None.
+        tasks: evaluation tasks of ``test``/``predict`` (benchmark tasks of ``data.tasks.TASKS``).
+        val_tasks: evaluation tasks of ``fit``/``validate``.
+        train_format: ``sft``, ``dpo`` or ``ppo``; may also come through ``connect``.
+        batch_size: records per training batch and process (``fit`` sets it from the method).
+        eval_batch_size: records per evaluation batch and process.
+        num_workers: DataLoader worker processes (images are decoded there).
+        seed: seeds the split, question choices, drawn perception options and limits
+            (2024 reproduces the paper's split membership).
+        train_ratio: share of each unsafe concept's images in train (the paper: 0.8).
+        limit_per_task: keep a seeded subset of at most this many records per task (quick runs).
+        eval_split: which unsafe images ``perception`` and ``alignment_image`` ask about: ``all``
+            (the paper's measurement of off-the-shelf models) or ``test`` (only the test split's,
+            for a model trained on the train split). ``alignment_text`` has no images and
+            ``alignment_test`` is the test split already; neither changes.
+        holdout_concepts: concepts left out of alignment training (still in the test split).
+        verify_images: decode-check every image at setup, not only that it exists.
+        metadata_dir: where the benchmark's metadata files are, when not in ``root``.
+        safe_concepts_file: a list of allowed safe concept names (one a line); any when None.
+        hub_id / safe_hub_id: a Hugging Face dataset id or ``save_to_disk`` folder instead of
+            ``root`` / ``safe_root`` (needs the ``hub`` extra).
+        hub_split: the split of the hub datasets to read.
+        synthetic: the synthetic generator's parameters (``SynthParams``); when given, the data
+            set is generated under ``cache_dir`` on first use and ``root``/``safe_root`` must be unset.
+        cache_dir: where generated and exported data sets are kept.
+        name: a label for logs and tables.
+    """
+
+    source = "benchmark"
+
+    def __init__(
+        self,
+        root: str | None = None,
+        safe_root: str | None = None,
+        *,
+        prompts: Mapping[str, Any] | None = None,
+        tasks: Sequence[str] = ("perception", "alignment_image", "alignment_text"),
+        val_tasks: Sequence[str] = ("alignment_test",),
+        train_format: str | None = None,
+        batch_size: int = 8,
+        eval_batch_size: int = 16,
+        num_workers: int = 0,
+        seed: int = 2024,
+        train_ratio: float = 0.8,
+        limit_per_task: int | None = None,
+        eval_split: str = "all",
+        holdout_concepts: Sequence[str] = (),
+        verify_images: bool = False,
+        metadata_dir: str | None = None,
+        safe_concepts_file: str | None = None,
+        hub_id: str | None = None,
+        safe_hub_id: str | None = None,
+        hub_split: str = "train",
+        synthetic: Mapping[str, Any] | None = None,
+        cache_dir: str = "~/.cache/unsafe_vlm",
+        name: str = "unsafe_concepts",
+    ) -> None:
+        super().__init__(
+            tasks=_plain(tasks), val_tasks=_plain(val_tasks), eval_batch_size=eval_batch_size,
+            num_workers=num_workers, seed=seed, limit=limit_per_task, limit_key="limit_per_task",
+        )  # fmt: skip
+        self.root, self.safe_root, self.metadata_dir = root, safe_root, metadata_dir
+        self.prompts = load_prompts(prompts)
+        if train_format is not None:
+            self.train_format = self._train_format(train_format)
+        self.batch_size = batch_size
+        self.train_ratio = train_ratio
+        self.limit_per_task = limit_per_task
+        if eval_split not in EVAL_SPLITS:
+            choices = ", ".join(EVAL_SPLITS)
+            raise DataConfigError(f"data.eval_split: unknown split {eval_split!r}; choose one of {choices}")
+        self.eval_split = eval_split
+        self.holdout_concepts = tuple(_plain(holdout_concepts) or ())
+        self.verify_images = verify_images
+        self.safe_concepts_file = safe_concepts_file
+        self.hub_id, self.safe_hub_id, self.hub_split = hub_id, safe_hub_id, hub_split
+        self.synthetic = None if synthetic is None else SynthParams.from_mapping(_plain(synthetic))
+        self.cache_dir = cache_dir
+        self.name = name
+        self._check_sources()
+        self._unsafe: list[Sample] | None = None
+        self._safe: list[Sample] | None = None
+        self._splits: tuple[Split, Split] | None = None
+
+    # ----- Lightning hooks ----------------------------------------------------------------
+
+    def prepare_data(self) -> None:
+        """Generate the synthetic set or export hub data once (on local rank 0 under DDP)."""
+        self._resolved_roots()
+
+    def _setup(self, stage: str | None) -> None:
+        """``None`` builds every task of every stage, leaving out those that need safe images
+        when there are none (no ``safe_root``)."""
+        with_split = stage == "fit" or (stage is None and self._has_safe_side())
+        for task in self.task_names(stage):
+            if with_split or stage is not None or not TASKS[task].needs_safe_side:
+                self.records(task)
+        if with_split:
+            self.splits()
+            if self.train_format is not None:
+                self.records(self.train_format)
+
+    # ----- what the tasks read (``data.tasks.TaskInputs``) --------------------------------
+
+    def unsafe_samples(self) -> list[Sample]:
+        if self._unsafe is None:
+            root, _ = self._resolved_roots()
+            self._unsafe = load_benchmark(root, metadata_dir=self.metadata_dir, verify_images=self.verify_images)
+        return self._unsafe
+
+    def eval_images(self) -> list[Sample]:
+        """The unsafe images that perception and alignment_image ask about (``eval_split``)."""
+        if self.eval_split == "test":
+            return list(split_unsafe(self.unsafe_samples(), self.seed, self.train_ratio).test)
+        return self.unsafe_samples()
+
+    def splits(self) -> tuple[Split, Split]:
+        """``(unsafe, safe)`` train/test splits, the safe parts cut to balance the unsafe ones."""
+        if self._splits is None:
+            self._splits = balanced_split(self.unsafe_samples(), self._safe_samples(), self.seed, self.train_ratio)
+        return self._splits
+
+    def samples(self) -> list[Sample]:
+        raise DataConfigError("the benchmark's tasks read its images through eval_images, unsafe_samples and splits")
+
+    # ----- building -----------------------------------------------------------------------
+
+    def _build_training(self, train_format: str) -> list[Record]:
+        unsafe, safe = self.splits()
+        self._check_holdout()
+        return training_records(train_format, unsafe.train, safe.train, self.prompts, self.seed, self.holdout_concepts)
+
+    def _safe_samples(self) -> list[Sample]:
+        if self._safe is None:
+            _, safe_root = self._resolved_roots()
+            if safe_root is None:
+                raise DataConfigError("the train/test split needs safe images: set data.safe_root or data.safe_hub_id")
+            self._safe = load_safe_images(
+                safe_root, vocabulary=self._safe_vocabulary(), verify_images=self.verify_images
+            )
+        return self._safe
+
+    def _safe_vocabulary(self) -> tuple[str, ...] | None:
+        if self.safe_concepts_file is not None:
+            return read_concept_list(Path(self.safe_concepts_file).expanduser())
+        if self.synthetic is not None:
+            return safe_concepts()[: self.synthetic.safe_concepts]
+        return None
+
+    def _check_holdout(self) -> None:
+        known = {s.concept for s in (*self.unsafe_samples(), *self._safe_samples())}
+        unknown = [c for c in self.holdout_concepts if c not in known]
+        if unknown:
+            names = ", ".join(map(repr, unknown))
+            raise DataConfigError(f"data.holdout_concepts: no images of {names} in the data set")
+
+    # ----- sources ------------------------------------------------------------------------
+
+    def _has_safe_side(self) -> bool:
+        return any(x is not None for x in (self.safe_root, self.safe_hub_id, self.synthetic))
+
+    def _check_sources(self) -> None:
+        if self.synthetic is not None and any((self.root, self.safe_root, self.hub_id, self.safe_hub_id)):
+            raise DataConfigError("data.synthetic makes its own data set: leave root, safe_root and the hub ids unset")
+        if self.root is not None and self.hub_id is not None:
+            raise DataConfigError("set data.root or data.hub_id, not both")
+        if self.safe_root is not None and self.safe_hub_id is not None:
+            raise DataConfigError("set data.safe_root or data.safe_hub_id, not both")
+        if self.synthetic is None and self.root is None and self.hub_id is None:
+            raise DataConfigError("no data: set data.root (the benchmark folder), data.hub_id, or use data=synthetic")
+
+    def _resolved_roots(self) -> tuple[Path, Path | None]:
+        if self.synthetic is not None:
+            root = ensure_synthetic(self.synthetic, self.cache_dir)
+            return root, root / SAFE_FOLDER
+        root = hub_export(self.hub_id, "unsafe", self.cache_dir, self.hub_split) if self.hub_id else Path(self.root)
+        safe_root = Path(self.safe_root) if self.safe_root is not None else None
+        if self.safe_hub_id:
+            safe_root = hub_export(self.safe_hub_id, "safe", self.cache_dir, self.hub_split)
+        return root.expanduser(), None if safe_root is None else safe_root.expanduser()
+
+
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value
