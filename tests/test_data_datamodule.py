@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from helpers.benchmark_files import FakeBackbone, error_at, write_placeholder_benchmark, write_safe_images
+from helpers.datamodules import benchmark_module
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
@@ -63,7 +64,7 @@ def small(tmp_path) -> tuple[Path, Path]:
 def test_published_metadata_gives_the_papers_balanced_split_sizes(published):
     root, safe = published
     datamodule = build("+data=unsafe_concepts", f"data.root={root}", f"data.safe_root={safe}")
-    datamodule.connect(FakeBackbone(), train_format="sft")
+    datamodule.connect(FakeBackbone(), train_format="sft", batch_size=8)
     datamodule.setup("fit")
     unsafe_split, safe_split = datamodule.splits()
     assert (len(unsafe_split.train), len(unsafe_split.test)) == (PAPER_TRAIN, PAPER_TEST)
@@ -107,7 +108,7 @@ def test_loaders_for_every_task_and_training_format(small):
     # alignment_test: one test image of each unsafe concept (4 -> 3 + 1, 3 -> 2 + 1), two safe ones to balance
     assert [len(loader.dataset) for loader in datamodule.val_dataloader()] == [4]
     for train_format, keys in (("sft", {"inputs"}), ("dpo", {"pairs"}), ("ppo", {"inputs"})):
-        datamodule.connect(FakeBackbone(), train_format=train_format)
+        datamodule.connect(FakeBackbone(), train_format=train_format, batch_size=8)
         batch = next(iter(datamodule.train_dataloader()))
         assert set(batch) == {"records", *keys}
         assert {r.task for r in batch["records"]} == {train_format}
@@ -115,7 +116,7 @@ def test_loaders_for_every_task_and_training_format(small):
 
 def test_loaders_need_a_backbone_and_training_a_format(small):
     root, safe = small
-    datamodule = SafetyDataModule(root=str(root), safe_root=str(safe))
+    datamodule = benchmark_module(root=str(root), safe_root=str(safe))
     with pytest.raises(ValueError, match=r"call datamodule.connect\(backbone\) first"):
         datamodule.test_dataloader()
     datamodule.connect(FakeBackbone())
@@ -178,7 +179,7 @@ def test_ddp_shards_cover_every_evaluation_record_exactly_once(small, monkeypatc
 def test_ddp_training_uses_a_seeded_distributed_sampler(small, monkeypatch):
     root, safe = small
     datamodule = build("+data=unsafe_concepts", f"data.root={root}", f"data.safe_root={safe}")
-    datamodule.connect(FakeBackbone(), train_format="sft")
+    datamodule.connect(FakeBackbone(), train_format="sft", batch_size=8)
     monkeypatch.setattr(datamodule, "_world", lambda: (2, 1))
     sampler = datamodule.train_dataloader().sampler
     assert isinstance(sampler, DistributedSampler) and sampler.shuffle and sampler.seed == 2024 and sampler.rank == 1
@@ -190,13 +191,13 @@ def test_ddp_training_uses_a_seeded_distributed_sampler(small, monkeypatch):
 def test_config_mistakes_are_clear_errors(small, tmp_path):
     root, safe = small
     with pytest.raises(ValueError, match="unknown task"):
-        SafetyDataModule(root=str(root), tasks=["perception", "vibes"])
+        benchmark_module(root=str(root), tasks=["perception", "vibes"])
     with pytest.raises(ValueError, match="leave root, safe_root and the hub ids unset"):
-        SafetyDataModule(root=str(root), synthetic={"seed": 1})
+        benchmark_module(root=str(root), synthetic={"seed": 1})
     with pytest.raises(ValueError, match="no data: set data.root"):
-        SafetyDataModule()
-    with pytest.raises(ValueError, match="unknown training format"):
-        SafetyDataModule(root=str(root), train_format="rlhf")
+        benchmark_module()
+    with pytest.raises(ValueError, match="data.train_format: .rlhf. is not one of: .sft., .dpo., .ppo."):
+        benchmark_module(root=str(root), train_format="rlhf")
     with pytest.raises(Exception, match="no data: set data.root") as caught:  # Hydra wraps it
         build("+data=unsafe_concepts")
     assert isinstance(caught.value.__cause__, DataConfigError)
@@ -259,7 +260,7 @@ def test_a_saved_hub_dataset_loads_through_the_data_module(tmp_path):
         "image": datasets.Image(), "category": datasets.Value("string"), "unsafe_concept": datasets.Value("string"),
     }))  # fmt: skip
     dataset.save_to_disk(str(tmp_path / "saved"))
-    datamodule = SafetyDataModule(hub_id=str(tmp_path / "saved"), cache_dir=str(tmp_path / "cache"))
+    datamodule = benchmark_module(hub_id=str(tmp_path / "saved"), cache_dir=str(tmp_path / "cache"))
     datamodule.connect(FakeBackbone())
     datamodule.setup("test")
     assert len(datamodule.records("alignment_image")) == 15

@@ -8,9 +8,8 @@ import lightning as L
 import pytest
 import torch
 from helpers.benchmark_files import FakeBackbone, write_safe_images
+from helpers.datamodules import benchmark_module
 from PIL import Image
-
-from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
 
 class WriteIds(L.LightningModule):
@@ -36,7 +35,7 @@ def test_two_process_predict_sees_every_record_once(tmp_path):
         lines.append(f'{{"image_filename": "images/{i}.png", "category": "Hate", "unsafe_concept": "Swastika"}}')
     (root / "metadata.jsonl").write_text("\n".join(lines) + "\n")
     safe = write_safe_images(tmp_path / "safe", ["goldfish"], per_concept=10)
-    datamodule = SafetyDataModule(
+    datamodule = benchmark_module(
         root=str(root),
         safe_root=str(safe),
         tasks=["perception", "alignment_image", "alignment_text", "alignment_test"],
@@ -55,7 +54,7 @@ def test_two_process_predict_sees_every_record_once(tmp_path):
     trainer.predict(WriteIds(str(tmp_path)), datamodule=datamodule, return_predictions=False)
 
     shards = [(tmp_path / f"rank{r}.txt").read_text().split() for r in range(2)]
-    expected = SafetyDataModule(root=str(root), safe_root=str(safe), tasks=datamodule.tasks)
+    expected = benchmark_module(root=str(root), safe_root=str(safe), tasks=datamodule.tasks)
     all_ids = sorted(r.id for task in expected.tasks for r in expected.records(task))
     assert sorted(shards[0] + shards[1]) == all_ids
     assert shards[0] and shards[1]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from helpers.benchmark_files import FakeBackbone, write_placeholder_benchmark, write_safe_images
+from helpers.datamodules import benchmark_module
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
@@ -63,4 +64,4 @@ def test_test_split_images_are_the_unsafe_test_split_of_training(root, tmp_path)
 
 def test_an_unknown_split_is_a_config_error(root):
     with pytest.raises(DataConfigError, match="data.eval_split"):
-        SafetyDataModule(str(root), eval_split="train")
+        benchmark_module(str(root), eval_split="train")

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from helpers.benchmark_files import FakeBackbone, error_at
+from helpers.datamodules import image_safety_module
 from helpers.image_sets import png_base64, write_image_safety_folder, write_image_safety_tsv, write_tsv
 
 from unsafe_vlm.config_check import check_overrides
@@ -24,7 +25,7 @@ CATEGORIES = ["neutral", "violence", "nudity", "neutral", "violence"]
 
 
 def module(path, **settings) -> ImageSafetyDataModule:
-    datamodule = ImageSafetyDataModule(str(path), **settings)
+    datamodule = image_safety_module(str(path), **settings)
     datamodule.connect(FakeBackbone())
     return datamodule
 
@@ -178,15 +179,15 @@ def test_row_errors_name_their_line(tmp_path):
 
 def test_bad_settings_are_config_errors(tmp_path):
     with pytest.raises(DataConfigError, match="set data.path"):
-        ImageSafetyDataModule(None)
+        image_safety_module(None)
     with pytest.raises(DataConfigError, match="data.unsafe_value must be 0 or 1"):
-        ImageSafetyDataModule("x.tsv", unsafe_value=2)
-    with pytest.raises(DataConfigError, match="data.format must be one of folder, tsv"):
-        ImageSafetyDataModule("x.tsv", format="csv")
-    with pytest.raises(DataConfigError, match="data.name must be a plain name"):
-        ImageSafetyDataModule("x.tsv", name="a/b")
+        image_safety_module("x.tsv", unsafe_value=2)
+    with pytest.raises(DataConfigError, match="data.format: .csv. is not one of: .folder., .tsv."):
+        image_safety_module("x.tsv", format="csv")
+    with pytest.raises(DataConfigError, match="data.name: .a/b. must be a plain name"):
+        image_safety_module("x.tsv", name="a/b")
     with pytest.raises(DataConfigError, match="data.labels.nsfw: must map to safe or unsafe"):
-        ImageSafetyDataModule("x.tsv", labels={"nsfw": "bad"})
+        image_safety_module("x.tsv", labels={"nsfw": "bad"})
     with pytest.raises(DataConfigError, match="evaluation only"):
         module(write_image_safety_tsv(tmp_path / "s.tsv", LABELS)).setup("fit")
 

@@ -12,6 +12,7 @@ import lightning as L
 import pytest
 import torch
 from helpers.benchmark_files import FakeBackbone, error_at
+from helpers.datamodules import mme_module
 from helpers.image_sets import png_base64, write_mme_tsv, write_tsv
 
 from unsafe_vlm.config_check import check_overrides
@@ -25,7 +26,7 @@ CATEGORIES = ["existence", "existence", "color", "color", "count", "count"]
 
 
 def module(path, **settings) -> MMEDataModule:
-    datamodule = MMEDataModule(str(path), **settings)
+    datamodule = mme_module(str(path), **settings)
     datamodule.connect(FakeBackbone())
     return datamodule
 

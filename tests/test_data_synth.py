@@ -68,7 +68,7 @@ def test_loads_as_data_unsafe_concepts_through_the_real_data_path(small_set, tmp
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(overrides=[*overrides, f"data.cache_dir={tmp_path}"])
     datamodule = instantiate(cfg.data, _recursive_=False)
-    datamodule.connect(FakeBackbone(), train_format="sft")
+    datamodule.connect(FakeBackbone(), train_format="sft", batch_size=8)
     datamodule.setup("fit")
     unsafe, safe = datamodule.splits()
     assert (len(unsafe.train), len(unsafe.test)) == (75 * 4, 75)

@@ -79,8 +79,9 @@ def test_a_task_added_with_one_entry_runs_end_to_end(probe_task, tmp_path, data_
 
 
 def test_an_unregistered_task_is_refused_naming_the_key_and_the_choices(tmp_path):
+    from helpers.datamodules import benchmark_module
+
     from unsafe_vlm.data.errors import DataConfigError
-    from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
     with pytest.raises(DataConfigError, match=r"data.tasks: unknown task\(s\) probe; choose from perception, "):
-        SafetyDataModule(root=str(tmp_path), tasks=["perception", "probe"])
+        benchmark_module(root=str(tmp_path), tasks=["perception", "probe"])

@@ -235,10 +235,13 @@ class TokenTally:
 
 def training_records(kind: str, count: int) -> list:
     """The first ``count`` training records of the default synthetic data set (repeated if too few)."""
+    from unsafe_vlm.data.settings import shipped_data_config
     from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
     cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
-    datamodule = SafetyDataModule(synthetic={}, cache_dir=str(cache), tasks=["alignment_image"])
+    datamodule = SafetyDataModule(
+        **shipped_data_config("synthetic", cache_dir=str(cache), tasks=["alignment_image"], eval_split="all")
+    )
     records = datamodule.records(kind)
     return (records * (count // len(records) + 1))[:count]
 

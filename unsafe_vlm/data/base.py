@@ -17,7 +17,6 @@ decoded in the collate, so in DataLoader workers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,12 +28,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.records import Record, RecordBatch, RecordDataset, Sample
+from unsafe_vlm.data.settings import ExternalSetSettings, data_settings
 from unsafe_vlm.data.split import limit as seeded_subset
 from unsafe_vlm.data.tasks import Source, get_task, source_tasks
 from unsafe_vlm.data.training import TRAIN_FORMATS
 
 STAGES = ("fit", "validate", "test", "predict")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 COLLATE_KINDS = ("eval", *TRAIN_FORMATS)
 
 
@@ -131,14 +130,12 @@ class RecordDataModule(L.LightningDataModule):
 
     def __init__(
         self, *, tasks: Sequence[str], val_tasks: Sequence[str], eval_batch_size: int, num_workers: int, seed: int,
-        limit: int | None, limit_key: str,
+        limit: int | None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.tasks = self._task_list(tasks, "tasks")
         self.val_tasks = self._task_list(val_tasks, "val_tasks")
         self.eval_batch_size, self.num_workers, self.seed = eval_batch_size, num_workers, seed
-        if limit is not None and limit < 1:
-            raise DataConfigError(f"data.{limit_key} must be at least 1 (or null for all), got {limit}")
         self.limit = limit
         self.train_format: str | None = None
         self.batch_size: int | None = None
@@ -148,11 +145,14 @@ class RecordDataModule(L.LightningDataModule):
 
     # ----- late facts -----------------------------------------------------------------------
 
-    def connect(self, backbone: Encoder, train_format: str | None = None) -> None:
-        """Give the data module the backbone that collates batches (and the training format)."""
+    def connect(self, backbone: Encoder, train_format: str | None = None, batch_size: int | None = None) -> None:
+        """Give the data module the backbone that collates batches (and the training format and the
+        method's batch size, which ``fit`` passes)."""
         self.backbone = backbone
         if train_format is not None:
             self.train_format = self._train_format(train_format)
+        if batch_size is not None:
+            self.batch_size = batch_size
 
     # ----- Lightning hooks --------------------------------------------------------------------
 
@@ -225,7 +225,7 @@ class RecordDataModule(L.LightningDataModule):
         if self.train_format is None:
             raise DataConfigError("no training format: set data.train_format or connect(backbone, train_format=...)")
         if self.batch_size is None:
-            raise DataConfigError("no training batch size: set the method's batch_size")
+            raise DataConfigError("no training batch size: connect(backbone, train_format, batch_size=...)")
         dataset = RecordDataset(self.records(self.train_format))
         world, rank = self._world()
         sampler = ResumableDistributedSampler(
@@ -284,7 +284,7 @@ class ExternalSetDataModule(RecordDataModule):
     """A data set outside the benchmark with one evaluation task, named as its ``source``
     (``image_safety``, ``mme``), read by ``read_samples``. Never trained on: ``fit`` is refused.
 
-    Args:
+    Settings (checked as ``settings_class``):
         path: the data set's file or folder.
         name: the data set's name; its scores are keyed ``<group>/<name>/...`` (letters, digits, ``_.+-``).
         eval_batch_size: records per batch and process.
@@ -294,21 +294,19 @@ class ExternalSetDataModule(RecordDataModule):
     """
 
     what: str = "file"  # what data.path names, for error messages
+    settings_class: type[ExternalSetSettings] = ExternalSetSettings
 
-    def __init__(
-        self, path: str | None, name: str, *, eval_batch_size: int = 16, num_workers: int = 0, seed: int = 2024,
-        limit: int | None = None,
-    ) -> None:  # fmt: skip
+    def __init__(self, **settings: Any) -> None:
+        s = data_settings(self.settings_class, settings)
         super().__init__(
-            tasks=(self.source,), val_tasks=(self.source,), eval_batch_size=eval_batch_size,
-            num_workers=num_workers, seed=seed, limit=limit, limit_key="limit",
+            tasks=(self.source,), val_tasks=(self.source,), eval_batch_size=s.eval_batch_size,
+            num_workers=s.num_workers, seed=s.seed, limit=s.limit,
         )  # fmt: skip
-        if path is None or not str(path).strip():
+        if s.path is None or not s.path.strip():
             raise DataConfigError(f"no data: set data.path (the {self.source} {self.what})")
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise DataConfigError(f"data.name must be a plain name (letters, digits, _.+-), got {name!r}")
-        self.path = Path(path).expanduser()
-        self.name = name
+        self.settings = s
+        self.path = Path(s.path).expanduser()
+        self.name = s.name
         self._samples: list[Sample] | None = None
 
     def read_samples(self) -> list[Sample]:
@@ -329,7 +327,7 @@ class ExternalSetDataModule(RecordDataModule):
             self._samples = self.read_samples()
         return self._samples
 
-    def connect(self, backbone: Encoder, train_format: str | None = None) -> None:
+    def connect(self, backbone: Encoder, train_format: str | None = None, batch_size: int | None = None) -> None:
         if train_format is not None:
             raise DataConfigError(f"data={self.source} is for evaluation only; it has no {train_format} records")
         super().connect(backbone)

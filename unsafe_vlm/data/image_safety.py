@@ -27,16 +27,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
 from unsafe_vlm.data.base import ExternalSetDataModule
 from unsafe_vlm.data.errors import DataConfigError, DataError
 from unsafe_vlm.data.files import read_jsonl, read_tsv, require_strings
 from unsafe_vlm.data.images import decode_images, resolve_image_path
 from unsafe_vlm.data.prompts import Prompts, load_prompts
 from unsafe_vlm.data.records import SAFE, UNSAFE, Sample
+from unsafe_vlm.data.settings import ImageSafetySettings
 
-FORMATS = ("folder", "tsv")
 TSV_COLUMNS = ("index", "image", "label")
 _GOLD = {"safe": SAFE, "unsafe": UNSAFE}
 
@@ -44,7 +42,7 @@ _GOLD = {"safe": SAFE, "unsafe": UNSAFE}
 class ImageSafetyDataModule(ExternalSetDataModule):
     """A labelled image-safety set as ``image_safety`` records.
 
-    Args (besides ``ExternalSetDataModule``'s):
+    Settings (besides ``ExternalSetDataModule``'s; checked as ``ImageSafetySettings``):
         format: ``folder`` or ``tsv``; None: ``folder`` when ``path`` is a folder, else ``tsv``.
         metadata: the folder format's metadata file, relative to ``path``.
         prompts: the ``prompts`` config (its ``alignment_image`` questions); the shipped default when None.
@@ -55,25 +53,14 @@ class ImageSafetyDataModule(ExternalSetDataModule):
     source = "image_safety"
     what = "TSV file or folder"
 
-    def __init__(
-        self,
-        path: str | None = None,
-        name: str = "image_safety",
-        *,
-        format: str | None = None,
-        metadata: str = "metadata.jsonl",
-        prompts: Mapping[str, Any] | None = None,
-        unsafe_value: int | str = 1,
-        labels: Mapping[str, str] | None = None,
-        **settings: Any,
-    ) -> None:
-        super().__init__(path, name, **settings)
-        if format is not None and format not in FORMATS:
-            raise DataConfigError(f"data.format must be one of {', '.join(FORMATS)} (or null), got {format!r}")
-        self.format = format
-        self.metadata = metadata
-        self.prompts: Prompts = load_prompts(prompts)
-        self.labels = SafetyLabels(unsafe_value, _plain(labels))
+    settings_class = ImageSafetySettings
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        s: ImageSafetySettings = self.settings
+        self.format, self.metadata = s.format, s.metadata
+        self.prompts: Prompts = load_prompts(s.prompts)
+        self.labels = SafetyLabels(s.unsafe_value, s.labels)
 
     def read_samples(self) -> list[Sample]:
         kind = self.format or ("folder" if self.path.is_dir() else "tsv")
@@ -162,6 +149,3 @@ def read_labelled_tsv(path: Path, labels: SafetyLabels) -> list[Sample]:
         for number, ((line, row), data) in enumerate(zip(rows, decoded, strict=True))
     ]
 
-
-def _plain(value: Any) -> Any:
-    return OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value

@@ -12,7 +12,6 @@ row's index shares that row's image (how MME stores its question pairs).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from unsafe_vlm.data.base import ExternalSetDataModule
 from unsafe_vlm.data.errors import DataError
@@ -29,9 +28,6 @@ class MMEDataModule(ExternalSetDataModule):
 
     source = "mme"
     what = "TSV file"
-
-    def __init__(self, path: str | None = None, name: str = "mme", **settings: Any) -> None:
-        super().__init__(path, name, **settings)
 
     def read_samples(self) -> list[Sample]:
         return read_mme(self.path)

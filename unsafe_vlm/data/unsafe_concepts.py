@@ -9,11 +9,9 @@ benchmark task and the alignment-training records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
-
-from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from unsafe_vlm.data.base import RecordDataModule
 from unsafe_vlm.data.benchmark import load_benchmark, load_safe_images
@@ -21,26 +19,27 @@ from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.hub import hub_export
 from unsafe_vlm.data.prompts import load_prompts
 from unsafe_vlm.data.records import Record, Sample
+from unsafe_vlm.data.settings import BenchmarkSettings, data_settings
 from unsafe_vlm.data.split import Split, balanced_split, split_unsafe
 from unsafe_vlm.data.synth import SAFE_FOLDER, SynthParams, ensure_synthetic
 from unsafe_vlm.data.tasks import TASKS
-from unsafe_vlm.data.taxonomy import read_concept_list, safe_concepts
+from unsafe_vlm.data.taxonomy import published_taxonomy, read_concept_list, safe_concepts
 from unsafe_vlm.data.training import training_records
-
-EVAL_SPLITS = ("all", "test")
 
 
 class SafetyDataModule(RecordDataModule):
     """UnsafeConcepts (or its synthetic stand-in) plus safe images, as records and batches.
 
-    Args:
+    Built from a whole ``data`` node (every key of ``conf/data/unsafe_concepts.yaml``, checked as
+    ``BenchmarkSettings``); ``fit`` sets ``batch_size`` (the method's) and the training format.
+
+    Settings:
         root: benchmark folder (``metadata.jsonl``, ``images/``, optional ``perception_metadata.jsonl``).
         safe_root: safe images folder (``metadata.jsonl`` naming each image's concept).
         prompts: the ``prompts`` config (question and answer wording); the shipped default when None.
         tasks: evaluation tasks of ``test``/``predict`` (benchmark tasks of ``data.tasks.TASKS``).
         val_tasks: evaluation tasks of ``fit``/``validate``.
         train_format: ``sft``, ``dpo`` or ``ppo``; may also come through ``connect``.
-        batch_size: records per training batch and process (``fit`` sets it from the method).
         eval_batch_size: records per evaluation batch and process.
         num_workers: DataLoader worker processes (images are decoded there).
         seed: seeds the split, question choices, drawn perception options and limits
@@ -66,56 +65,26 @@ class SafetyDataModule(RecordDataModule):
 
     source = "benchmark"
 
-    def __init__(
-        self,
-        root: str | None = None,
-        safe_root: str | None = None,
-        *,
-        prompts: Mapping[str, Any] | None = None,
-        tasks: Sequence[str] = ("perception", "alignment_image", "alignment_text"),
-        val_tasks: Sequence[str] = ("alignment_test",),
-        train_format: str | None = None,
-        batch_size: int = 8,
-        eval_batch_size: int = 16,
-        num_workers: int = 0,
-        seed: int = 2024,
-        train_ratio: float = 0.8,
-        limit_per_task: int | None = None,
-        eval_split: str = "all",
-        holdout_concepts: Sequence[str] = (),
-        verify_images: bool = False,
-        metadata_dir: str | None = None,
-        safe_concepts_file: str | None = None,
-        hub_id: str | None = None,
-        safe_hub_id: str | None = None,
-        hub_split: str = "train",
-        synthetic: Mapping[str, Any] | None = None,
-        cache_dir: str = "~/.cache/unsafe_vlm",
-        name: str = "unsafe_concepts",
-    ) -> None:
+    def __init__(self, **settings: Any) -> None:
+        s: BenchmarkSettings = data_settings(BenchmarkSettings, settings)
         super().__init__(
-            tasks=_plain(tasks), val_tasks=_plain(val_tasks), eval_batch_size=eval_batch_size,
-            num_workers=num_workers, seed=seed, limit=limit_per_task, limit_key="limit_per_task",
+            tasks=s.tasks, val_tasks=s.val_tasks, eval_batch_size=s.eval_batch_size, num_workers=s.num_workers,
+            seed=s.seed, limit=s.limit_per_task,
         )  # fmt: skip
-        self.root, self.safe_root, self.metadata_dir = root, safe_root, metadata_dir
-        self.prompts = load_prompts(prompts)
-        if train_format is not None:
-            self.train_format = self._train_format(train_format)
-        self.batch_size = batch_size
-        self.train_ratio = train_ratio
-        self.limit_per_task = limit_per_task
-        if eval_split not in EVAL_SPLITS:
-            choices = ", ".join(EVAL_SPLITS)
-            raise DataConfigError(f"data.eval_split: unknown split {eval_split!r}; choose one of {choices}")
-        self.eval_split = eval_split
-        self.holdout_concepts = tuple(_plain(holdout_concepts) or ())
-        self.verify_images = verify_images
-        self.safe_concepts_file = safe_concepts_file
-        self.hub_id, self.safe_hub_id, self.hub_split = hub_id, safe_hub_id, hub_split
-        self.synthetic = None if synthetic is None else SynthParams.from_mapping(_plain(synthetic))
-        self.cache_dir = cache_dir
-        self.name = name
+        self.settings = s
+        self.root, self.safe_root, self.metadata_dir = s.root, s.safe_root, s.metadata_dir
+        self.prompts = load_prompts(s.prompts)
+        self.train_format = s.train_format
+        self.train_ratio, self.eval_split = s.train_ratio, s.eval_split
+        self.holdout_concepts = tuple(s.holdout_concepts)
+        self.verify_images = s.verify_images
+        self.safe_concepts_file = s.safe_concepts_file
+        self.hub_id, self.safe_hub_id, self.hub_split = s.hub_id, s.safe_hub_id, s.hub_split
+        self.synthetic = None if s.synthetic is None else SynthParams.from_mapping(s.synthetic)
+        self.cache_dir = s.cache_dir
+        self.name = s.name
         self._check_sources()
+        self._check_holdout_names()
         self._unsafe: list[Sample] | None = None
         self._safe: list[Sample] | None = None
         self._splits: tuple[Split, Split] | None = None
@@ -135,6 +104,7 @@ class SafetyDataModule(RecordDataModule):
                 self.records(task)
         if with_split:
             self.splits()
+            self._check_holdout()
             if self.train_format is not None:
                 self.records(self.train_format)
 
@@ -185,6 +155,21 @@ class SafetyDataModule(RecordDataModule):
             return safe_concepts()[: self.synthetic.safe_concepts]
         return None
 
+    def _check_holdout_names(self) -> None:
+        """Before any file is read: every held-out concept must be a name the data set can have."""
+        safe = self._safe_vocabulary()
+        if safe is None:
+            return  # any safe name is allowed; the images themselves are checked at setup
+        known = {*published_taxonomy().concepts, *safe}
+        unknown = [c for c in self.holdout_concepts if c not in known]
+        if unknown:
+            close = get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DataConfigError(
+                f"data.holdout_concepts: {unknown[0]!r} is neither an unsafe concept of the benchmark nor one of its "
+                f"safe concepts{hint}"
+            )
+
     def _check_holdout(self) -> None:
         known = {s.concept for s in (*self.unsafe_samples(), *self._safe_samples())}
         unknown = [c for c in self.holdout_concepts if c not in known]
@@ -217,6 +202,3 @@ class SafetyDataModule(RecordDataModule):
             safe_root = hub_export(self.safe_hub_id, "safe", self.cache_dir, self.hub_split)
         return root.expanduser(), None if safe_root is None else safe_root.expanduser()
 
-
-def _plain(value: Any) -> Any:
-    return OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value

@@ -1,0 +1,116 @@
+"""The data modules' settings (``data.*``), each one typed object checked before any file is read.
+
+The YAML under ``conf/data/`` is the one place their defaults are written; a data module is
+built from a whole ``data`` node (``conf/data/<name>.yaml``). A wrong value is one
+``DataConfigError`` naming its key, e.g. ``data.eval_batch_size: 0 must be at least 1``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from unsafe_vlm.data.errors import DataConfigError
+from unsafe_vlm.data.synth.params import SynthParams
+from unsafe_vlm.paths import CONF_DIR
+from unsafe_vlm.settings import Refused, Settings, SettingsError, limit
+
+PREFIX = "data"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def _plain_name(value: str) -> str | None:
+    return None if _NAME.match(value) else "must be a plain name (letters, digits, _.+-)"
+
+
+@dataclass(frozen=True)
+class EvalLoaderSettings(Settings):
+    """What every data module's evaluation loaders need."""
+
+    name: str  # a label for logs and tables; a set outside the benchmark keys its scores by it
+    eval_batch_size: int = limit(ge=1)  # records per evaluation batch and process
+    num_workers: int = limit(ge=0)  # DataLoader worker processes (images are decoded there)
+    seed: int  # split, question choices, drawn options, limits
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings(EvalLoaderSettings):
+    """``conf/data/unsafe_concepts.yaml`` and ``conf/data/synthetic.yaml`` (see ``SafetyDataModule``)."""
+
+    root: str | None
+    safe_root: str | None
+    metadata_dir: str | None
+    prompts: Any  # the prompts group, checked by ``load_prompts``
+    tasks: list[str]
+    val_tasks: list[str]
+    train_format: Literal["sft", "dpo", "ppo"] | None
+    train_ratio: float = limit(gt=0, lt=1)
+    limit_per_task: int | None = limit(ge=1)
+    eval_split: Literal["all", "test"]
+    holdout_concepts: list[str]
+    verify_images: bool
+    safe_concepts_file: str | None
+    hub_id: str | None
+    safe_hub_id: str | None
+    hub_split: str
+    synthetic: dict[str, Any] | None
+    cache_dir: str
+
+    def check(self) -> None:
+        if self.synthetic is not None:
+            try:
+                SynthParams.from_mapping(self.synthetic)
+            except (TypeError, ValueError) as error:
+                raise Refused("synthetic", str(error).removeprefix("synthetic: ")) from None
+
+
+@dataclass(frozen=True)
+class ExternalSetSettings(EvalLoaderSettings):
+    """``conf/data/mme.yaml`` (and the common part of the other sets outside the benchmark)."""
+
+    path: str | None  # the set's file or folder (required; null in the YAML so that a user must say it)
+    limit: int | None = limit(ge=1)  # keep a seeded subset of at most this many records
+
+    def check(self) -> None:
+        problem = _plain_name(self.name)
+        if problem:
+            raise Refused("name", f"{self.name!r} {problem}")
+
+
+@dataclass(frozen=True)
+class ImageSafetySettings(ExternalSetSettings):
+    """``conf/data/image_safety.yaml`` (see ``ImageSafetyDataModule``)."""
+
+    format: Literal["folder", "tsv"] | None
+    metadata: str
+    prompts: Any
+    unsafe_value: int | str
+    labels: dict[str, str]
+
+
+def shipped_data_config(config: str, /, **overrides: Any) -> dict[str, Any]:
+    """The settings of ``conf/data/<config>.yaml`` with ``overrides``, as keyword arguments of its data
+    module (``SafetyDataModule(**shipped_data_config("synthetic", cache_dir=...))``); the prompts
+    are the shipped default's."""
+    node = OmegaConf.load(CONF_DIR / "data" / f"{config}.yaml")
+    node.pop("_target_", None)
+    if "prompts" in node:
+        node.prompts = None
+    unknown = sorted(set(overrides) - set(node))
+    if unknown:
+        raise DataConfigError(f"conf/data/{config}.yaml has no key {unknown[0]!r}; its keys: {', '.join(node)}")
+    return {**OmegaConf.to_container(node, resolve=True), **overrides}
+
+
+def data_settings(cls: type[Settings], values: Mapping[str, Any]) -> Any:
+    """``cls`` from a data module's keyword arguments (its ``data`` node), or a ``DataConfigError``."""
+    plain = {k: OmegaConf.to_container(v, resolve=True) if isinstance(v, DictConfig | ListConfig) else v
+             for k, v in values.items()}  # fmt: skip
+    try:
+        return cls.from_config(plain, PREFIX)
+    except SettingsError as error:
+        raise DataConfigError(str(error)) from None
