@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers.report_rows import before_rows, example_rows, rows_of, write_responses
 from rich.console import Console
 
 from unsafe_vlm.commands.report import report, run_report
@@ -15,7 +16,6 @@ from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.scoring import score_responses
 from unsafe_vlm.metrics.report import write_metrics_json
-from unsafe_vlm.report.testing import before_rows, example_rows, rows_of, write_responses
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
