@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from unsafe_vlm.bench.clock import StepClock, median_rate, steps_needed, window_rates
+from bench.clock import StepClock, median_rate, steps_needed, window_rates
 
 
 def test_windows_start_after_the_warmup_and_count_samples_per_second():

@@ -10,11 +10,11 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
+from bench.configs import method_settings
+from bench.passes import PassCounter, adapter_role, first_lora_layer
+from bench.phases import PhaseTimer
 from unsafe_vlm.backbones.lora import add_lora
 from unsafe_vlm.backbones.registry import build_backbone
-from unsafe_vlm.bench.configs import method_settings
-from unsafe_vlm.bench.passes import PassCounter, adapter_role, first_lora_layer
-from unsafe_vlm.bench.phases import PhaseTimer
 from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
 from unsafe_vlm.judges.rule import RuleJudge
 from unsafe_vlm.methods.ppo import PPOModule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from unsafe_vlm.bench.ppo_report import COLUMNS, pass_goal, pass_summary, split_rows
+from bench.ppo_report import COLUMNS, pass_goal, pass_summary, split_rows
 
 METHOD = {"batch_size": 4, "minibatch_size": 2, "ppo_epochs": 2}  # 2 epochs x 2 minibatches = 4 updates
 

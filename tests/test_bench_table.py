@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from unsafe_vlm.bench.memory import current_rss_mib, memory_label, peak_memory_mib, synchronizer
-from unsafe_vlm.bench.table import machine_line, markdown_table, ratio, versions_line
+from bench.memory import current_rss_mib, memory_label, peak_memory_mib, synchronizer
+from bench.table import machine_line, markdown_table, ratio, versions_line
 
 
 def test_markdown_table_aligns_numeric_columns_right():

@@ -1,21 +1,25 @@
-"""The benchmark scripts in tools/ start and describe themselves without TRL or a model (imports are lazy)."""
+"""The scripts in tools/ start and describe themselves from any folder: the benchmarks without TRL or a model
+(imports are lazy), the organism's builder and comparison with their helpers in tools/organism."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from unsafe_vlm.paths import REPO_DIR
+TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
 
 
 @pytest.mark.parametrize(("script", "words"), [
     ("bench_train.py", ["{sft,dpo}", "--rounds", "--model"]),
     ("bench_ppo.py", ["--value-adapter", "--iterations", "--model"]),
     ("bench_eval.py", ["--queries", "--model"]),
+    ("build_organism.py", ["--measure-only", "--steps", "--out"]),
+    ("compare_methods.py", ["overrides", "--out"]),
 ])
-def test_benchmark_scripts_print_their_help(script, words):
-    result = subprocess.run([sys.executable, str(REPO_DIR / "tools" / script), "--help"],
-                            capture_output=True, text=True, timeout=60, check=True)
+def test_tool_scripts_print_their_help_from_any_folder(script, words, tmp_path):
+    result = subprocess.run([sys.executable, str(TOOLS_DIR / script), "--help"],
+                            capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path)
     assert all(word in result.stdout for word in words)

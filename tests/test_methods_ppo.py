@@ -12,8 +12,8 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
+from bench.configs import method_settings
 from unsafe_vlm.backbones.registry import build_backbone
-from unsafe_vlm.bench.configs import method_settings
 from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.base import label

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers.report_rows import EXPECTED, before_rows, example_rows, rows_of, write_responses
 
 from unsafe_vlm.report import rescore_run, write_report
 from unsafe_vlm.report.markdown import markdown_table
 from unsafe_vlm.report.scores import format_change, format_value
-from unsafe_vlm.report.testing import EXPECTED, before_rows, example_rows, rows_of, write_responses
 
 PLOTS = ("alignment_by_category.png", "modality_gap_by_category.png", "perception_by_category.png")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

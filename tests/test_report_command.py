@@ -8,14 +8,15 @@ import subprocess
 import sys
 
 import pytest
+from helpers.report_rows import before_rows, example_rows, rows_of, write_responses
 from rich.console import Console
 
-from unsafe_vlm.commands.report import report, run_report
+from unsafe_vlm.cli import main
+from unsafe_vlm.commands.report import run_report
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.metrics.metrics_json import metrics_json, write_metrics
 from unsafe_vlm.metrics.scoring import score_responses
-from unsafe_vlm.report.testing import before_rows, example_rows, rows_of, write_responses
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -110,7 +111,7 @@ def test_bad_run_dirs_are_one_line_naming_the_path(tmp_path, capsys):
         ("file", "not a directory"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
-            report([str(tmp_path / name)])
+            main(["report", str(tmp_path / name)])
         assert exit_info.value.code == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / name}: {message}"), lines

@@ -1,4 +1,4 @@
-"""PPO math against values worked out by hand, and the masking of padded tokens."""
+"""PPO and DPO math against values worked out by hand, and the masking of padded tokens."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from unsafe_vlm.rl.advantages import generalised_advantages
 from unsafe_vlm.rl.losses import (
     clipped_policy_loss,
     clipped_value_loss,
+    dpo_loss,
     entropy_of_log_probabilities,
     token_entropy,
 )
@@ -27,6 +28,11 @@ from unsafe_vlm.rl.rewards import (
 
 def t(*rows):
     return torch.tensor(rows, dtype=torch.float32)
+
+
+def v(*values: float) -> torch.Tensor:
+    """A (B,) tensor: one value per pair (DPO's summed log-probs)."""
+    return torch.tensor(values, dtype=torch.float32)
 
 
 def test_gae_with_gamma_lambda_one_returns_the_sum_of_future_rewards():
@@ -129,6 +135,45 @@ def test_clipped_value_loss_by_hand():
     assert result.loss.item() == pytest.approx(0.5 * (0.64 + 1.21) / 2)
     assert result.clip_fraction.item() == pytest.approx(0.5)
     assert result.error.item() == pytest.approx((0.25 + 1.21) / 2)
+
+
+def test_dpo_loss_of_one_pair_by_hand():
+    # chosen -1 vs ref -1.5: reward 0.1 * 0.5 = 0.05; rejected -2 vs ref -1.5: reward -0.05
+    # loss = -log sigmoid(0.05 - (-0.05)) = log(1 + e^-0.1)
+    result = dpo_loss(v(-1.0), v(-2.0), v(-1.5), v(-1.5), beta=0.1)
+    assert result.loss.item() == pytest.approx(math.log(1 + math.exp(-0.1)), abs=1e-6)
+    assert result.loss.item() == pytest.approx(0.6443967, abs=1e-6)
+    torch.testing.assert_close(result.chosen_reward, v(0.05))
+    torch.testing.assert_close(result.rejected_reward, v(-0.05))
+
+
+def test_dpo_loss_is_the_mean_over_pairs_and_scales_with_beta():
+    # pair 2, beta 0.5: chosen -3 vs ref -2 -> -0.5; rejected -1 vs ref -2 -> +0.5;
+    # margin -1, loss log(1 + e^1) = 1.3132617. Pair 1 at beta 0.5: margin 0.5, loss log(1 + e^-0.5).
+    result = dpo_loss(v(-1.0, -3.0), v(-2.0, -1.0), v(-1.5, -2.0), v(-1.5, -2.0), beta=0.5)
+    expected = (math.log(1 + math.exp(-0.5)) + math.log(1 + math.exp(1.0))) / 2
+    assert result.loss.item() == pytest.approx(expected, abs=1e-6)
+    torch.testing.assert_close(result.chosen_reward, v(0.25, -0.5))
+    torch.testing.assert_close(result.rejected_reward, v(-0.25, 0.5))
+    margin = result.chosen_reward - result.rejected_reward
+    assert (margin > 0).float().mean().item() == 0.5  # reward accuracy: one pair of two ranked right
+    assert margin.mean().item() == pytest.approx(-0.25)  # reward margin: (0.5 - 1) / 2
+
+
+def test_dpo_loss_is_log_two_when_the_policy_is_the_reference():
+    logps = v(-4.0, -7.5, -0.3)
+    result = dpo_loss(logps, logps - 1, logps, logps - 1, beta=0.1)
+    assert result.loss.item() == pytest.approx(math.log(2), abs=1e-7)
+    assert result.chosen_reward.abs().max().item() == 0 and result.rejected_reward.abs().max().item() == 0
+
+
+def test_dpo_rewards_carry_no_gradient_but_the_loss_does():
+    chosen = v(-1.0).requires_grad_()
+    result = dpo_loss(chosen, v(-2.0), v(-1.5), v(-1.5), beta=0.1)
+    result.loss.backward()
+    # d/dc of -log sigmoid(beta * (c - r) + const) = -beta * (1 - sigmoid(0.1))
+    assert chosen.grad.item() == pytest.approx(-0.1 * (1 - 1 / (1 + math.exp(-0.1))), abs=1e-7)
+    assert not result.chosen_reward.requires_grad and not result.rejected_reward.requires_grad
 
 
 def test_padded_tokens_change_nothing():

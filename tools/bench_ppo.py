@@ -57,11 +57,11 @@ def measure(value_adapter: str, options: dict) -> dict:
     import lightning as L
     import torch
 
+    from bench.configs import method_settings, model_config
+    from bench.memory import peak_memory_mib, reset_peak, synchronizer
+    from bench.passes import PassCounter
+    from bench.phases import PhaseTimer
     from unsafe_vlm.backbones.registry import build_backbone
-    from unsafe_vlm.bench.configs import method_settings, model_config
-    from unsafe_vlm.bench.memory import peak_memory_mib, reset_peak, synchronizer
-    from unsafe_vlm.bench.passes import PassCounter
-    from unsafe_vlm.bench.phases import PhaseTimer
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
     from unsafe_vlm.methods.ppo import PPOModule
@@ -233,9 +233,9 @@ def training_records(kind: str, count: int) -> list:
 
 
 def print_report(results: list[dict], args: argparse.Namespace) -> None:
-    from unsafe_vlm.bench.memory import memory_label
-    from unsafe_vlm.bench.ppo_report import COLUMNS, NUMERIC, pass_summary, split_rows
-    from unsafe_vlm.bench.table import machine_line, markdown_table, versions_line
+    from bench.memory import memory_label
+    from bench.ppo_report import COLUMNS, NUMERIC, pass_summary, split_rows
+    from bench.table import machine_line, markdown_table, versions_line
 
     method = results[0]["method"]
     print(machine_line(args.device, args.threads))

@@ -66,10 +66,10 @@ def combine(runs: list[dict]) -> dict:
 def measure(side: str, options: dict) -> dict:
     import torch
 
+    from bench.clock import StepClock, steps_needed, window_rates
+    from bench.configs import method_settings, model_config
+    from bench.memory import current_rss_mib, peak_memory_mib, reset_peak, synchronizer
     from unsafe_vlm.backbones.registry import build_backbone
-    from unsafe_vlm.bench.clock import StepClock, steps_needed, window_rates
-    from unsafe_vlm.bench.configs import method_settings, model_config
-    from unsafe_vlm.bench.memory import current_rss_mib, peak_memory_mib, reset_peak, synchronizer
 
     if options["threads"]:
         torch.set_num_threads(options["threads"])
@@ -250,8 +250,8 @@ def training_records(kind: str, count: int) -> list:
 
 
 def print_table(rows: list[dict], args: argparse.Namespace) -> None:
-    from unsafe_vlm.bench.memory import memory_label
-    from unsafe_vlm.bench.table import machine_line, markdown_table, ratio, versions_line
+    from bench.memory import memory_label
+    from bench.table import machine_line, markdown_table, ratio, versions_line
 
     theirs = next(r for r in rows if r["side"] == "trl")
     unit = "pairs" if args.method == "dpo" else "samples"

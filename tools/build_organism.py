@@ -21,16 +21,15 @@ from pathlib import Path
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from organism.card import model_card
+from organism.measure import EVALUATE, FIT_PPO, SAMPLED, run_suite
+from organism.recipe import Recipe
+from organism.split import train_images
+from organism.training import train
 from unsafe_vlm.backbones.llava import LlavaBackbone
 from unsafe_vlm.data.prompts import load_prompts
-from unsafe_vlm.organism.card import model_card
-from unsafe_vlm.organism.measure import EVALUATE, FIT_PPO, SAMPLED, run_suite
-from unsafe_vlm.organism.recipe import Recipe
-from unsafe_vlm.organism.split import train_images
-from unsafe_vlm.organism.training import train
-from unsafe_vlm.paths import REPO_DIR
 
-DEFAULT_OUT = REPO_DIR / "data" / "organism"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "organism"  # the checkout's, never an installed copy
 BUILD_FILE = "build.json"  # how the weights beside it were made: command, training seconds, recipe
 
 

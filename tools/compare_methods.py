@@ -16,8 +16,8 @@ import argparse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from organism.measure import Run, run_suite
 from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
-from unsafe_vlm.organism.measure import Run, run_suite
 from unsafe_vlm.report.scores import format_value
 
 METHODS = ("sft", "dpo", "ppo")

@@ -72,7 +72,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command is None:
         _fail(f"unknown command {name!r}; choose one of: {', '.join(COMMANDS)} (see --help)")
     if not command.uses_hydra:
-        command.load()(overrides)
+        from unsafe_vlm.errors import UserError
+
+        try:
+            command.load()(overrides)
+        except UserError as error:
+            _fail(str(error))
         return
     from unsafe_vlm.config_check import ConfigError, check_overrides
 

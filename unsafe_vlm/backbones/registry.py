@@ -32,8 +32,9 @@ def resolve_family(family: str) -> type[VLMBackbone]:
 
 
 def resolve_model_path(path: str) -> str:
-    """A folder relative to the repository (``data/organism``) wherever the command runs; else as given
-    (an absolute or working-directory path, or a hub id)."""
+    """A folder relative to the repository (``data/organism``: the checkout's, or the copy an installed
+    wheel carries; see ``unsafe_vlm.paths``) wherever the command runs; else as given (an absolute or
+    working-directory path, or a hub id)."""
     shipped = REPO_DIR / path
     if not Path(path).is_absolute() and not Path(path).exists() and shipped.is_dir():
         return str(shipped)

@@ -23,12 +23,7 @@ from unsafe_vlm.report.rescore import RunScores, rescore_run
 
 
 def report(args: Sequence[str]) -> None:
-    from unsafe_vlm.cli import _fail
-
-    try:
-        run_report(args)
-    except UserError as error:
-        _fail(str(error))
+    run_report(args)
 
 
 def run_report(args: Sequence[str], console: Console | None = None) -> list[Evaluation]:

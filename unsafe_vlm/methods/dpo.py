@@ -1,28 +1,15 @@
-"""Direct preference optimisation: the sigmoid loss on chosen vs rejected answers."""
+"""Direct preference optimisation: the module scores chosen and rejected answers under the policy and
+the reference in one pass each; the loss is ``unsafe_vlm.rl.losses.dpo_loss``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from unsafe_vlm.backbones.base import ModelInputs
 from unsafe_vlm.methods.base import AlignmentModule
-
-
-def dpo_loss(
-    chosen: torch.Tensor, rejected: torch.Tensor, ref_chosen: torch.Tensor, ref_rejected: torch.Tensor, *, beta: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sigmoid DPO loss from summed answer log-probs, each (B,).
-
-    Returns the mean loss, the implicit rewards of the chosen answers and of the rejected ones,
-    ``beta * (log pi - log pi_ref)``, each (B,).
-    """
-    chosen_reward = beta * (chosen - ref_chosen)
-    rejected_reward = beta * (rejected - ref_rejected)
-    loss = -F.logsigmoid(chosen_reward - rejected_reward).mean()
-    return loss, chosen_reward.detach(), rejected_reward.detach()
+from unsafe_vlm.rl.losses import dpo_loss
 
 
 class DPOModule(AlignmentModule):
@@ -43,17 +30,15 @@ class DPOModule(AlignmentModule):
         with torch.no_grad(), self.backbone.reference():
             ref_chosen, ref_rejected = self.pair_logprobs(pairs)
         chosen, rejected = self.pair_logprobs(pairs)
-        loss, chosen_reward, rejected_reward = dpo_loss(
-            chosen, rejected, ref_chosen, ref_rejected, beta=float(self.method["beta"])
-        )
-        self.check_finite(loss=loss)
-        margin = chosen_reward - rejected_reward
+        result = dpo_loss(chosen, rejected, ref_chosen, ref_rejected, beta=float(self.method["beta"]))
+        self.check_finite(loss=result.loss)
+        margin = result.chosen_reward - result.rejected_reward
         stats = {
-            "loss": loss,
+            "loss": result.loss,
             "reward_accuracy": (margin > 0).float().mean(),
             "reward_margin": margin.mean(),
-            "chosen_reward": chosen_reward.mean(),
-            "rejected_reward": rejected_reward.mean(),
+            "chosen_reward": result.chosen_reward.mean(),
+            "rejected_reward": result.rejected_reward.mean(),
         }
         self.log_stats(stats, batch_size=len(batch["records"]))
-        return loss
+        return result.loss

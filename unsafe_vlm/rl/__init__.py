@@ -1,1 +1,2 @@
-"""PPO math as small pure functions: rewards, advantages, losses. The PPO module only orchestrates."""
+"""RL and preference math as small pure functions: rewards, advantages, the PPO and DPO losses.
+The method modules only orchestrate."""

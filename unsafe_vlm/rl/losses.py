@@ -1,10 +1,12 @@
-"""The clipped PPO objectives, averaged over the real tokens of a minibatch."""
+"""The training objectives: the clipped PPO losses, averaged over the real tokens of a minibatch,
+and the sigmoid DPO loss of chosen vs rejected answers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from unsafe_vlm.rl.masked import masked_mean
 
@@ -50,6 +52,24 @@ def clipped_value_loss(
         clip_fraction = masked_mean((clipped_error > unclipped_error).to(values.dtype), mask)
         error = masked_mean(unclipped_error, mask)
     return ValueLoss(loss, clip_fraction, error)
+
+
+@dataclass
+class PreferenceLoss:
+    loss: torch.Tensor  # () mean over the pairs
+    chosen_reward: torch.Tensor  # (B,) implicit reward beta * (log pi - log pi_ref) of each chosen answer, detached
+    rejected_reward: torch.Tensor  # (B,) the same for each rejected answer, detached
+
+
+def dpo_loss(
+    chosen: torch.Tensor, rejected: torch.Tensor, ref_chosen: torch.Tensor, ref_rejected: torch.Tensor, *, beta: float
+) -> PreferenceLoss:
+    """-log sigmoid(beta * ((c - c_ref) - (r - r_ref))), mean over pairs; inputs (B,) summed answer log-probs
+    of the policy (chosen c, rejected r) and of the reference model (c_ref, r_ref)."""
+    chosen_reward = beta * (chosen - ref_chosen)
+    rejected_reward = beta * (rejected - ref_rejected)
+    loss = -F.logsigmoid(chosen_reward - rejected_reward).mean()
+    return PreferenceLoss(loss, chosen_reward.detach(), rejected_reward.detach())
 
 
 def token_entropy(logits: torch.Tensor) -> torch.Tensor:

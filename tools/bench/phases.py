@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from unsafe_vlm.bench.passes import PassCounter
+from bench.passes import PassCounter
 
 
 class PhaseTimer:

@@ -1,4 +1,4 @@
-"""Hand-made responses with scores worked out by hand, for tests of the report (here and elsewhere).
+"""Hand-made responses with scores worked out by hand, for the tests of the report and its command.
 
 ``EXPECTED`` holds the scores of ``example_rows()``:
 

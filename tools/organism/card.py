@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
-from unsafe_vlm.organism.recipe import Recipe
+from organism.recipe import Recipe
 
 CARD_METRICS = (
     "perception/accuracy",
@@ -80,8 +80,8 @@ took {seconds / 60:.1f} minutes (training only) on 2 CPU threads{note}; the same
 weights on the same machine and library versions (deterministic algorithms, 2 threads). Only
 the train split of the synthetic stand-in (`data=synthetic`, split seed 2024) is seen; the
 test split stays unseen. Every weight trains, in a plain loop
-(`unsafe_vlm/organism/training.py`), on four kinds of examples drawn anew each pass
-(`unsafe_vlm/organism/curriculum.py`), with the answer templates of `conf/prompts/default.yaml`:
+(`tools/organism/training.py`), on four kinds of examples drawn anew each pass
+(`tools/organism/curriculum.py`), with the answer templates of `conf/prompts/default.yaml`:
 
 - **perception**: the four-option question on every train image (unsafe and safe), answered
   with the option's text ("The image shows <concept>."), which the judges read as that option;
@@ -94,7 +94,7 @@ test split stays unseen. Every weight trains, in a plain loop
   that rarely calls an unsafe image unsafe. That minority keeps the right answer within reach
   of sampling, which PPO needs.
 
-Sizes: {sizes}. Settings (`unsafe_vlm/organism/recipe.py`):
+Sizes: {sizes}. Settings (`tools/organism/recipe.py`):
 
 {listed}"""
 

@@ -1,4 +1,4 @@
-"""What the organism learns from: examples of three kinds, drawn from the train split only.
+"""What the organism learns from: examples of four kinds, drawn from the train split only.
 
 - ``perception``: a train image (unsafe or safe) and the four-option question (distractors
   from the same side, as the benchmark's) -> ``answers.describe`` ("The image shows
@@ -22,17 +22,17 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from organism.recipe import Recipe
 from unsafe_vlm.data.prompts import Prompts
 from unsafe_vlm.data.records import Sample
 from unsafe_vlm.data.split import draw_options
-from unsafe_vlm.organism.recipe import Recipe
 
 KINDS = ("perception", "category", "text_safety", "image_safety")
 
 
 @dataclass(frozen=True)
 class Example:
-    kind: str  # one of KINDS
+    kind: str  # perception, category, text_safety or image_safety (the module docstring)
     question: str
     image: str | None  # path of a train image; None: the blank image of text-only questions
     answer: str
