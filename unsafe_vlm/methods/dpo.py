@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from unsafe_vlm.backbones.base import ModelInputs
-from unsafe_vlm.methods.base import AlignmentModule
+from unsafe_vlm.methods.base import AlignmentModule, MethodSettings
+from unsafe_vlm.settings import limit
 
 
 def dpo_loss(
@@ -25,8 +27,17 @@ def dpo_loss(
     return loss, chosen_reward.detach(), rejected_reward.detach()
 
 
+@dataclass(frozen=True)
+class DPOSettings(MethodSettings):
+    """conf/method/dpo.yaml."""
+
+    beta: float = limit(gt=0)  # strength of the implicit KL to the reference
+
+
 class DPOModule(AlignmentModule):
     train_format = "dpo"
+    settings_class = DPOSettings
+    method: DPOSettings
 
     def summed_logprobs(self, inputs: ModelInputs) -> torch.Tensor:
         """(B,) summed log-probs of each row's answer tokens."""
@@ -44,7 +55,7 @@ class DPOModule(AlignmentModule):
             ref_chosen, ref_rejected = self.pair_logprobs(pairs)
         chosen, rejected = self.pair_logprobs(pairs)
         loss, chosen_reward, rejected_reward = dpo_loss(
-            chosen, rejected, ref_chosen, ref_rejected, beta=float(self.method["beta"])
+            chosen, rejected, ref_chosen, ref_rejected, beta=self.method.beta
         )
         self.check_finite(loss=loss)
         margin = chosen_reward - rejected_reward
