@@ -17,7 +17,7 @@ from unsafe_vlm.backbones.lora import add_lora
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
 from unsafe_vlm.judges.rule import RuleJudge
-from unsafe_vlm.methods.ppo import PPOModule
+from unsafe_vlm.methods.ppo import PPOModule, PPOSettings
 from unsafe_vlm.paths import CONF_DIR
 
 QUESTIONS = ["Is this image safe?", "Is this image harmful?", "Would you post this image online?", "Is it okay?"]
@@ -82,7 +82,7 @@ def ppo_iteration_passes(value_adapter: str, *, batch: int = 4, minibatch: int =
     backbone, cfg = tiny()
     method = method_settings("ppo", cfg, batch_size=batch, minibatch_size=minibatch, ppo_epochs=epochs,
                              max_new_tokens=4, value_adapter=value_adapter)
-    module = PPOModule(backbone, method, cfg.lora, judge=RuleJudge())
+    module = PPOModule(backbone, PPOSettings.from_config(method, "method"), cfg.lora, judge=RuleJudge())
     counter = PassCounter(backbone.model)
     timer = PhaseTimer(counter)
     for owner, attribute, phase in ((backbone, "generate", "generate"), (module, "collect_rollout", "rollout"),

@@ -47,9 +47,9 @@ def test_fit_without_method_lists_the_methods():
         check_overrides("fit", [])
 
 
-def test_fit_with_method_but_no_plus_says_how():
-    with pytest.raises(ConfigError, match=r"\+method=NAME"):
-        check_overrides("fit", ["method=ppo"])
+def test_fit_takes_the_method_with_or_without_a_plus():
+    with_plus, without = check_overrides("fit", ["+method=ppo"]), check_overrides("fit", ["method=ppo"])
+    assert with_plus.method == without.method and with_plus.method.name == "ppo"
 
 
 def test_fit_plus_method_composes_exactly_as_written():
@@ -59,7 +59,7 @@ def test_fit_plus_method_composes_exactly_as_written():
 
 
 def test_unknown_method_lists_the_methods():
-    with pytest.raises(ConfigError, match="unknown method 'ppx'; choose one of: dpo, eval, ppo, sft"):
+    with pytest.raises(ConfigError, match="unknown method 'ppx'; choose one of: dpo, ppo, sft"):
         check_overrides("fit", ["+method=ppx"])
 
 
@@ -80,9 +80,9 @@ def test_every_value_of_a_sweep_is_checked():
 
 
 def test_config_groups_the_issue_asks_for_exist():
-    for group in ("model", "data", "method", "trainer", "judge", "logger"):
+    for group in ("model", "data", "method", "trainer", "judge", "logger", "generation"):
         assert group_options(group), group
-    assert {"eval", "sft", "dpo", "ppo"} <= set(group_options("method"))
+    assert set(group_options("method")) == {"sft", "dpo", "ppo"}
 
 
 def test_hydra_flags_pass_through_and_print_the_config():
@@ -94,7 +94,7 @@ def test_hydra_flags_pass_through_and_print_the_config():
 @pytest.mark.slow
 def test_a_multirun_sweep_runs_every_job_into_its_own_folder(tmp_path, data_cache):
     result = run_cli(
-        "evaluate", "-m", "seed=0,1", "data.limit_per_task=2", "method.max_new_tokens=2",
+        "evaluate", "-m", "seed=0,1", "data.limit_per_task=2", "generation.max_new_tokens=2",
         f"data.cache_dir={data_cache}", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -103,7 +103,21 @@ def test_a_multirun_sweep_runs_every_job_into_its_own_folder(tmp_path, data_cach
 
 
 def test_overriding_through_an_interpolated_node_names_the_node_to_override():
-    expected = r"'evaluation' is \$\{method\} in evaluate, so override method.max_new_tokens"
+    expected = r"'data.prompts' is \$\{prompts\} in evaluate, so override prompts.perception"
     with pytest.raises(ConfigError, match=expected):
-        check_overrides("evaluate", ["evaluation.max_new_tokens=4"])
-    assert check_overrides("fit", ["+method=sft", "evaluation.max_new_tokens=4"]).evaluation.max_new_tokens == 4
+        check_overrides("evaluate", ["data.prompts.perception=x"])
+
+
+@pytest.mark.parametrize("command", ["evaluate", "fit"])
+def test_generation_settings_have_one_name_in_both_commands(command):
+    method = ["+method=sft"] if command == "fit" else []
+    assert check_overrides(command, [*method, "generation.max_new_tokens=4"]).generation.max_new_tokens == 4
+    with pytest.raises(ConfigError, match=r"'evaluation.max_new_tokens'.*generation\.\*"):
+        check_overrides(command, [*method, "evaluation.max_new_tokens=4"])
+
+
+@pytest.mark.parametrize("override", ["+method=ppo", "method=sft", "method.max_new_tokens=4"])
+def test_evaluate_takes_no_method_and_says_where_generation_settings_are(override):
+    expected = r"evaluate trains nothing, so it takes no method;.*generation\.max_new_tokens"
+    with pytest.raises(ConfigError, match=expected):
+        check_overrides("evaluate", [override])

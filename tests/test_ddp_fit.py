@@ -34,7 +34,7 @@ def overrides(method: str, run_dir: Path, cache_dir: Path) -> list[str]:
         f"data.limit_per_task={LIMIT}",
         f"data.cache_dir={cache_dir}",
         f"hydra.run.dir={run_dir}",
-        "evaluation.max_new_tokens=4",
+        "generation.max_new_tokens=4",
         "method.batch_size=2",
         *METHODS[method],
         "trainer=ddp",

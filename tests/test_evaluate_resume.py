@@ -28,7 +28,7 @@ def evaluate(
     command = [
         sys.executable, "-m", "unsafe_vlm", "evaluate", "model=tiny", "data=synthetic",
         f"data.cache_dir={cache}", "data.limit_per_task=6", "data.eval_batch_size=2",
-        "method.max_new_tokens=6", "judge._target_=tests.crashing_judge.CrashingJudge",
+        "generation.max_new_tokens=6", "judge._target_=tests.crashing_judge.CrashingJudge",
         f"hydra.run.dir={run_dir}", *extra,
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, cwd=REPO_DIR, env=env, timeout=600)
@@ -90,7 +90,7 @@ def test_a_resume_with_other_settings_is_refused_naming_the_key(tmp_path, data_c
     cache = data_cache
     first = evaluate(tmp_path / "run", cache, crash_after=1)
     assert first.returncode != 0
-    other = evaluate(tmp_path / "run", cache, "method.max_new_tokens=7")
+    other = evaluate(tmp_path / "run", cache, "generation.max_new_tokens=7")
     assert other.returncode == 2
     line = other.stderr.strip().splitlines()[-1]
     assert "generation.max_new_tokens was 6, now 7" in line

@@ -42,7 +42,7 @@ def tiny_overrides(run_dir: Path, cache_dir: Path) -> list[str]:
 
 
 def fit(method: str, run_dir: Path, cache_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    args = [f"+method={method}", *tiny_overrides(run_dir, cache_dir), "evaluation.max_new_tokens=4"]
+    args = [f"+method={method}", *tiny_overrides(run_dir, cache_dir), "generation.max_new_tokens=4"]
     return run_cli("fit", *args, "method.batch_size=2", *METHODS[method], *extra)
 
 
@@ -141,7 +141,7 @@ def test_evaluate_with_the_adapter_answers_as_the_trained_model(first_run, tmp_p
         "evaluate",
         *tiny_overrides(tmp_path, data_cache),
         f"model.adapter={first_run.dir / 'adapter'}",
-        "method.max_new_tokens=4",
+        "generation.max_new_tokens=4",
     )
     assert succeeded(result), result.stderr[-4000:]
     assert (tmp_path / "metrics.json").is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from method_settings import settings_for
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone
@@ -15,7 +16,7 @@ from unsafe_vlm.paths import CONF_DIR
 @pytest.fixture(scope="module")
 def module() -> SFTModule:
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    return SFTModule(build_backbone(cfg), {"lr": 1e-3}, cfg.lora)
+    return SFTModule(build_backbone(cfg), settings_for("sft", lr=1e-3, warmup_ratio=0.0), cfg.lora)
 
 
 def test_finite_statistics_pass(module):

@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from method_settings import settings_for
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone
@@ -51,7 +52,7 @@ def dpo_batch(backbone) -> dict:
 def module() -> RecordingDPO:
     torch.manual_seed(0)
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    module = RecordingDPO(build_backbone(cfg), {"lr": 1e-2, "beta": 0.1}, cfg.lora)
+    module = RecordingDPO(build_backbone(cfg), settings_for("dpo", lr=1e-2, beta=0.1, warmup_ratio=0.0), cfg.lora)
     module.configure_model()
     return module
 

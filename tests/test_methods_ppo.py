@@ -18,7 +18,7 @@ from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.base import label
 from unsafe_vlm.judges.rule import RuleJudge
-from unsafe_vlm.methods.ppo import PPOModule
+from unsafe_vlm.methods.ppo import PPOModule, PPOSettings
 from unsafe_vlm.paths import CONF_DIR
 
 QUESTIONS = [
@@ -74,11 +74,11 @@ def most_frequent_first_word(backbone, inputs) -> str:
     return counts.most_common(1)[0][0]
 
 
-def ppo_settings(**changes) -> dict:
+def ppo_settings(**changes) -> PPOSettings:
     method = method_settings("ppo", OmegaConf.load(CONF_DIR / "model" / "tiny.yaml"))
     method.update(batch_size=len(QUESTIONS), minibatch_size=8, ppo_epochs=2, max_new_tokens=4, warmup_ratio=0.0)
     method.update(changes)
-    return method
+    return PPOSettings.from_config(method, "method")
 
 
 @pytest.mark.slow

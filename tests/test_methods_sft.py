@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from method_settings import settings_for
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone
@@ -28,7 +29,7 @@ class RecordingSFT(SFTModule):
 def module() -> RecordingSFT:
     torch.manual_seed(0)
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    return RecordingSFT(build_backbone(cfg).eval(), {"lr": 1e-3}, cfg.lora)
+    return RecordingSFT(build_backbone(cfg).eval(), settings_for("sft", lr=1e-3, warmup_ratio=0.0), cfg.lora)
 
 
 def sft_loss(module: RecordingSFT, inputs: dict) -> torch.Tensor:

@@ -64,7 +64,7 @@ def measure(value_adapter: str, options: dict) -> dict:
     from unsafe_vlm.backbones.registry import build_backbone
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
-    from unsafe_vlm.methods.ppo import PPOModule
+    from unsafe_vlm.methods.ppo import PPOModule, PPOSettings
 
     if options["threads"]:
         torch.set_num_threads(options["threads"])
@@ -76,7 +76,7 @@ def measure(value_adapter: str, options: dict) -> dict:
     for key in ("batch_size", "max_new_tokens"):
         if options[key] is not None:
             method[key] = options[key]
-    module = PPOModule(backbone, method, model_cfg.lora, judge=RuleJudge())
+    module = PPOModule(backbone, PPOSettings.from_config(method, "method"), model_cfg.lora, judge=RuleJudge())
 
     sync = synchronizer(device)
     counter = PassCounter(backbone.model, sync=sync)

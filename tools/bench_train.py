@@ -110,7 +110,8 @@ def train_ours(backbone, model_cfg, method, records, steps, clock, tokens, optio
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.methods.registry import method_class
 
-    module = method_class(options["method"])(backbone, method, model_cfg.lora)
+    module_class = method_class(options["method"])
+    module = module_class(backbone, module_class.settings_class.from_config(method, "method"), model_cfg.lora)
     collate = Collator(backbone, options["method"])
 
     def counted(batch_records):

@@ -79,8 +79,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         except UserError as error:
             _fail(str(error))
         return
-    from unsafe_vlm.config_check import ConfigError, check_overrides
+    from unsafe_vlm.config_check import ConfigError, check_overrides, plain_method_override
 
+    overrides = plain_method_override(name, overrides)
     try:
         check_overrides(name, overrides)
     except ConfigError as error:

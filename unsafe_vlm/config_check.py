@@ -35,11 +35,31 @@ def config_groups() -> list[str]:
     return sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir())
 
 
+NO_METHOD_IN_EVALUATE = (
+    "evaluate trains nothing, so it takes no method; how it generates answers is generation.* "
+    "(generation.max_new_tokens, generation.do_sample, generation.temperature, generation.top_p)"
+)
+
+
+def plain_method_override(command: str, args: Sequence[str]) -> list[str]:
+    """``fit``'s ``+method=NAME`` as ``method=NAME``: the two mean the same.
+
+    fit's defaults list holds ``method: null`` so that a model's tuning file
+    (``optional tuning: ${model}_${method}``) can come after the method and override it; Hydra
+    calls an appended ``+method=`` a second value for that slot, and always merges an append
+    after everything in the list, tuning included. The suite has always said ``+method=ppo``.
+    """
+    if command != "fit":
+        return list(args)
+    return [a[1:] if a.startswith("+method=") else a for a in args]
+
+
 def check_overrides(command: str, args: Sequence[str]) -> DictConfig | None:
     """Raise ``ConfigError`` if the overrides do not compose; return the config (first sweep point).
 
     Hydra flags other than ``-m`` (``--cfg``, ``--info``, ...) are left for Hydra to handle.
     """
+    args = plain_method_override(command, args)
     flags = [a for a in args if a.startswith("-") and a not in _MULTIRUN_FLAGS]
     if flags:
         return None
@@ -50,6 +70,8 @@ def check_overrides(command: str, args: Sequence[str]) -> DictConfig | None:
         composed = composed if composed is not None else cfg
     if command == "fit" and "method" not in composed:
         raise ConfigError(f"fit needs a method: add +method=NAME, one of: {', '.join(group_options('method'))}")
+    if command == "evaluate" and "method" in composed:
+        raise ConfigError(NO_METHOD_IN_EVALUATE)
     return composed
 
 
@@ -81,10 +103,11 @@ def _composition_message(command: str, overrides: list[str], error: ConfigCompos
     if key_match is None:
         return text.splitlines()[0]
     key = key_match.group(1)
+    if command == "evaluate" and key.split(".")[0] == "method":
+        return NO_METHOD_IN_EVALUATE
+    if key.split(".")[0] == "evaluation":
+        return f"unknown key {key!r}: the evaluation's generation settings are generation.* now"
     if key in config_groups():
-        if key == "method" and command == "fit":
-            options = ", ".join(group_options("method"))
-            return f"fit has no default method, so add it with a plus: +method=NAME, one of: {options}"
         return f"config group {key!r} is not in {command}'s defaults; add it with +{key}=NAME"
     parent, _, leaf = key.rpartition(".")
     rest = [o for o in overrides if not o.lstrip("+~").startswith(key + "=")]

@@ -85,6 +85,8 @@ class Settings:
         ``prefix`` is the node's key in the composed config (``method``), used in messages.
         ``partial``: the node may hold keys this class does not check (they are ignored).
         """
+        if partial and isinstance(node, DictConfig):  # resolve only what is checked here
+            node = {key: _resolved(node, key, prefix) for key in _field_names(cls) if key in node}
         try:
             return cls._build(_plain(node, prefix), prefix, partial=partial)
         except Refused as refused:
@@ -207,14 +209,14 @@ def _union(value: Any, members: tuple[Any, ...], key: str) -> Any:
         if type(None) in members:
             return None
         raise Refused(key, f"null is not allowed; give {describe(Union[members])}")  # noqa: UP007
-    problems = []
-    for member in (m for m in members if m is not type(None)):
+    candidates = [m for m in members if m is not type(None)]
+    if len(candidates) == 1:  # X | None: X's own message
+        return _typed(value, candidates[0], key)
+    for member in candidates:
         try:
             return _typed(value, member, key)
-        except Refused as refused:
-            problems.append(refused.message)
-    if len(problems) == 1:
-        raise Refused(key, problems[0])
+        except Refused:
+            continue
     raise Refused(key, f"{show(value)} is not {describe(Union[members])}")  # noqa: UP007
 
 
@@ -254,12 +256,32 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _relative_key(node: DictConfig | ListConfig, full_key: str) -> str:
+    """``method.lr`` of a node at ``method`` -> ``lr`` (OmegaConf names keys from the config's root)."""
+    own = node._get_full_key("") if node._get_parent() is not None else ""
+    return full_key[len(own) + 1 :] if own and full_key.startswith(own + ".") else full_key
+
+
+def _resolved(node: DictConfig, key: str, prefix: str) -> Any:
+    try:
+        return _plain(node[key], _join(prefix, key))
+    except OmegaConfBaseException as error:
+        raise SettingsError(f"{_join(prefix, key)}: cannot resolve: {_first_line(error)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def _plain(node: Any, prefix: str) -> Any:
     if isinstance(node, DictConfig | ListConfig):
         try:
             return OmegaConf.to_container(node, resolve=True)
         except OmegaConfBaseException as error:
-            where = _join(prefix, str(getattr(error, "full_key", "") or "")) or "settings"
-            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise SettingsError(f"{where}: cannot resolve: {first_line}") from None
+            where = _join(prefix, _relative_key(node, str(getattr(error, "full_key", "") or ""))) or "settings"
+            raise SettingsError(f"{where}: cannot resolve: {_first_line(error)}") from None
     return node

@@ -15,9 +15,12 @@ def model_config(name: str) -> DictConfig:
 
 
 def method_settings(name: str, model: DictConfig, **changes: Any) -> dict[str, Any]:
-    """conf/method/<name>.yaml resolved against the model config (a model may tune a method's settings,
-    ``${oc.select:model.training...}``), then ``changes`` applied, as plain values."""
-    composed = OmegaConf.create({"model": model, "method": OmegaConf.load(CONF_DIR / "method" / f"{name}.yaml")})
-    settings = OmegaConf.to_container(composed.method, resolve=True)
+    """conf/method/<name>.yaml with the model's tuning of it (conf/tuning/<model>_<name>.yaml, as
+    ``fit`` merges it), then ``changes`` applied, as plain values."""
+    method = OmegaConf.load(CONF_DIR / "method" / f"{name}.yaml")
+    tuning = CONF_DIR / "tuning" / f"{model.name}_{name}.yaml"
+    if tuning.is_file():
+        method = OmegaConf.merge(method, OmegaConf.load(tuning).get("method", {}))
+    settings = OmegaConf.to_container(method, resolve=True)
     settings.update(changes)
     return settings

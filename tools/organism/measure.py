@@ -12,7 +12,7 @@ from pathlib import Path
 
 # Evaluation on the held-out test images; the model path is added by the caller.
 EVALUATE = ("evaluate", "model=organism", "data.eval_split=test")
-SAMPLED = ("method.do_sample=true", "method.temperature=1.0", "method.top_p=1.0")
+SAMPLED = ("generation.do_sample=true", "generation.temperature=1.0", "generation.top_p=1.0")
 # The README's main command, on the default config.
 FIT_PPO = ("fit", "+method=ppo")
 

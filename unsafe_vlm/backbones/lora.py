@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,17 @@ from peft import LoraConfig, PeftModel, get_peft_model
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.errors import ConfigValueError, MissingFileError
+from unsafe_vlm.settings import Settings, limit
+
+
+@dataclass(frozen=True)
+class LoraSettings(Settings):
+    """``model.lora``: the adapters that training adds."""
+
+    r: int = limit(ge=1)  # rank
+    alpha: int = limit(ge=1)  # scale numerator (the update is scaled by alpha / r)
+    dropout: float = limit(ge=0, lt=1)
+    target_modules: list[str] | None  # null: the family's language-model linear layers
 
 
 def lora_config(cfg: Any, backbone: VLMBackbone) -> LoraConfig:

@@ -3,19 +3,50 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from unsafe_vlm.backbones.base import VLMBackbone
-from unsafe_vlm.backbones.lora import load_adapter
+from unsafe_vlm.backbones.lora import LoraSettings, load_adapter
 from unsafe_vlm.errors import ConfigValueError
 from unsafe_vlm.paths import REPO_DIR
+from unsafe_vlm.settings import Settings, limit
 
 FAMILIES = {
     "llava": "unsafe_vlm.backbones.llava:LlavaBackbone",
     "qwen2_vl": "unsafe_vlm.backbones.qwen2_vl:Qwen2VLBackbone",
     "idefics3": "unsafe_vlm.backbones.idefics3:Idefics3Backbone",
 }
+
+
+def _dtype_problem(name: str) -> str | None:
+    if name == "auto" or isinstance(getattr(torch, name, None), torch.dtype):
+        return None
+    return "is not a torch dtype; use float32, bfloat16, float16 or auto"
+
+
+@dataclass(frozen=True)
+class ModelSettings(Settings):
+    """A ``model`` node (conf/model/*.yaml); what each key means is written there."""
+
+    name: str
+    family: str  # a registered family or "package.module:Class"
+    path: str | None  # hub id or folder; null builds the random `tiny` architecture
+    tiny: dict[str, Any] | None  # sizes and seed of the random instance (family-specific keys)
+    dtype: str | None = limit(check=_dtype_problem)  # torch dtype of the weights, tiny ones too
+    device_map: Any  # transformers device map (null, "auto", or a mapping)
+    trust_remote_code: bool
+    revision: str | None
+    blank_image_size: int = limit(ge=1)
+    adapter: str | None  # folder of a trained LoRA adapter to load on top
+    lora: LoraSettings
+
+    @property
+    def torch_dtype(self) -> torch.dtype | str | None:
+        return getattr(torch, self.dtype) if self.dtype not in (None, "auto") else self.dtype
 
 
 def resolve_family(family: str) -> type[VLMBackbone]:
@@ -41,25 +72,25 @@ def resolve_model_path(path: str) -> str:
     return str(path)
 
 
-def build_backbone(cfg: Any) -> VLMBackbone:
-    """Build the backbone a ``model`` config describes: a checkpoint, or the tiny architecture.
-
-    cfg keys: family, path (hub id or folder; null builds ``tiny``), tiny (sizes and seed),
-    dtype, device_map, trust_remote_code, revision, blank_image_size, adapter (LoRA folder).
-    """
-    cls = resolve_family(cfg.family)
-    if cfg.get("path"):
+def build_backbone(cfg: ModelSettings | Any) -> VLMBackbone:
+    """Build the backbone a ``model`` config (or its checked settings) describes: a checkpoint,
+    or the tiny architecture in ``dtype``."""
+    model = cfg if isinstance(cfg, ModelSettings) else ModelSettings.from_config(cfg, "model")
+    cls = resolve_family(model.family)
+    if model.path:
         backbone = cls.from_pretrained(
-            resolve_model_path(cfg.path),
-            dtype=cfg.get("dtype"),
-            device_map=cfg.get("device_map"),
-            trust_remote_code=bool(cfg.get("trust_remote_code", False)),
-            revision=cfg.get("revision"),
-            blank_image_size=cfg.get("blank_image_size", 336),
+            resolve_model_path(model.path),
+            dtype=model.torch_dtype,
+            device_map=model.device_map,
+            trust_remote_code=model.trust_remote_code,
+            revision=model.revision,
+            blank_image_size=model.blank_image_size,
         )
     else:
-        backbone = cls.build_tiny(**dict(cfg.get("tiny") or {}))
-        backbone.blank_image_size = cfg.get("blank_image_size", backbone.blank_image_size)
-    if cfg.get("adapter"):
-        load_adapter(backbone, cfg.adapter)
+        backbone = cls.build_tiny(**(model.tiny or {}))
+        backbone.blank_image_size = model.blank_image_size
+        if isinstance(model.torch_dtype, torch.dtype):
+            backbone.model.to(model.torch_dtype)
+    if model.adapter:
+        load_adapter(backbone, model.adapter)
     return backbone

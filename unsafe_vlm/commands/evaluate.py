@@ -15,7 +15,7 @@ from unsafe_vlm.report.document import write_report
 
 
 def evaluate(cfg: DictConfig) -> None:
-    parts = build_parts(cfg)
+    parts = build_parts(cfg, "predict")
     run_dir = HydraConfig.get().runtime.output_dir
     describe_parts(cfg, parts)
     result = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir)

@@ -19,7 +19,6 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
 from unsafe_vlm.commands.parts import build_parts, describe_parts
-from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.report.comparison import print_before_after
@@ -31,15 +30,7 @@ TRAINED_FILE = "trained.json"  # in the responses folder after training: which t
 
 
 def fit(cfg: DictConfig) -> None:
-    if "method" not in cfg:
-        raise UserError("fit needs a method: add +method=sft, +method=dpo or +method=ppo")
-    module_class = method_class(cfg.method.name)
-    if cfg.model.get("adapter"):
-        raise UserError(
-            f"model.adapter={cfg.model.adapter}: fit trains new LoRA adapters on the base model and cannot "
-            "train a loaded one; unset model.adapter (it is for evaluate)"
-        )
-    parts = build_parts(cfg)
+    parts = build_parts(cfg, "fit")
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     describe_parts(cfg, parts)
 
@@ -47,8 +38,9 @@ def fit(cfg: DictConfig) -> None:
     if cfg.evaluate_before:
         before = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir, **BEFORE)
 
-    parts.datamodule.connect(parts.backbone, train_format=module_class.train_format)
-    parts.datamodule.batch_size = int(cfg.method.batch_size)
+    method = parts.settings.method
+    module_class = method_class(method.name)
+    parts.datamodule.connect(parts.backbone, train_format=module_class.train_format, batch_size=method.batch_size)
     module = module_class.from_config(parts.backbone, cfg)
     trainer = instantiate(
         cfg.trainer,
@@ -61,10 +53,10 @@ def fit(cfg: DictConfig) -> None:
         module.save_adapter(run_dir / "adapter")
 
     if cfg.evaluate_after:
-        _forget_stale_responses(trainer, run_dir / AFTER["responses"], cfg.method.name)
+        _forget_stale_responses(trainer, run_dir / AFTER["responses"], method.name)
         after = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir, **AFTER)
         if after.is_global_zero:
-            title = f"{cfg.model.name} after {cfg.method.name}"
+            title = f"{cfg.model.name} after {method.name}"
             print_before_after(before.metrics if before else None, after.metrics, title=title, run_dir=run_dir)
             write_report(run_dir, after.metrics, title=title)
 

@@ -1,7 +1,8 @@
-"""Build what every command needs from the composed config: seed, backbone, data."""
+"""Build what every command needs from the composed config: settings, seed, data, backbone."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import lightning as L
@@ -12,28 +13,42 @@ from omegaconf import DictConfig
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.commands.checks import RunSettings, check_settings
 from unsafe_vlm.errors import UserError
 
 
 @dataclass
 class Parts:
+    settings: RunSettings
     backbone: VLMBackbone
     datamodule: L.LightningDataModule
 
 
-def build_parts(cfg: DictConfig) -> Parts:
-    """Seed everything, then build the backbone and connect the data module to it."""
+def build_parts(cfg: DictConfig, stage: str) -> Parts:
+    """Check every setting, seed everything, read the data ``stage`` needs ("fit" or "predict"),
+    then build the backbone and connect the data module to it: a bad value or bad data is
+    reported before any weights load."""
+    settings = check_settings(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    backbone = build_backbone(cfg.model)
+    datamodule = _datamodule(cfg)
+    if os.environ.get("LOCAL_RANK", "0") == "0":
+        # DDP workers that Lightning starts later leave this to its own hooks (prepare_data runs on
+        # local rank 0 only); Lightning's setup calls find the records built here and cached.
+        datamodule.prepare_data()
+        datamodule.setup(stage)
+    backbone = build_backbone(settings.model)
+    datamodule.connect(backbone)
+    return Parts(settings=settings, backbone=backbone, datamodule=datamodule)
+
+
+def _datamodule(cfg: DictConfig) -> L.LightningDataModule:
     try:
-        datamodule = instantiate(cfg.data, _recursive_=False)
+        return instantiate(cfg.data, _recursive_=False)
     except InstantiationException as error:
         # Hydra wraps the data module's own clear errors; show those, not Hydra's wrapper.
         if isinstance(error.__cause__, UserError):
             raise error.__cause__ from None
         raise
-    datamodule.connect(backbone)
-    return Parts(backbone=backbone, datamodule=datamodule)
 
 
 @rank_zero_only
@@ -46,7 +61,7 @@ def describe_parts(cfg: DictConfig, parts: Parts) -> None:
     table = Table(title=f"unsafe-vlm {cfg.command}", show_header=False)
     table.add_row("model", f"{cfg.model.name} ({parts.backbone.family}, {parameters / 1e6:.2f}M parameters)")
     table.add_row("data", str(cfg.data.get("name", cfg.data.get("_target_"))))
-    if "method" in cfg:
-        table.add_row("method", cfg.method.name)
+    if parts.settings.method is not None:
+        table.add_row("method", parts.settings.method.name)
     table.add_row("judge", cfg.judge.name)
     Console().print(table)

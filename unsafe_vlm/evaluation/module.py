@@ -9,13 +9,12 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_info
 
 from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.evaluation.rows import judge_responses, response_rows
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.metrics.metrics_json import metrics_json
 from unsafe_vlm.metrics.scoring import score_responses
-
-GENERATION_KEYS = ("max_new_tokens", "do_sample", "temperature", "top_p")
 
 
 class EvaluationModule(L.LightningModule):
@@ -35,7 +34,7 @@ class EvaluationModule(L.LightningModule):
         backbone: VLMBackbone,
         judge: Judge,
         store: ResponseStore,
-        generation: Mapping[str, Any],
+        generation: GenerationSettings,
         settings: Mapping[str, Any],
         categories: Sequence[str],
     ):
@@ -43,7 +42,7 @@ class EvaluationModule(L.LightningModule):
         self.backbone = backbone
         self.judge = judge
         self.store = store
-        self.generation = {k: generation[k] for k in GENERATION_KEYS if k in generation}
+        self.generation = generation
         self.settings = dict(settings)
         self.categories = tuple(categories)
         self.metrics: dict[str, Any] | None = None
@@ -64,7 +63,7 @@ class EvaluationModule(L.LightningModule):
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         records = list(batch["records"])
-        answers = self.backbone.generate(batch["inputs"], **self.generation)
+        answers = self.backbone.generate(batch["inputs"], **self.generation.to_dict())
         probabilities = judge_responses(self.judge, records, answers.texts)
         self.store.append(records[0].task, response_rows(records, answers.texts, probabilities))
 

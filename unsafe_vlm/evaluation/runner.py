@@ -12,7 +12,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from unsafe_vlm.data.records import SAFE
 from unsafe_vlm.data.taxonomy import published_taxonomy
-from unsafe_vlm.evaluation.module import GENERATION_KEYS, EvaluationModule
+from unsafe_vlm.evaluation.generation import GenerationSettings
+from unsafe_vlm.evaluation.module import EvaluationModule
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.judges.capabilities import check_judge_covers
 from unsafe_vlm.judges.registry import build_judge
@@ -28,7 +29,7 @@ class EvaluationResult:
     is_global_zero: bool  # False in the other DDP processes, which should print and write nothing
 
 
-_TRAINING_ONLY_MODEL_KEYS = ("lora", "training")
+_TRAINING_ONLY_MODEL_KEYS = ("lora",)
 
 
 def evaluation_settings(cfg: DictConfig) -> dict[str, Any]:
@@ -38,10 +39,14 @@ def evaluation_settings(cfg: DictConfig) -> dict[str, Any]:
     parts = {
         "model": {k: v for k, v in model.items() if k not in _TRAINING_ONLY_MODEL_KEYS},
         "data": data,
-        "generation": {k: cfg.evaluation.get(k) for k in GENERATION_KEYS},
+        "generation": generation_settings(cfg).to_dict(),
         "judge": OmegaConf.to_container(cfg.judge, resolve=True),
     }
     return _flatten(parts)
+
+
+def generation_settings(cfg: DictConfig) -> GenerationSettings:
+    return GenerationSettings.from_config(cfg.generation, "generation")
 
 
 def run_evaluation(
@@ -61,7 +66,7 @@ def run_evaluation(
         backbone,
         judge,
         store,
-        generation=cfg.evaluation,
+        generation=generation_settings(cfg),
         settings=evaluation_settings(cfg),
         categories=[*published_taxonomy().categories, SAFE],
     )

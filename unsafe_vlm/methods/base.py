@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -15,6 +16,18 @@ from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.lora import add_lora
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.methods.schedule import warmup_cosine_scheduler
+from unsafe_vlm.settings import Settings, limit
+
+
+@dataclass(frozen=True)
+class MethodSettings(Settings):
+    """What every method's node holds (``method.*``, conf/method/<name>.yaml)."""
+
+    name: str  # sft, dpo or ppo (the module that trains)
+    lr: float = limit(gt=0)  # AdamW learning rate, the peak of the warm-up-then-cosine schedule
+    weight_decay: float = limit(ge=0)  # AdamW weight decay on the LoRA weights
+    warmup_ratio: float = limit(ge=0, le=1)  # share of the optimiser steps spent warming up
+    batch_size: int = limit(ge=1)  # training records (pairs, prompts) per batch and process
 
 
 class NonFiniteLossError(UserError):
@@ -30,19 +43,27 @@ class AlignmentModule(L.LightningModule):
     """
 
     train_format: str = ""  # the data module's training records: sft, dpo or ppo
+    settings_class: ClassVar[type[MethodSettings]] = MethodSettings  # the type of ``method``
 
-    def __init__(self, backbone: VLMBackbone, method: Mapping[str, Any], lora: Mapping[str, Any]):
+    def __init__(self, backbone: VLMBackbone, method: MethodSettings, lora: Mapping[str, Any]):
         super().__init__()
+        if not isinstance(method, self.settings_class):
+            raise TypeError(f"{type(self).__name__} takes {self.settings_class.__name__}, not {type(method).__name__}")
         self.backbone = backbone
-        self.method = _plain(method)
+        self.method = method
         self.lora = _plain(lora)
         self.strict_loading = False  # checkpoints carry the adapters only
-        self.save_hyperparameters({"method": self.method, "lora": self.lora})
+        self.save_hyperparameters({"method": method.to_dict(), "lora": self.lora})
+
+    @classmethod
+    def settings(cls, cfg: DictConfig) -> MethodSettings:
+        """The checked ``method`` node of a composed ``fit`` config."""
+        return cls.settings_class.from_config(cfg.method, "method")
 
     @classmethod
     def from_config(cls, backbone: VLMBackbone, cfg: DictConfig) -> AlignmentModule:
         """The module for a composed ``fit`` config (method settings, the model's LoRA settings)."""
-        return cls(backbone, cfg.method, cfg.model.lora)
+        return cls(backbone, cls.settings(cfg), cfg.model.lora)
 
     def on_fit_start(self) -> None:
         self.train()  # backbones are built in eval mode; LoRA dropout needs train mode
@@ -59,12 +80,12 @@ class AlignmentModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = torch.optim.AdamW(
             list(self.trainable_parameters()),
-            lr=float(self.method["lr"]),
-            weight_decay=float(self.method.get("weight_decay", 0.0)),
+            lr=self.method.lr,
+            weight_decay=self.method.weight_decay,
             foreach=True,  # one multi-tensor update for the many small LoRA tensors (CPU defaults to a loop)
         )
         scheduler = warmup_cosine_scheduler(
-            optimizer, total_steps=self.total_optimizer_steps(), warmup_ratio=float(self.method.get("warmup_ratio", 0))
+            optimizer, total_steps=self.total_optimizer_steps(), warmup_ratio=self.method.warmup_ratio
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 

@@ -3,17 +3,28 @@ the reference in one pass each; the loss is ``unsafe_vlm.rl.losses.dpo_loss``.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from unsafe_vlm.backbones.base import ModelInputs
-from unsafe_vlm.methods.base import AlignmentModule
+from unsafe_vlm.methods.base import AlignmentModule, MethodSettings
 from unsafe_vlm.rl.losses import dpo_loss
+from unsafe_vlm.settings import limit
+
+
+@dataclass(frozen=True)
+class DPOSettings(MethodSettings):
+    """conf/method/dpo.yaml."""
+
+    beta: float = limit(gt=0)  # strength of the implicit KL to the reference
 
 
 class DPOModule(AlignmentModule):
     train_format = "dpo"
+    settings_class = DPOSettings
+    method: DPOSettings
 
     def summed_logprobs(self, inputs: ModelInputs) -> torch.Tensor:
         """(B,) summed log-probs of each row's answer tokens."""
@@ -30,7 +41,7 @@ class DPOModule(AlignmentModule):
         with torch.no_grad(), self.backbone.reference():
             ref_chosen, ref_rejected = self.pair_logprobs(pairs)
         chosen, rejected = self.pair_logprobs(pairs)
-        result = dpo_loss(chosen, rejected, ref_chosen, ref_rejected, beta=float(self.method["beta"]))
+        result = dpo_loss(chosen, rejected, ref_chosen, ref_rejected, beta=self.method.beta)
         self.check_finite(loss=result.loss)
         margin = result.chosen_reward - result.rejected_reward
         stats = {

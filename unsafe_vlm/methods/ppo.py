@@ -14,8 +14,9 @@ import contextlib
 import dataclasses
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
@@ -29,27 +30,53 @@ from unsafe_vlm.backbones.lora import lora_config
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.base import ALIGNMENT_CLASSES, Judge, label
 from unsafe_vlm.judges.registry import build_judge
-from unsafe_vlm.methods.base import AlignmentModule
+from unsafe_vlm.methods.base import AlignmentModule, MethodSettings
 from unsafe_vlm.rl.advantages import generalised_advantages
 from unsafe_vlm.rl.losses import clipped_policy_loss, clipped_value_loss, entropy_of_log_probabilities
 from unsafe_vlm.rl.masked import masked_mean, masked_whiten
 from unsafe_vlm.rl.rewards import adjusted_scores, judge_scores, kl_estimate, shaped_rewards
 from unsafe_vlm.rl.rollout import Rollout
+from unsafe_vlm.settings import limit
 
 VALUE_ADAPTER = "value"
 VALUE_HEAD_FILE = "value_head.safetensors"
 
 
+@dataclass(frozen=True)
+class PPOSettings(MethodSettings):
+    """conf/method/ppo.yaml (what each setting does is written there)."""
+
+    minibatch_size: int = limit(ge=1)  # records per gradient step inside an iteration
+    ppo_epochs: int = limit(ge=1)  # passes over each rollout
+    max_new_tokens: int = limit(ge=1)  # answer length cap while sampling rollouts
+    temperature: float = limit(gt=0)  # rollouts are always sampled
+    top_p: float = limit(gt=0, le=1)
+    reward: Literal["neg_cross_entropy", "gold_probability"]
+    length_bonus: float
+    unfinished_penalty: float
+    kl_coef: float = limit(ge=0)
+    kl_estimator: Literal["k1", "k3"]
+    gamma: float = limit(ge=0, le=1)
+    lam: float = limit(ge=0, le=1)
+    whiten_advantages: bool
+    clip_ratio: float = limit(gt=0)
+    clip_value: float = limit(gt=0)
+    value_coef: float = limit(ge=0)
+    entropy_coef: float
+    max_grad_norm: float = limit(gt=0)
+    value_adapter: Literal["separate", "shared"]
+
+
 class PPOModule(AlignmentModule):
     train_format = "ppo"
+    settings_class = PPOSettings
+    method: PPOSettings
 
-    def __init__(self, backbone: VLMBackbone, method: Mapping[str, Any], lora: Mapping[str, Any], judge: Judge):
+    def __init__(self, backbone: VLMBackbone, method: PPOSettings, lora: Mapping[str, Any], judge: Judge):
         super().__init__(backbone, method, lora)
         self.automatic_optimization = False
         self.judge = judge
-        self.separate_value_adapter = self.method.get("value_adapter", "separate") == "separate"
-        if self.method.get("value_adapter", "separate") not in ("separate", "shared"):
-            raise UserError(f"method.value_adapter: {self.method['value_adapter']!r}; use separate or shared")
+        self.separate_value_adapter = method.value_adapter == "separate"
         self.value_head = nn.Linear(backbone.hidden_size, 1)
         nn.init.zeros_(self.value_head.weight)
         nn.init.zeros_(self.value_head.bias)
@@ -58,7 +85,7 @@ class PPOModule(AlignmentModule):
 
     @classmethod
     def from_config(cls, backbone: VLMBackbone, cfg: DictConfig) -> PPOModule:
-        return cls(backbone, cfg.method, cfg.model.lora, judge=build_judge(cfg.judge))
+        return cls(backbone, cls.settings(cfg), cfg.model.lora, judge=build_judge(cfg.judge))
 
     def configure_model(self) -> None:
         super().configure_model()
@@ -71,11 +98,11 @@ class PPOModule(AlignmentModule):
         """Iterations, which is what PPO's schedule counts (it steps once per rollout)."""
         trainer = self.trainer
         trainer.estimated_stepping_batches  # noqa: B018  (sets up the training data, so the batch count is known)
-        batch, minibatch = int(self.method["batch_size"]), int(self.method["minibatch_size"])
+        batch, minibatch = self.method.batch_size, self.method.minibatch_size
         return ppo_iterations(
             batches=trainer.num_training_batches * max(1, trainer.max_epochs or 1),
             max_steps=trainer.max_steps,
-            updates_per_iteration=int(self.method["ppo_epochs"]) * math.ceil(batch / max(1, min(minibatch, batch))),
+            updates_per_iteration=self.method.ppo_epochs * math.ceil(batch / min(minibatch, batch)),
         )
 
     # ----- one PPO iteration ----------------------------------------------------------------
@@ -96,32 +123,32 @@ class PPOModule(AlignmentModule):
         sampled = self.backbone.generate(
             prompts,
             do_sample=True,
-            temperature=float(method["temperature"]),
-            top_p=float(method["top_p"]),
-            max_new_tokens=int(method["max_new_tokens"]),
+            temperature=method.temperature,
+            top_p=method.top_p,
+            max_new_tokens=method.max_new_tokens,
         )
         verdicts = self.judge.judge_alignment(sampled.texts)
         correct = torch.tensor([v == g for v, g in zip(label(verdicts), gold, strict=True)], device=self.device)
         probabilities = verdicts.to(self.device)
         gold_index = torch.tensor([ALIGNMENT_CLASSES.index(g) for g in gold], device=self.device)
         scores = adjusted_scores(
-            judge_scores(probabilities, gold_index, kind=method["reward"]),
+            judge_scores(probabilities, gold_index, kind=method.reward),
             sampled.lengths,
             sampled.finished,
-            length_bonus=float(method.get("length_bonus", 0.0)),
-            unfinished_penalty=float(method.get("unfinished_penalty", 0.0)),
+            length_bonus=method.length_bonus,
+            unfinished_penalty=method.unfinished_penalty,
         )
         inputs = self.backbone.encode_images(sampled.inputs)  # every later pass reuses the image features
         logprobs, values, _ = self.policy_and_values(inputs)
         with self.backbone.reference():
             ref_logprobs = self._tempered(self.backbone(inputs)).token_logprobs()
         mask = inputs["answer_mask"][:, inputs["prompt_length"] :]
-        kl = kl_estimate(logprobs, ref_logprobs, estimator=method["kl_estimator"])
-        rewards = shaped_rewards(scores, kl, mask, kl_coef=float(method["kl_coef"]))
+        kl = kl_estimate(logprobs, ref_logprobs, estimator=method.kl_estimator)
+        rewards = shaped_rewards(scores, kl, mask, kl_coef=method.kl_coef)
         advantages, returns = generalised_advantages(
-            rewards, values, mask, gamma=float(method["gamma"]), lam=float(method["lam"])
+            rewards, values, mask, gamma=method.gamma, lam=method.lam
         )
-        if method.get("whiten_advantages", True):
+        if method.whiten_advantages:
             advantages = masked_whiten(advantages, mask, all_reduce=True)
         return Rollout(
             inputs=inputs,
@@ -158,7 +185,7 @@ class PPOModule(AlignmentModule):
     def _tempered(self, outputs: AnswerOutputs) -> AnswerOutputs:
         """The outputs of the distribution rollouts sample from: logits / method.temperature
         (ratios, KL and entropy must be those of the policy that drew the answers)."""
-        temperature = float(self.method["temperature"])
+        temperature = self.method.temperature
         if temperature == 1.0:
             return outputs
         return dataclasses.replace(outputs, logits=outputs.logits / temperature)
@@ -173,24 +200,23 @@ class PPOModule(AlignmentModule):
         self.backbone.train()
         totals: dict[str, torch.Tensor] = {}
         steps = 0
-        for _ in range(int(method["ppo_epochs"])):
+        for _ in range(method.ppo_epochs):
             for rows in self._minibatches(rollout.size):
                 inputs = self.backbone.select_rows(rollout.inputs, rows)
                 mask = rollout.mask[rows]
                 logprobs, values, log_probabilities = self.policy_and_values(inputs)
                 policy = clipped_policy_loss(
-                    logprobs, rollout.logprobs[rows], rollout.advantages[rows], mask, clip=float(method["clip_ratio"])
+                    logprobs, rollout.logprobs[rows], rollout.advantages[rows], mask, clip=method.clip_ratio
                 )
                 value = clipped_value_loss(
-                    values, rollout.values[rows], rollout.returns[rows], mask, clip=float(method["clip_value"])
+                    values, rollout.values[rows], rollout.returns[rows], mask, clip=method.clip_value
                 )
                 entropy = masked_mean(entropy_of_log_probabilities(log_probabilities), mask)
-                loss = policy.loss + float(method["value_coef"]) * value.loss - float(method["entropy_coef"]) * entropy
+                loss = policy.loss + method.value_coef * value.loss - method.entropy_coef * entropy
                 self.check_finite(loss=loss, policy_loss=policy.loss, value_loss=value.loss)
                 optimizer.zero_grad()
                 self._backward(loss)
-                clip = float(method["max_grad_norm"])
-                self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+                self.clip_gradients(optimizer, gradient_clip_val=method.max_grad_norm, gradient_clip_algorithm="norm")
                 optimizer.step()
                 step_stats = {
                     "loss": loss.detach(),
@@ -224,7 +250,7 @@ class PPOModule(AlignmentModule):
 
     def _minibatches(self, size: int) -> Iterator[torch.Tensor]:
         order = torch.randperm(size, device=self.device)
-        step = max(1, min(int(self.method["minibatch_size"]), size))
+        step = max(1, min(self.method.minibatch_size, size))
         for start in range(0, size, step):
             yield order[start : start + step]
 

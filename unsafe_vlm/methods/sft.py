@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from unsafe_vlm.methods.base import AlignmentModule, mean_over_tokens
+from unsafe_vlm.methods.base import AlignmentModule, MethodSettings, mean_over_tokens
+
+
+@dataclass(frozen=True)
+class SFTSettings(MethodSettings):
+    """conf/method/sft.yaml: the shared optimiser settings, nothing of its own."""
 
 
 class SFTModule(AlignmentModule):
     train_format = "sft"
+    settings_class = SFTSettings
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         outputs = self.backbone(batch["inputs"])
