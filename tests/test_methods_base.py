@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from method_settings import settings_for
+from helpers.method_settings import settings_for
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone

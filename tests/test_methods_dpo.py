@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from method_settings import settings_for
+from helpers.method_settings import settings_for
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone

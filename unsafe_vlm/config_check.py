@@ -16,6 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
+from unsafe_vlm.commands.checks import NO_METHOD_IN_EVALUATE
 from unsafe_vlm.paths import CONF_DIR
 
 _PREFIXES = {"ADD": "+", "FORCE_ADD": "++", "DEL": "~", "CHANGE": ""}
@@ -35,10 +36,6 @@ def config_groups() -> list[str]:
     return sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir())
 
 
-NO_METHOD_IN_EVALUATE = (
-    "evaluate trains nothing, so it takes no method; how it generates answers is generation.* "
-    "(generation.max_new_tokens, generation.do_sample, generation.temperature, generation.top_p)"
-)
 
 
 def plain_method_override(command: str, args: Sequence[str]) -> list[str]:

@@ -9,12 +9,16 @@ from typing import Literal
 from omegaconf import DictConfig
 
 from unsafe_vlm.backbones.registry import ModelSettings
-from unsafe_vlm.config_check import NO_METHOD_IN_EVALUATE
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.methods.base import MethodSettings
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.settings import Settings, limit
+
+NO_METHOD_IN_EVALUATE = (
+    "evaluate trains nothing, so it takes no method; how it generates answers is generation.* "
+    "(generation.max_new_tokens, generation.do_sample, generation.temperature, generation.top_p)"
+)
 
 _DEVICES = "must be a count of at least 1, -1 (every device), 'auto' or a list of device ids"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from omegaconf import OmegaConf
-from unsafe_vlm.bench.configs import method_settings
 
+from bench.configs import method_settings
 from unsafe_vlm.methods.base import MethodSettings
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.paths import CONF_DIR
