@@ -140,3 +140,37 @@ def test_the_subprocess_cli_prints_the_same_single_line():
     result = run_cli("fit", "+method=ppo", "model=tiny", "method.lr=abc")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: method.lr: 'abc' is not a number"]
+
+
+BAD_DATA = [
+    ("evaluate", ["data.limit_per_task=abc"], "data.limit_per_task: 'abc' is not an integer"),
+    ("evaluate", ["data.limit_per_task=-1"], "data.limit_per_task: -1 must be at least 1"),
+    ("evaluate", ["data.eval_batch_size=0"], "data.eval_batch_size: 0 must be at least 1"),
+    ("fit", ["+method=ppo", "data.eval_batch_size=-1"], "data.eval_batch_size: -1 must be at least 1"),
+    ("fit", ["+method=sft", "data.train_ratio=1.5"], "data.train_ratio: 1.5 must be < 1"),
+    ("evaluate", ["data.num_workers=-1"], "data.num_workers: -1 must be at least 0"),
+    ("fit", ["+method=ppo", "data.holdout_concepts=[NotAConcept]"],
+     "data.holdout_concepts: 'NotAConcept' is neither an unsafe concept of the benchmark nor one of its safe concepts"),
+    ("evaluate", ["data.eval_split=train"], "data.eval_split: 'train' is not one of: 'all', 'test'"),
+    ("evaluate", ["data.tasks=[perception,vibes]"], "data.tasks: unknown task(s) vibes; choose from perception, "),
+    ("evaluate", ["data.verify_images=maybe"], "data.verify_images: 'maybe' is not a boolean (true or false)"),
+    ("evaluate", ["data.synthetic.image_size=4"], "data.synthetic: need image_size >= 8"),
+    ("evaluate", ["data=mme", "data.path=x.tsv", "data.name=a/b"], "data.name: 'a/b' must be a plain name"),
+    ("evaluate", ["data=image_safety", "data.path=x.tsv", "data.format=csv"],
+     "data.format: 'csv' is not one of: 'folder', 'tsv'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "overrides", "message"), BAD_DATA)
+def test_a_bad_data_setting_is_one_line_naming_its_key_before_any_file_or_weights(
+    command, overrides, message, monkeypatch, tmp_path, capsys
+):
+    asked: list[str] = []
+    monkeypatch.setattr(parts, "build_backbone", lambda settings: asked.append("backbone"))
+    monkeypatch.setattr(sys, "argv", ["unsafe_vlm"])
+    benchmark = not any(o.startswith("data=") for o in overrides)
+    lines = run_in_process([command, *overrides], tmp_path, capsys, cache=benchmark)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {message}"), lines[0]
+    assert asked == []
+    assert not (tmp_path / "cache").exists()  # the synthetic set was not even generated
