@@ -134,18 +134,8 @@ def read_labelled_tsv(path: Path, labels: SafetyLabels) -> list[Sample]:
             raise DataError(path, f"index {row['index']!r} is already used on line {first_line[row['index']]}", line)
         first_line[row["index"]] = line
     decoded = decode_images(rows, path)
-    absolute = path.resolve()
     return [
-        Sample(
-            index=number,
-            image=f"{absolute}#{row['index']}",
-            concept=row.get("category", ""),
-            category=row.get("category", ""),
-            source=f"{path}:{line}",
-            gold=labels.gold(row["label"], path, line),
-            key=row["index"],
-            image_bytes=data,
-        )
-        for number, ((line, row), data) in enumerate(zip(rows, decoded, strict=True))
+        Sample.of_tsv_row(path, n, line, row, data, gold=labels.gold(row["label"], path, line))
+        for n, ((line, row), data) in enumerate(zip(rows, decoded, strict=True))
     ]
 

@@ -39,20 +39,10 @@ def read_mme(path: Path) -> list[Sample]:
     first_line: dict[str, int] = {}
     for line, row in rows:
         _check_row(row, path, line, first_line)
-    absolute = path.resolve()
+    decoded = decode_images(rows, path)
     return [
-        Sample(
-            index=number,
-            image=f"{absolute}#{row['index']}",
-            concept=row.get("category", ""),
-            category=row.get("category", ""),
-            source=f"{path}:{line}",
-            gold=ANSWERS[row["answer"].casefold()],
-            question=row["question"],
-            key=row["index"],
-            image_bytes=data,
-        )
-        for number, ((line, row), data) in enumerate(zip(rows, decode_images(rows, path), strict=True))
+        Sample.of_tsv_row(path, n, line, row, data, gold=ANSWERS[row["answer"].casefold()], question=row["question"])
+        for n, ((line, row), data) in enumerate(zip(rows, decoded, strict=True))
     ]
 
 

@@ -38,6 +38,17 @@ class Sample:
     key: str | None = None  # the set's own id of the row (a TSV index, an image path); the row number when None
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # a TSV's decoded image
 
+    @classmethod
+    def of_tsv_row(
+        cls, path: Path, number: int, line: int, row: dict[str, str], image_bytes: bytes, **fields: str
+    ) -> Sample:
+        """Data row ``number`` (from 0) of a VLMEvalKit-style TSV, starting on ``line``, keyed by its
+        ``index``, its ``category`` (if any) as concept and category; ``fields``: ``gold``, ``question``."""
+        category = row.get("category", "")
+        image = f"{path.resolve()}#{row['index']}"
+        source = f"{path}:{line}"
+        return cls(number, image, category, category, source, key=row["index"], image_bytes=image_bytes, **fields)
+
     @property
     def is_safe(self) -> bool:
         return self.category == SAFE_CATEGORY
