@@ -215,9 +215,8 @@ def test_answers_never_contain_special_tokens_but_the_stop(backbone):
 
 
 def test_a_model_path_relative_to_the_repository_resolves_from_anywhere(tmp_path, monkeypatch):
-    from unsafe_vlm.backbones.registry import resolve_model_path
-    from unsafe_vlm.paths import REPO_DIR
+    from unsafe_vlm.paths import REPO_DIR, shipped_or_given
 
     monkeypatch.chdir(tmp_path)
-    assert resolve_model_path("conf/model") == str(REPO_DIR / "conf" / "model")
-    assert resolve_model_path("llava-hf/llava-1.5-7b-hf") == "llava-hf/llava-1.5-7b-hf"
+    assert shipped_or_given("conf/model") == str(REPO_DIR / "conf" / "model")
+    assert shipped_or_given("llava-hf/llava-1.5-7b-hf") == "llava-hf/llava-1.5-7b-hf"

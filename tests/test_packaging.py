@@ -56,10 +56,10 @@ def test_in_the_checkout_conf_and_data_are_the_repositorys_own():
 
 
 def test_a_config_path_relative_to_the_repository_resolves_from_any_folder(tmp_path, monkeypatch):
-    from unsafe_vlm.backbones.registry import resolve_model_path
+    from unsafe_vlm.paths import shipped_or_given
 
     monkeypatch.chdir(tmp_path)
-    assert resolve_model_path("data/organism") == str(ROOT / "data" / "organism")
+    assert shipped_or_given("data/organism") == str(ROOT / "data" / "organism")
 
 
 def test_an_installed_package_finds_the_copy_it_carries(tmp_path):
@@ -129,7 +129,7 @@ def test_the_wheel_carries_conf_data_and_metadata_but_no_tests_or_tools(tmp_path
     assert json.loads((work / "run" / "metrics.json").read_text())["perception/n"] > 0
     config = (work / "run" / ".hydra" / "config.yaml").read_text()
     assert "path: data/organism" in config
-    probe = "import unsafe_vlm.backbones.registry as r; print(r.resolve_model_path('data/organism'))"
+    probe = "import unsafe_vlm.paths as r; print(r.shipped_or_given('data/organism'))"
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=work,
                            env={**os.environ, **env}, check=True)
     assert Path(found.stdout.strip()) == site / "unsafe_vlm" / "_shipped" / "data" / "organism"

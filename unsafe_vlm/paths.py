@@ -15,3 +15,13 @@ REPO_DIR = SHIPPED_DIR if (SHIPPED_DIR / "conf").is_dir() else PACKAGE_DIR.paren
 CONF_DIR = REPO_DIR / "conf"
 DATA_DIR = REPO_DIR / "data"
 UNSAFE_CONCEPTS_DIR = DATA_DIR / "unsafe_concepts"
+
+
+def shipped_or_given(path: str) -> str:
+    """A folder relative to the repository (``data/organism``: the checkout's, or the copy an installed
+    wheel carries) wherever the command runs; else as given (an absolute or working-directory path,
+    or a hub id)."""
+    shipped = REPO_DIR / path
+    if not Path(path).is_absolute() and not Path(path).exists() and shipped.is_dir():
+        return str(shipped)
+    return str(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,7 +11,7 @@ import torch
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.lora import LoraSettings, load_adapter
 from unsafe_vlm.errors import ConfigValueError
-from unsafe_vlm.paths import REPO_DIR
+from unsafe_vlm.paths import shipped_or_given
 from unsafe_vlm.settings import Settings, limit
 
 FAMILIES = {
@@ -62,16 +61,6 @@ def resolve_family(family: str) -> type[VLMBackbone]:
     return cls
 
 
-def resolve_model_path(path: str) -> str:
-    """A folder relative to the repository (``data/organism``: the checkout's, or the copy an installed
-    wheel carries; see ``unsafe_vlm.paths``) wherever the command runs; else as given (an absolute or
-    working-directory path, or a hub id)."""
-    shipped = REPO_DIR / path
-    if not Path(path).is_absolute() and not Path(path).exists() and shipped.is_dir():
-        return str(shipped)
-    return str(path)
-
-
 def build_backbone(cfg: ModelSettings | Any) -> VLMBackbone:
     """Build the backbone a ``model`` config (or its checked settings) describes: a checkpoint,
     or the tiny architecture in ``dtype``."""
@@ -79,7 +68,7 @@ def build_backbone(cfg: ModelSettings | Any) -> VLMBackbone:
     cls = resolve_family(model.family)
     if model.path:
         backbone = cls.from_pretrained(
-            resolve_model_path(model.path),
+            shipped_or_given(model.path),
             dtype=model.torch_dtype,
             device_map=model.device_map,
             trust_remote_code=model.trust_remote_code,

@@ -122,9 +122,6 @@ class RecordBatch:
         ids = [r.id for r in self._records[:3]] + ["..."] * (len(self) > 3)
         return f"RecordBatch({len(self)} records: {', '.join(ids)})"
 
-    def to_list(self) -> list[Record]:
-        return list(self._records)
-
 
 class RecordDataset(torch.utils.data.Dataset):
     """A list of records as a map-style dataset (images are loaded later, in the collate)."""

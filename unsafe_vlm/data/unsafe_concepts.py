@@ -25,6 +25,7 @@ from unsafe_vlm.data.synth import SAFE_FOLDER, SynthParams, ensure_synthetic
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.data.taxonomy import published_taxonomy, read_concept_list, safe_concepts
 from unsafe_vlm.data.training import training_records
+from unsafe_vlm.paths import shipped_or_given
 
 
 class SafetyDataModule(RecordDataModule):
@@ -72,7 +73,8 @@ class SafetyDataModule(RecordDataModule):
             seed=s.seed, limit=s.limit_per_task,
         )  # fmt: skip
         self.settings = s
-        self.root, self.safe_root, self.metadata_dir = s.root, s.safe_root, s.metadata_dir
+        self.root, self.safe_root = s.root, s.safe_root
+        self.metadata_dir = None if s.metadata_dir is None else shipped_or_given(s.metadata_dir)
         self.prompts = load_prompts(s.prompts)
         self.train_format = s.train_format
         self.train_ratio, self.eval_split = s.train_ratio, s.eval_split

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
@@ -14,7 +14,7 @@ from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.evaluation.rows import judge_responses, response_rows
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.metrics.metrics_json import metrics_json
-from unsafe_vlm.metrics.scoring import score_responses
+from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
 
 
 class EvaluationModule(L.LightningModule):
@@ -36,7 +36,6 @@ class EvaluationModule(L.LightningModule):
         store: ResponseStore,
         generation: GenerationSettings,
         settings: Mapping[str, Any],
-        categories: Sequence[str],
     ):
         super().__init__()
         self.backbone = backbone
@@ -44,7 +43,6 @@ class EvaluationModule(L.LightningModule):
         self.store = store
         self.generation = generation
         self.settings = dict(settings)
-        self.categories = tuple(categories)
         self.metrics: dict[str, Any] | None = None
 
     def setup(self, stage: str) -> None:
@@ -74,10 +72,9 @@ class EvaluationModule(L.LightningModule):
         strategy.barrier("responses-written")
         tasks = trainer.datamodule.task_names("predict")
         rows = {task: self.store.load(task) for task in tasks}
-        categories = _ordered_categories(self.categories, rows)
         results = score_responses(
             rows,
-            categories,
+            ordered_categories(rows),
             rank=trainer.global_rank,
             world_size=trainer.world_size,
             holdout_concepts=getattr(trainer.datamodule, "holdout_concepts", ()),
@@ -88,7 +85,3 @@ class EvaluationModule(L.LightningModule):
             for task in tasks:
                 self.store.merge(task)
         return self.metrics
-
-def _ordered_categories(known: Sequence[str], rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
-    seen = {row["category"] for task_rows in rows.values() for row in task_rows}
-    return [*known, *sorted(seen - set(known))]

@@ -10,8 +10,6 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
 from omegaconf import DictConfig, OmegaConf
 
-from unsafe_vlm.data.records import SAFE
-from unsafe_vlm.data.taxonomy import published_taxonomy
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.module import EvaluationModule
 from unsafe_vlm.evaluation.responses import ResponseStore
@@ -68,7 +66,6 @@ def run_evaluation(
         store,
         generation=generation_settings(cfg),
         settings=evaluation_settings(cfg),
-        categories=[*published_taxonomy().categories, SAFE],
     )
     trainer = instantiate(
         cfg.trainer, logger=False, callbacks=[RichProgressBar()], enable_checkpointing=False, _convert_="object"

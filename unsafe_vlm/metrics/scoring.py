@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from unsafe_vlm.data.tasks import TASKS, get_task
+from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
 from unsafe_vlm.metrics.alignment_test import AlignmentTestAccuracy
 from unsafe_vlm.metrics.metrics_json import Results
 from unsafe_vlm.metrics.task_accuracy import TaskAccuracy
@@ -29,6 +30,13 @@ METRICS: dict[str, type[TaskAccuracy]] = {
 }
 """The metric of each ``data.tasks.MetricKind``."""
 HOLDOUT_GROUP = TASKS["image_safety"].group  # held-out concepts are scored as a generalisation set
+
+
+def ordered_categories(rows_by_task: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """The category order of every score: the published ones, Safe, then any others seen, sorted."""
+    known = [*published_taxonomy().categories, SAFE_CATEGORY]
+    seen = {row["category"] for rows in rows_by_task.values() for row in rows}
+    return [*known, *sorted(seen - set(known))]
 
 
 def task_metric(task: str, categories: Sequence[str]) -> TaskAccuracy:

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from unsafe_vlm.data.tasks import TASKS
-from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, metrics_json, read_metrics
-from unsafe_vlm.metrics.scoring import score_responses
+from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
 
 AFTER, BEFORE = "responses", "responses_before"  # a fit run evaluates before training and after
 SCORED_FIELDS = ("judged", "gold", "category")
@@ -71,13 +70,6 @@ def _holdout_concepts(folder: Path) -> list[str]:
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: not valid JSON ({error})") from None
     return list(settings.get("data.holdout_concepts") or [])
-
-
-def ordered_categories(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
-    """The evaluation's category order: published ones, Safe, then any others seen, sorted."""
-    known = [*published_taxonomy().categories, SAFE_CATEGORY]
-    seen = {row["category"] for task_rows in rows.values() for row in task_rows}
-    return [*known, *sorted(seen - set(known))]
 
 
 def _check_fields(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
