@@ -11,7 +11,7 @@ from PIL import Image
 
 from unsafe_vlm.data.benchmark import load_benchmark, load_safe_images
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.images import load_rgb_image
+from unsafe_vlm.data.files import load_rgb_image
 
 ROWS = [
     {"image_filename": "images/0.png", "category": "Hate", "unsafe_concept": "Swastika"},

@@ -16,7 +16,7 @@ from PIL import Image
 from organism.curriculum import Example, curriculum_pass
 from organism.recipe import Recipe
 from unsafe_vlm.backbones.base import VLMBackbone
-from unsafe_vlm.data.images import load_rgb_image
+from unsafe_vlm.data.files import load_rgb_image
 from unsafe_vlm.data.prompts import Prompts
 from unsafe_vlm.data.records import Sample
 from unsafe_vlm.methods.schedule import warmup_cosine_scheduler

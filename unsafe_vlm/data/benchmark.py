@@ -20,8 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.files import read_jsonl, require_strings
-from unsafe_vlm.data.images import resolve_image_path, verify_image
+from unsafe_vlm.data.files import read_jsonl, require_strings, resolve_image_path, verify_image
 from unsafe_vlm.data.records import LETTERS, Sample
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, Taxonomy, published_taxonomy
 

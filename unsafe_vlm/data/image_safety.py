@@ -29,8 +29,7 @@ from typing import Any
 
 from unsafe_vlm.data.base import ExternalSetDataModule
 from unsafe_vlm.data.errors import DataConfigError, DataError
-from unsafe_vlm.data.files import read_jsonl, read_tsv, require_strings
-from unsafe_vlm.data.images import decode_images, resolve_image_path
+from unsafe_vlm.data.files import decode_images, read_jsonl, read_tsv, require_strings, resolve_image_path
 from unsafe_vlm.data.prompts import Prompts, load_prompts
 from unsafe_vlm.data.records import SAFE, UNSAFE, Sample
 from unsafe_vlm.data.settings import ImageSafetySettings

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from unsafe_vlm.data.base import ExternalSetDataModule
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.files import read_tsv
-from unsafe_vlm.data.images import decode_images
+from unsafe_vlm.data.files import decode_images, read_tsv
 from unsafe_vlm.data.records import Sample
 
 COLUMNS = ("index", "image", "question", "answer")

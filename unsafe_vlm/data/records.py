@@ -14,7 +14,7 @@ from pathlib import Path
 import torch.utils.data
 from PIL import Image
 
-from unsafe_vlm.data.images import load_rgb_image, open_image_bytes
+from unsafe_vlm.data.files import load_rgb_image, open_image_bytes
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY
 
 SAFE = "Safe"
