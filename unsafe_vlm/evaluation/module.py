@@ -50,7 +50,7 @@ class EvaluationModule(L.LightningModule):
         self.store.rank = self.global_rank
         self.store.check_config(self.settings)
         tasks = datamodule.task_names("predict")
-        answered = {task: self.store.answered_ids(task) for task in tasks}
+        answered = {task: self.store.reusable_ids(task, datamodule.records(task)) for task in tasks}
         datamodule.skip_answered(answered)
         done = sum(len(ids) for ids in answered.values())
         if done:

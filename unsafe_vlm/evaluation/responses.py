@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from unsafe_vlm.data.records import Record
 from unsafe_vlm.errors import UserError
+
+SAVED_FIELDS = ("question", "image", "options", "gold", "concept", "category")
+"""What a response line keeps of its query; a resume reuses it only if the data still gives the same."""
 
 
 class ResponseStore:
@@ -32,7 +36,7 @@ class ResponseStore:
         path = self.folder / "config.json"
         settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
         if path.is_file():
-            saved = json.loads(path.read_text())
+            saved = _read_config(path)
             differing = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
             if differing:
                 key = differing[0]
@@ -56,14 +60,39 @@ class ResponseStore:
 
     def load(self, task: str) -> list[dict[str, Any]]:
         """Every saved response of a task, merged file and shards alike, one per id."""
-        rows: dict[str, dict[str, Any]] = {}
+        return [row for _, row in self.load_located(task)]
+
+    def load_located(self, task: str) -> list[tuple[str, dict[str, Any]]]:
+        """``("<file>:<line>", row)`` for every saved response of a task, one per id, sorted by id."""
+        rows: dict[str, tuple[str, dict[str, Any]]] = {}
         for path in [self.merged_path(task), *sorted(self.folder.glob(f"{task}.rank*.jsonl"))]:
-            for row in _read_jsonl(path):
-                rows[row["id"]] = row
+            for number, row in _read_jsonl(path):
+                rows[row["id"]] = (f"{path}:{number}", row)
         return [rows[key] for key in sorted(rows)]
 
     def answered_ids(self, task: str) -> set[str]:
         return {row["id"] for row in self.load(task)}
+
+    def reusable_ids(self, task: str, records: Sequence[Record]) -> set[str]:
+        """The ids of ``records`` this store already answered, each saved row checked against its
+        record: an answer to another question, image or gold, or to a query this run does not
+        ask, is refused (one line naming the file and line), never reused."""
+        current = {record.id: record for record in records}
+        for where, row in self.load_located(task):
+            record = current.get(row["id"])
+            if record is None:
+                raise UserError(
+                    f"{where}: an answer to {row['id']!r}, which is not among this run's {len(current)} {task} "
+                    "queries (the data changed since it was saved); use another hydra.run.dir"
+                )
+            for field in SAVED_FIELDS:
+                saved, now = row.get(field), _saved_form(getattr(record, field))
+                if saved != now:
+                    raise UserError(
+                        f"{where}: {row['id']!r} was asked with {field} {saved!r}, the data now gives {now!r} "
+                        "(the data changed since it was saved); use another hydra.run.dir"
+                    )
+        return {row["id"] for _, row in self.load_located(task)}
 
     def append(self, task: str, rows: Iterable[dict[str, Any]]) -> None:
         """Append to this rank's shard and flush, so a kill loses at most the line being written."""
@@ -86,7 +115,22 @@ class ResponseStore:
         return rows
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _saved_form(value: Any) -> Any:
+    """A record's field as its response line holds it (JSON has lists, not tuples)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not valid JSON ({error}); restore it or use another hydra.run.dir") from None
+    if not isinstance(saved, dict):
+        raise UserError(f"{path}: expected one JSON object of settings; restore it or use another hydra.run.dir")
+    return saved
+
+
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if not path.is_file():
         return []
     text = path.read_text(encoding="utf-8")
@@ -102,7 +146,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
             raise UserError(f"{path}:{number}: not a JSON line ({error.msg})") from None
         if not isinstance(row, dict) or "id" not in row:
             raise UserError(f"{path}:{number}: a response line needs an 'id' field")
-        rows.append(row)
+        rows.append((number, row))
     return rows
 
 

@@ -34,11 +34,13 @@ def evaluation_settings(cfg: DictConfig) -> dict[str, Any]:
     """The flattened settings the responses depend on (model, data, prompts, generation, judge)."""
     data = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items() if k not in _IRRELEVANT_DATA_KEYS}
     model = OmegaConf.to_container(cfg.model, resolve=True)
+    generation = generation_settings(cfg)
     parts = {
         "model": {k: v for k, v in model.items() if k not in _TRAINING_ONLY_MODEL_KEYS},
         "data": data,
-        "generation": generation_settings(cfg).to_dict(),
+        "generation": generation.to_dict(),
         "judge": OmegaConf.to_container(cfg.judge, resolve=True),
+        **({"seed": cfg.seed} if generation.do_sample else {}),  # sampled answers depend on it; greedy ones do not
     }
     return _flatten(parts)
 
