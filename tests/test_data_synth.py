@@ -88,14 +88,23 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     assert sum(first[name] != other[name] for name in images) == len(images)
 
 
-def test_run_synth_refuses_to_overwrite_unless_asked(tmp_path):
+def test_run_synth_replaces_only_a_synthetic_data_set_and_only_when_asked(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(DataError, match=error_at(out) + "exists and is not empty .*overwrite=true"):
         run_synth(out=out, **TINY)
-    run_synth(out=out, overwrite=True, **TINY)
-    assert not (out / "keep.txt").exists() and (out / "metadata.jsonl").is_file()
+    with pytest.raises(DataError, match=error_at(out) + "holds something other than a synthetic data set"):
+        run_synth(out=out, overwrite=True, **TINY)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"] and (out / "keep.txt").read_text() == "mine"
+    generated = tmp_path / "generated"
+    run_synth(out=generated, **TINY)
+    (generated / "stale.txt").write_text("from an earlier run")
+    run_synth(out=generated, overwrite=True, seed=1, **TINY)
+    assert not (generated / "stale.txt").exists() and (generated / "metadata.jsonl").is_file()
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(DataError, match=error_at(tmp_path / "a-file") + "is a file, not a folder"):
+        run_synth(out=tmp_path / "a-file", overwrite=True, **TINY)
     with pytest.raises(DataError, match="out=DIR"):
         run_synth({"out": "???"})
     with pytest.raises(ValueError, match="unknown synthetic parameter"):

@@ -56,8 +56,8 @@ def run_synth(cfg: Mapping[str, Any] | DictConfig | None = None, **overrides: An
     Keys besides ``out`` and ``overwrite`` that name a ``SynthParams`` field are the
     generator's parameters; others (``command``, ...) are ignored. An existing non-empty
     ``out`` is an error (``DataError``, which the command line prints as one line) unless
-    ``overwrite`` is true. Returns the folder; its safe side is
-    ``<out>/safe``.
+    ``overwrite`` is true and it holds a synthetic data set (its ``SYNTHETIC.json``): nothing
+    else is ever deleted. Returns the folder; its safe side is ``<out>/safe``.
     """
     values = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
     values.update(overrides)
@@ -66,8 +66,16 @@ def run_synth(cfg: Mapping[str, Any] | DictConfig | None = None, **overrides: An
     out = Path(values["out"]).expanduser().absolute()
     names = {f.name for f in fields(SynthParams)}
     params = SynthParams.from_mapping({k: v for k, v in values.items() if k in names})
-    if out.exists() and any(out.iterdir()) and not values.get("overwrite", False):
-        raise DataError(out, "exists and is not empty (add overwrite=true to replace it)")
+    if out.exists() and not out.is_dir():
+        raise DataError(out, "is a file, not a folder: give out=DIR, a folder to write the data set into")
+    if out.exists() and any(out.iterdir()):
+        if not values.get("overwrite", False):
+            raise DataError(out, "exists and is not empty (add overwrite=true to replace a synthetic data set there)")
+        if not (out / DESCRIPTION).is_file():
+            raise DataError(
+                out, f"holds something other than a synthetic data set (no {DESCRIPTION}), so overwrite=true "
+                "will not delete it; choose an empty or new folder"
+            )  # fmt: skip
     with building(out) as temporary:
         write_synthetic(params, temporary)
         if out.exists() and any(out.iterdir()):
