@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from unsafe_vlm.errors import UserError
 from unsafe_vlm.paths import CONF_DIR
 
 
@@ -72,8 +73,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command is None:
         _fail(f"unknown command {name!r}; choose one of: {', '.join(COMMANDS)} (see --help)")
     if not command.uses_hydra:
-        from unsafe_vlm.errors import UserError
-
         try:
             command.load()(overrides)
         except UserError as error:
@@ -83,10 +82,21 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     overrides = plain_method_override(name, overrides)
     try:
-        check_overrides(name, overrides)
-    except ConfigError as error:
+        composed = check_overrides(name, overrides)
+        if name == "fit" and composed is not None and not any(a in ("-m", "--multirun") for a in overrides):
+            _check_resume_before_hydra(composed)  # Hydra rewrites the run folder's .hydra/ as it starts
+    except (ConfigError, UserError) as error:
         _fail(str(error))
     _run_hydra([f"--config-name={name}", *overrides])
+
+
+def _check_resume_before_hydra(composed) -> None:
+    from pathlib import Path
+
+    from unsafe_vlm.commands.resume import check_resume
+
+    if composed.get("ckpt_path") is not None:
+        check_resume(composed, Path(composed.hydra.run.dir))
 
 
 def _run_hydra(args: list[str]) -> None:
@@ -100,8 +110,6 @@ def _run_hydra(args: list[str]) -> None:
 
 
 def _run_command(cfg) -> None:
-    from unsafe_vlm.errors import UserError
-
     try:
         COMMANDS[cfg.command].load()(cfg)
     except UserError as error:

@@ -19,6 +19,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
 from unsafe_vlm.commands.parts import build_parts, describe_parts
+from unsafe_vlm.commands.resume import check_resume
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.report.comparison import print_before_after
@@ -30,8 +31,9 @@ TRAINED_FILE = "trained.json"  # in the responses folder after training: which t
 
 
 def fit(cfg: DictConfig) -> None:
-    parts = build_parts(cfg, "fit")
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    check_resume(cfg, run_dir)
+    parts = build_parts(cfg, "fit")
     describe_parts(cfg, parts)
 
     before = None
