@@ -25,7 +25,7 @@ from PIL import Image
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
-from unsafe_vlm.errors import ConfigValueError
+from unsafe_vlm.errors import ConfigValueError, MissingFileError
 
 ModelInputs = dict[str, Any]
 """``input_ids`` (B, L), ``attention_mask`` (B, L), ``answer_mask`` (B, L) bool,
@@ -128,6 +128,8 @@ class VLMBackbone(nn.Module):
         """Load weights and processor from a hub id or a local folder (safetensors)."""
         from transformers import AutoModelForImageTextToText
 
+        if Path(path).expanduser().is_dir():
+            check_model_folder(Path(path).expanduser())
         common = {"trust_remote_code": trust_remote_code, "revision": revision}
         processor = cls.load_processor(str(path), **common)
         model = AutoModelForImageTextToText.from_pretrained(
@@ -435,3 +437,23 @@ def padding_side(tokenizer: Any, side: str) -> Iterator[None]:
         yield
     finally:
         tokenizer.padding_side = previous
+
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+def check_model_folder(folder: Path) -> None:
+    """A local checkpoint folder must hold a config and safetensors weights; say plainly what it lacks."""
+    names = sorted(p.name for p in folder.iterdir())
+    if not names:
+        raise MissingFileError(f"{folder}: the model folder is empty (expected config.json and *.safetensors)")
+    if not any(name.endswith(".safetensors") for name in names):
+        pickles = [name for name in names if name.endswith(PICKLE_SUFFIXES)]
+        if pickles:
+            raise MissingFileError(
+                f"{folder}: holds only pickle weights ({', '.join(pickles)}); the suite loads safetensors only "
+                "(convert them with save_pretrained(..., safe_serialization=True) where you trust the file)"
+            )
+        raise MissingFileError(f"{folder}: no *.safetensors weights in the model folder (it holds {', '.join(names)})")
+    if "config.json" not in names:
+        raise MissingFileError(f"{folder}: no config.json in the model folder")
