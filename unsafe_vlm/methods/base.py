@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,17 @@ class AlignmentModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         trainable = {name for name, p in self.named_parameters() if p.requires_grad}
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+        checkpoint[RNG_KEY] = rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Restored at the first batch, not now: building the resumed run's loader draws from the
+        # generator too, which the uninterrupted run did before the checkpoint was saved.
+        self._rng_to_restore = checkpoint.get(RNG_KEY)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        state, self._rng_to_restore = getattr(self, "_rng_to_restore", None), None
+        if state is not None:
+            set_rng_state(state)
 
     def save_adapter(self, folder: str | Path) -> Path:
         """The LoRA adapter in the peft layout (``PeftModel.from_pretrained`` loads it)."""
@@ -121,6 +133,29 @@ class AlignmentModule(L.LightningModule):
 
     def log_stats(self, stats: Mapping[str, torch.Tensor | float], *, batch_size: int) -> None:
         self.log_dict({f"train/{k}": v for k, v in stats.items()}, batch_size=batch_size, sync_dist=False)
+
+
+RNG_KEY = "unsafe_vlm_rng"  # the random generators' states when a checkpoint was saved (sampling, dropout)
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's generator states: torch's (CPU, and CUDA when there is one) and Python's."""
+    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(_as_tuple(state["python"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_tuple(value: Any) -> Any:
+    """Python's generator state back from a checkpoint, which may turn its tuples into lists."""
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
