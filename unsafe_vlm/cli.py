@@ -110,10 +110,44 @@ def _run_hydra(args: list[str]) -> None:
 
 
 def _run_command(cfg) -> None:
+    interrupted = _watch_for_ctrl_c()
     try:
         COMMANDS[cfg.command].load()(cfg)
     except UserError as error:
         _fail(str(error))
+    except (KeyboardInterrupt, SystemExit):
+        # Lightning turns Ctrl-C into its own exit(1); the flag tells that exit from any other.
+        if not interrupted:
+            raise
+        stderr.print(f"[bold yellow]interrupted:[/] {_resume_hint(cfg)}", soft_wrap=True)
+        raise SystemExit(130) from None
+
+
+def _watch_for_ctrl_c() -> list[bool]:
+    """A SIGINT handler that notes the interrupt before raising ``KeyboardInterrupt`` as Python's does."""
+    import signal
+
+    seen: list[bool] = []
+
+    def handler(signum, frame):
+        seen.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    return seen
+
+
+def _resume_hint(cfg) -> str:
+    from hydra.core.hydra_config import HydraConfig
+
+    run_dir = HydraConfig.get().runtime.output_dir
+    if cfg.command != "fit":
+        return f"what was answered is kept; resume with the same command and hydra.run.dir={run_dir}"
+    from pathlib import Path
+
+    if (Path(run_dir) / "checkpoints" / "last.ckpt").is_file():
+        return f"resume with the same command and hydra.run.dir={run_dir} ckpt_path=last"
+    return f"no training step was saved yet; run the same command with hydra.run.dir={run_dir} to go on"
 
 
 def _quiet_known_warnings() -> None:
