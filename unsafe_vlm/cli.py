@@ -78,12 +78,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         except UserError as error:
             _fail(str(error))
         return
+    from unsafe_vlm.commands.places import check_writable
     from unsafe_vlm.config_check import ConfigError, check_overrides, plain_method_override
 
     overrides = plain_method_override(name, overrides)
     try:
         composed = check_overrides(name, overrides)
-        if name == "fit" and composed is not None and not any(a in ("-m", "--multirun") for a in overrides):
+        multirun = any(a in ("-m", "--multirun") for a in overrides)
+        if composed is not None:  # None: a Hydra flag such as --cfg, which writes nothing
+            check_writable(composed, multirun=multirun)
+        if name == "fit" and composed is not None and not multirun:
             _check_resume_before_hydra(composed)  # Hydra rewrites the run folder's .hydra/ as it starts
     except (ConfigError, UserError) as error:
         _fail(str(error))
