@@ -11,41 +11,12 @@ import sys
 
 import pytest
 from cli_runner import run_cli
+from helpers.bad_settings import BAD_DATA, BAD_SETTINGS
 
 from unsafe_vlm.cli import main
 from unsafe_vlm.commands import parts
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.errors import UserError
-
-DEVICES = "0 must be a count of at least 1, -1 (every device), 'auto' or a list of device ids"
-DTYPE = "'float17' is not a torch dtype; use float32, bfloat16, float16 or auto"
-
-BAD_SETTINGS = [
-    ("fit", ["+method=ppo", "method.lr=abc"], "method.lr: 'abc' is not a number"),
-    ("fit", ["+method=sft", "method.lr=abc"], "method.lr: 'abc' is not a number"),
-    ("fit", ["+method=dpo", "method.beta=0"], "method.beta: 0 must be > 0"),
-    ("fit", ["+method=ppo", "method.max_new_tokens=0"], "method.max_new_tokens: 0 must be at least 1"),
-    ("fit", ["+method=ppo", "method.temperature=0"], "method.temperature: 0 must be > 0"),
-    ("fit", ["+method=ppo", "method.whiten_advantages=maybe"],
-     "method.whiten_advantages: 'maybe' is not a boolean (true or false)"),
-    ("fit", ["+method=ppo", "method.value_adapter=both"],
-     "method.value_adapter: 'both' is not one of: 'separate', 'shared'"),
-    ("fit", ["+method=ppo", "+method.clip_ration=0.1"], "method.clip_ration: unknown key; did you mean 'clip_ratio'?"),
-    ("evaluate", ["generation.do_sample=maybe"], "generation.do_sample: 'maybe' is not a boolean (true or false)"),
-    ("fit", ["+method=sft", "generation.do_sample=maybe"],
-     "generation.do_sample: 'maybe' is not a boolean (true or false)"),
-    ("evaluate", ["generation.max_new_tokens=0"], "generation.max_new_tokens: 0 must be at least 1"),
-    ("evaluate", ["generation.do_sample=true", "generation.temperature=0"],
-     "generation.temperature: 0 must be > 0 when do_sample is true"),
-    ("evaluate", ["trainer.devices=0"], f"trainer.devices: {DEVICES}"),
-    ("fit", ["+method=ppo", "trainer.devices=0"], f"trainer.devices: {DEVICES}"),
-    ("fit", ["+method=ppo", "trainer.num_nodes=0"], "trainer.num_nodes: 0 must be at least 1"),
-    ("fit", ["+method=ppo", "trainer.max_epochs=abc"], "trainer.max_epochs: 'abc' is not an integer"),
-    ("fit", ["+method=ppo", "trainer.max_steps=0"], "trainer.max_steps: 0 must be -1 (no limit) or at least 1"),
-    ("evaluate", ["model=tiny", "model.dtype=float17"], f"model.dtype: {DTYPE}"),
-    ("fit", ["+method=sft", "model=tiny", "model.dtype=float17"], f"model.dtype: {DTYPE}"),
-    ("evaluate", ["model.dtype=float17"], f"model.dtype: {DTYPE}"),  # the organism: a checkpoint
-]  # fmt: skip
 
 
 class Reached(UserError):
@@ -142,23 +113,6 @@ def test_the_subprocess_cli_prints_the_same_single_line():
     assert result.stderr.strip().splitlines() == ["error: method.lr: 'abc' is not a number"]
 
 
-BAD_DATA = [
-    ("evaluate", ["data.limit_per_task=abc"], "data.limit_per_task: 'abc' is not an integer"),
-    ("evaluate", ["data.limit_per_task=-1"], "data.limit_per_task: -1 must be at least 1"),
-    ("evaluate", ["data.eval_batch_size=0"], "data.eval_batch_size: 0 must be at least 1"),
-    ("fit", ["+method=ppo", "data.eval_batch_size=-1"], "data.eval_batch_size: -1 must be at least 1"),
-    ("fit", ["+method=sft", "data.train_ratio=1.5"], "data.train_ratio: 1.5 must be < 1"),
-    ("evaluate", ["data.num_workers=-1"], "data.num_workers: -1 must be at least 0"),
-    ("fit", ["+method=ppo", "data.holdout_concepts=[NotAConcept]"],
-     "data.holdout_concepts: 'NotAConcept' is neither an unsafe concept of the benchmark nor one of its safe concepts"),
-    ("evaluate", ["data.eval_split=train"], "data.eval_split: 'train' is not one of: 'all', 'test'"),
-    ("evaluate", ["data.tasks=[perception,vibes]"], "data.tasks: unknown task(s) vibes; choose from perception, "),
-    ("evaluate", ["data.verify_images=maybe"], "data.verify_images: 'maybe' is not a boolean (true or false)"),
-    ("evaluate", ["data.synthetic.image_size=4"], "data.synthetic: need image_size >= 8"),
-    ("evaluate", ["data=mme", "data.path=x.tsv", "data.name=a/b"], "data.name: 'a/b' must be a plain name"),
-    ("evaluate", ["data=image_safety", "data.path=x.tsv", "data.format=csv"],
-     "data.format: 'csv' is not one of: 'folder', 'tsv'"),
-]  # fmt: skip
 
 
 @pytest.mark.parametrize(("command", "overrides", "message"), BAD_DATA)
