@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from unsafe_vlm.errors import UserError
 from unsafe_vlm.paths import REPO_DIR
+from unsafe_vlm.report.rescore import rescore_run
 
 TASKS = ("perception", "alignment_image", "alignment_text", "alignment_test")
 
@@ -60,6 +62,10 @@ def test_a_crashed_evaluation_resumes_and_equals_an_uninterrupted_one(tmp_path, 
     answered_before = {r["id"]: r for rows in kept.values() for r in rows}
     assert 0 < len(answered_before) < 24, "the crash must come part-way"
     assert not (tmp_path / "run" / "metrics.json").exists()
+    counts = json.loads((tmp_path / "run" / "responses" / "tasks.json").read_text())
+    assert counts == dict.fromkeys(TASKS, 6)
+    with pytest.raises(UserError, match=rf"responses: {len(answered_before)} of 24 queries answered \("):
+        rescore_run(tmp_path / "run")  # the report refuses the crashed run
 
     judged_log = tmp_path / "judged.txt"
     resumed = evaluate(tmp_path / "run", cache, judged_log=judged_log)
@@ -77,6 +83,7 @@ def test_a_crashed_evaluation_resumes_and_equals_an_uninterrupted_one(tmp_path, 
             assert row == answered_before[row["id"]], "an answered query was asked again"
     assert not list((tmp_path / "run" / "responses").glob("*.rank*.jsonl")), "shards are merged once"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == expected
+    assert rescore_run(tmp_path / "run").metrics == expected
 
     again_log = tmp_path / "judged_again.txt"
     again = evaluate(tmp_path / "run", cache, judged_log=again_log)  # nothing left to ask

@@ -47,3 +47,21 @@ def test_resume_with_another_config_is_refused_naming_the_key(tmp_path):
     ResponseStore(tmp_path).check_config(dict(settings))  # same settings: fine
     with pytest.raises(UserError, match=r"method.max_new_tokens was 64, now 32"):
         ResponseStore(tmp_path).check_config({**settings, "method.max_new_tokens": 32})
+
+
+def test_query_counts_are_written_by_rank_zero_and_read_back(tmp_path):
+    ResponseStore(tmp_path, rank=1).write_query_counts({"perception": 3})
+    assert ResponseStore(tmp_path).query_counts() is None  # rank 1 writes nothing; an old run has none
+    ResponseStore(tmp_path).write_query_counts({"perception": 3, "alignment_text": 0})
+    assert ResponseStore(tmp_path, rank=1).query_counts() == {"perception": 3, "alignment_text": 0}
+    assert not list((tmp_path / "responses").glob("*.tmp"))
+
+
+def test_cut_short_names_the_file_and_line_the_load_leaves_out(tmp_path):
+    store = ResponseStore(tmp_path)
+    store.append("alignment_text", _rows("t/0", "t/1"))
+    assert store.cut_short("alignment_text") == []
+    with store.shard_path("alignment_text").open("a") as handle:
+        handle.write('{"id": "t/2"}')  # a whole object, but its newline never came
+    assert store.cut_short("alignment_text") == [f"{store.shard_path('alignment_text')}:3"]
+    assert store.answered_ids("alignment_text") == {"t/0", "t/1"}

@@ -4,7 +4,8 @@ Re-scores each run from its saved responses and rewrites its ``metrics.json`` (a
 run, ``metrics_before.json``), ``report.md`` and plots. With more than one evaluation (several
 runs, or a fit run's before and after) it also writes ``comparison.md`` and ``comparison.png``
 into ``--out`` (default: the first run dir). Every run is scored before anything is written,
-so bad input leaves the run dirs as they were.
+so bad input leaves the run dirs as they were; so does an unfinished or damaged run, which is
+refused (``report/finished.py``, docs/reliability.md).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ class EvaluationModule(L.LightningModule):
     """Runs under ``Trainer.predict`` over the data module's evaluation loaders (one per task).
 
     Before the loaders are made, every rank reads which queries the run directory already
-    answered and the data module leaves those out (a resumed run asks only the rest). Each
+    answered and the data module leaves those out (a resumed run asks only the rest); rank 0
+    records how many queries each task asks, so a reader can tell an unfinished run. Each
     batch's responses go to this rank's shard at once, so nothing piles up in memory and a
     kill loses at most one batch. ``score`` then has every rank score its slice of the saved
     responses, torchmetrics sums the slices, and rank 0 merges the shards.
@@ -51,6 +52,7 @@ class EvaluationModule(L.LightningModule):
         self.store.check_config(self.settings)
         tasks = datamodule.task_names("predict")
         answered = {task: self.store.reusable_ids(task, datamodule.records(task)) for task in tasks}
+        self.store.write_query_counts({task: len({r.id for r in datamodule.records(task)}) for task in tasks})
         datamodule.skip_answered(answered)
         done = sum(len(ids) for ids in answered.values())
         if done:

@@ -2,26 +2,31 @@
 
 Layout under ``<run_dir>/responses/``:
     config.json             the settings the responses depend on; a resume must match them
+    tasks.json              how many queries each task asks, written at the start: a reader can tell
+                            a finished run from an interrupted one (runs made before it have none)
     <task>.rank<k>.jsonl    one shard per DDP rank, appended query by query
     <task>.jsonl            all shards merged once the task is complete (sorted by id)
 
 A line cut short by a kill (no newline at the end of a shard) is dropped and its query asked
-again; any other line that is not JSON is an error naming the file and line.
+again (``cut_short`` names it, for readers that must not drop it); any other line that is not
+JSON is an error naming the file and line.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.errors import UserError
 
 SAVED_FIELDS = ("question", "image", "options", "gold", "concept", "category")
 """What a response line keeps of its query; a resume reuses it only if the data still gives the same."""
+QUERY_COUNTS_FILE = "tasks.json"
 
 
 class ResponseStore:
@@ -48,7 +53,29 @@ class ResponseStore:
             return
         if self.rank == 0:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+            write_atomically(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+
+    # ----- how many queries each task asks ------------------------------------------------------
+
+    def write_query_counts(self, counts: Mapping[str, int]) -> None:
+        """Record how many queries each task asks (rank 0, before any answer is written)."""
+        if self.rank == 0:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(dict(counts), indent=2, sort_keys=True) + "\n"
+            write_atomically(self.folder / QUERY_COUNTS_FILE, text)
+
+    def query_counts(self) -> dict[str, int] | None:
+        """Task -> number of queries, as the evaluation recorded it; None for a run made before it did."""
+        path = self.folder / QUERY_COUNTS_FILE
+        if not path.is_file():
+            return None
+        try:
+            counts = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise UserError(f"{path}: not valid JSON ({error})") from None
+        if not isinstance(counts, dict) or not all(_is_count(n) for n in counts.values()):
+            raise UserError(f"{path}: expected one JSON object of task name -> number of queries")
+        return counts
 
     # ----- reading and writing --------------------------------------------------------------
 
@@ -65,10 +92,25 @@ class ResponseStore:
     def load_located(self, task: str) -> list[tuple[str, dict[str, Any]]]:
         """``("<file>:<line>", row)`` for every saved response of a task, one per id, sorted by id."""
         rows: dict[str, tuple[str, dict[str, Any]]] = {}
-        for path in [self.merged_path(task), *sorted(self.folder.glob(f"{task}.rank*.jsonl"))]:
+        for path in self._files(task):
             for number, row in _read_jsonl(path):
                 rows[row["id"]] = (f"{path}:{number}", row)
         return [rows[key] for key in sorted(rows)]
+
+    def cut_short(self, task: str) -> list[str]:
+        """``"<file>:<line>"`` of each file of a task whose last line has no newline at its end (a
+        kill came while it was written); ``load`` leaves such a line out."""
+        found = []
+        for path in self._files(task):
+            complete, tail = _split_lines(path)
+            if tail.strip():
+                found.append(f"{path}:{len(complete) + 1}")
+        return found
+
+    def _files(self, task: str) -> list[Path]:
+        """The task's merged file and shards, those that exist, merged first."""
+        merged = [self.merged_path(task)] if self.merged_path(task).is_file() else []
+        return merged + sorted(self.folder.glob(f"{task}.rank*.jsonl"))
 
     def answered_ids(self, task: str) -> set[str]:
         return {row["id"] for row in self.load(task)}
@@ -109,7 +151,7 @@ class ResponseStore:
         """Fold all shards into ``<task>.jsonl`` (rank 0, once every rank is done)."""
         rows = self.load(task)
         text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        _write_atomically(self.merged_path(task), text)
+        write_atomically(self.merged_path(task), text)
         for shard in self.folder.glob(f"{task}.rank*.jsonl"):
             shard.unlink()
         return rows
@@ -130,12 +172,18 @@ def _read_config(path: Path) -> dict[str, Any]:
     return saved
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _split_lines(path: Path) -> tuple[list[str], str]:
+    """The file's complete lines, and what follows the last newline ("" when it ends with one)."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return lines[:-1], lines[-1]
+
+
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    if not path.is_file():
-        return []
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    complete = lines[:-1]  # the last element is "" when the file ends with a newline
+    complete, _ = _split_lines(path)  # a last line without its newline was cut short: left out
     rows = []
     for number, line in enumerate(complete, start=1):
         if not line.strip():
@@ -149,8 +197,3 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
         rows.append((number, row))
     return rows
 
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)

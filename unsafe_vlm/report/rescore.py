@@ -13,6 +13,7 @@ from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, metrics_json, read_metrics
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
+from unsafe_vlm.report.finished import check_finished
 
 AFTER, BEFORE = "responses", "responses_before"  # a fit run evaluates before training and after
 SCORED_FIELDS = ("judged", "gold", "category")
@@ -42,13 +43,15 @@ def rescore_run(run_dir: str | Path) -> RunScores:
 
 
 def load_task_rows(folder: Path) -> dict[str, list[dict[str, Any]]]:
-    """Saved rows per task, for each task with a merged file or shards in ``folder``."""
+    """Saved rows per task, for each task with a merged file or shards in ``folder``; refused
+    unless the evaluation that wrote them finished (``report.finished``)."""
     store = ResponseStore(folder.parent, name=folder.name)
     rows = {}
     for task in TASKS:
         if store.merged_path(task).is_file() or any(folder.glob(f"{task}.rank*.jsonl")):
             rows[task] = store.load(task)
             _check_fields(store.merged_path(task), rows[task])
+    check_finished(store, rows)
     return rows
 
 
