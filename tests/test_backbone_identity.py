@@ -143,17 +143,24 @@ def test_names_match_by_folder_and_revision_not_by_spelling_alone(tmp_path):
     assert not BaseIdentity(str(tmp_path)).matches(BaseIdentity(str(tmp_path / "missing")))
 
 
-def test_an_adapter_that_names_no_base_loads_with_a_warning_naming_it(tmp_path, caplog):
-    folder = trained_adapter(tiny(0), tmp_path / "adapter")
+def forget_base(folder: Path) -> Path:
+    """The adapter as another tool (or peft, on a model built from a config) writes it: no base named."""
     config = adapter_config(folder)
-    config["base_model_name_or_path"] = None  # as another tool, or peft on a from-config model, writes it
+    config["base_model_name_or_path"] = None
     (folder / "adapter_config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_an_adapter_that_names_no_base_loads_with_a_warning_naming_it(tmp_path, caplog, capsys):
+    folder = forget_base(trained_adapter(tiny(0), tmp_path / "adapter"))
     other = tiny(1)
     with caplog.at_level(logging.WARNING, logger="unsafe_vlm.backbones.identity"):
         load_adapter(other, folder)
     assert isinstance(other.model, PeftModel)
-    assert f"model.adapter: {folder} does not say which base model it was made for" in caplog.text
-    assert str(other.base_identity) in caplog.text
+    warning = f"model.adapter: {folder} does not say which base model it was made for; loading it onto "
+    warning += str(other.base_identity)
+    assert warning in caplog.text
+    assert capsys.readouterr().err == f"warning: {warning}\n"
 
 
 def test_an_adapter_config_that_is_not_json_is_one_line_naming_the_file(tmp_path):
@@ -168,9 +175,9 @@ def test_an_adapter_config_that_is_not_json_is_one_line_naming_the_file(tmp_path
 def test_evaluate_refuses_another_seeds_adapter_in_one_line_and_loads_its_own(tmp_path, data_cache):
     folder = trained_adapter(tiny(0), tmp_path / "adapter")
 
-    def evaluate(seed: int, run: str):
+    def evaluate(seed: int, run: str, adapter: Path = folder):
         return run_cli(
-            "evaluate", "model=tiny", f"model.tiny.seed={seed}", f"model.adapter={folder}",
+            "evaluate", "model=tiny", f"model.tiny.seed={seed}", f"model.adapter={adapter}",
             "data.limit_per_task=2", f"data.cache_dir={data_cache}", f"hydra.run.dir={tmp_path / run}",
             "generation.max_new_tokens=2",
         )  # fmt: skip
@@ -186,3 +193,9 @@ def test_evaluate_refuses_another_seeds_adapter_in_one_line_and_loads_its_own(tm
     loaded = evaluate(0, "same")
     assert loaded.returncode == 0 and "Traceback" not in loaded.stderr, loaded.stderr[-3000:]
     assert (tmp_path / "same" / "metrics.json").is_file()
+    assert "does not say which base" not in loaded.stderr
+
+    unnamed = forget_base(trained_adapter(tiny(0), tmp_path / "unnamed"))
+    warned = evaluate(1, "unnamed", unnamed)
+    assert warned.returncode == 0 and "Traceback" not in warned.stderr, warned.stderr[-3000:]
+    assert f"warning: model.adapter: {unnamed} does not say which base model it was made for" in warned.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +76,9 @@ def check_adapter_base(folder: Path, recorded: BaseIdentity | None, loaded: Base
     if loaded is None:
         return  # a backbone built by hand, not from a ``model`` config: nothing to compare with
     if recorded is None:
-        log.warning("model.adapter: %s does not say which base model it was made for; loading it onto %s",
-                    folder, loaded)
+        warning = f"model.adapter: {folder} does not say which base model it was made for; loading it onto {loaded}"
+        log.warning(warning)
+        sys.stderr.write(f"warning: {warning}\n")  # the log goes to the run folder only; the user must see this
         return
     if not recorded.matches(loaded):
         raise AdapterBaseMismatchError(
