@@ -104,6 +104,7 @@ class VLMBackbone(nn.Module):
         self.model = model
         self.processor = processor
         self.blank_image_size = blank_image_size
+        self.base_identity: Any = None  # the BaseIdentity adapters record (identity.py); set by build_backbone
         tokenizer = self.tokenizer
         if getattr(processor, "chat_template", None) is None and self.default_chat_template:
             processor.chat_template = self.default_chat_template
@@ -152,6 +153,16 @@ class VLMBackbone(nn.Module):
     def save_pretrained(self, path: str | Path) -> None:
         self.model.save_pretrained(str(path))
         self.processor.save_pretrained(str(path))
+
+    def save_adapter(self, folder: str | Path) -> Path:
+        """Every LoRA adapter the model carries, in the peft layout, each naming the base it was made for."""
+        folder = Path(folder)
+        if self.base_identity is not None:
+            for config in self.model.peft_config.values():
+                config.base_model_name_or_path, config.revision = self.base_identity.name, self.base_identity.revision
+        # never "auto": that looks the base's name up on the hub to see whether the vocabulary grew
+        self.model.save_pretrained(str(folder), save_embedding_layers=False)
+        return folder
 
     @property
     def tokenizer(self) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from peft import LoraConfig, PeftModel, get_peft_model
 
 from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.backbones.identity import check_adapter_base, recorded_identity
 from unsafe_vlm.errors import ConfigValueError, MissingFileError
 from unsafe_vlm.settings import Settings, limit
 
@@ -42,13 +44,26 @@ def add_lora(backbone: VLMBackbone, cfg: Any) -> None:
 
 
 def load_adapter(backbone: VLMBackbone, path: str | Path, *, trainable: bool = False) -> None:
-    """Load a LoRA adapter saved in the peft layout; a clear error if it does not fit."""
+    """Load a LoRA adapter saved in the peft layout; one line if it was made for another base or
+    does not fit."""
     folder = Path(path)
-    if not (folder / "adapter_config.json").is_file():
+    config_file = folder / "adapter_config.json"
+    if not config_file.is_file():
         raise MissingFileError(f"model.adapter: {folder} holds no adapter_config.json (peft layout)")
+    check_adapter_base(folder, recorded_identity(_read_config(config_file)), backbone.base_identity)
     try:
         backbone.model = PeftModel.from_pretrained(backbone.model, str(folder), is_trainable=trainable)
     except (ValueError, RuntimeError, KeyError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         message = f"model.adapter: {folder} does not fit this {backbone.family} backbone: {first_line}"
         raise ConfigValueError(message) from error
+
+
+def _read_config(config_file: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(config_file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigValueError(f"model.adapter: {config_file} is not readable JSON: {error}") from error
+    if not isinstance(config, dict):
+        raise ConfigValueError(f"model.adapter: {config_file} holds no JSON object")
+    return config

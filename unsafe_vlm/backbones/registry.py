@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.backbones.identity import BaseIdentity, tiny_identity
 from unsafe_vlm.backbones.lora import LoraSettings, load_adapter
 from unsafe_vlm.errors import ConfigValueError
 from unsafe_vlm.paths import shipped_or_given
@@ -75,9 +76,11 @@ def build_backbone(cfg: ModelSettings | Any) -> VLMBackbone:
             revision=model.revision,
             blank_image_size=model.blank_image_size,
         )
+        backbone.base_identity = BaseIdentity(model.path, model.revision)
     else:
         backbone = cls.build_tiny(**(model.tiny or {}))
         backbone.blank_image_size = model.blank_image_size
+        backbone.base_identity = tiny_identity(backbone.model)  # before the cast: one name in every dtype
         if isinstance(model.torch_dtype, torch.dtype):
             backbone.model.to(model.torch_dtype)
     if model.adapter:

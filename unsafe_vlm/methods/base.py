@@ -126,10 +126,8 @@ class AlignmentModule(L.LightningModule):
             set_rng_state(state)
 
     def save_adapter(self, folder: str | Path) -> Path:
-        """The LoRA adapter in the peft layout (``PeftModel.from_pretrained`` loads it)."""
-        folder = Path(folder)
-        self.backbone.model.save_pretrained(str(folder))
-        return folder
+        """The LoRA adapter in the peft layout (``PeftModel.from_pretrained`` loads it), naming its base."""
+        return self.backbone.save_adapter(folder)
 
     def log_stats(self, stats: Mapping[str, torch.Tensor | float], *, batch_size: int) -> None:
         self.log_dict({f"train/{k}": v for k, v in stats.items()}, batch_size=batch_size, sync_dist=False)
