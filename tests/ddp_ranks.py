@@ -15,6 +15,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from helpers.trainers import quiet_trainer
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
@@ -103,17 +104,7 @@ def main(method: str, out: Path) -> None:
     L.seed_everything(int(os.environ.get("LOCAL_RANK", 0)), verbose=False)
     module = module_for(method, out)
     loader = DataLoader(records(method), batch_size=2, collate_fn=Collator(module.backbone, method))
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=2,
-        strategy="ddp",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[SaveTrainable(out)],
-    )
+    trainer = quiet_trainer(devices=2, strategy="ddp", callbacks=[SaveTrainable(out)])
     trainer.fit(module, train_dataloaders=loader)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import lightning as L
 import pytest
 import torch
+from helpers.trainers import quiet_trainer
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
@@ -95,14 +96,7 @@ def test_ppo_learns_the_reward_of_its_judge():
     iterations = 12
     loader = DataLoader(range(iterations), batch_size=None, collate_fn=lambda _: batch)
     module = PPOModule(backbone, ppo_settings(lr=3e-4), cfg.lora, judge=judge)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = quiet_trainer()
     trainer.fit(module, train_dataloaders=loader)
 
     rates = judge.hit_rates

@@ -197,26 +197,16 @@ def alignment_test_records(
 
 def image_safety_records(samples: Sequence[Sample], prompts: Prompts, seed: int, dataset: str) -> list[Record]:
     """Each labelled image with one alignment question (seeded by the record id); gold from its label."""
-    records = []
-    for sample in samples:
-        record_id = f"image_safety/{sample.id}"
-        k = question_index(seed, record_id, len(prompts.alignment_image))
-        records.append(
-            Record(
-                id=record_id,
-                task="image_safety",
-                question=prompts.alignment_image[k],
-                image=str(sample.image),
-                concept=sample.category,
-                category=sample.category,
-                gold=_required(sample, "gold"),
-                question_index=k,
-                source=sample.source,
-                dataset=dataset,
-                image_bytes=sample.image_bytes,
-            )
+    ids = [f"image_safety/{sample.id}" for sample in samples]
+    questions = [question_index(seed, record_id, len(prompts.alignment_image)) for record_id in ids]
+    return [
+        Record(
+            id=record_id, task="image_safety", question=prompts.alignment_image[k], image=str(sample.image),
+            concept=sample.category, category=sample.category, gold=_required(sample, "gold"), question_index=k,
+            source=sample.source, dataset=dataset, image_bytes=sample.image_bytes,
         )
-    return records
+        for record_id, k, sample in zip(ids, questions, samples, strict=True)
+    ]  # fmt: skip
 
 
 def mme_records(samples: Sequence[Sample], dataset: str) -> list[Record]:
