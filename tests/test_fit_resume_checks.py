@@ -67,3 +67,29 @@ def test_the_cli_refuses_before_hydra_writes_anything(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {path} was made with method.name='sft'")
     assert sorted(p.relative_to(run) for p in run.rglob("*")) == before  # .hydra/ not rewritten, nothing added
+
+
+def test_a_checkpoint_of_another_base_model_is_refused(tmp_path):
+    path = save_checkpoint(tmp_path)
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["hyper_parameters"]["model"] = {"name": "tiny", "path": None, "revision": None, "tiny": {"seed": 0}}
+    torch.save(checkpoint, path)
+    cfg = config()
+    cfg.model.update({"name": "tiny", "path": None, "revision": None, "tiny": {"seed": 0}})
+    check_resume(cfg, tmp_path)
+    cfg.model.tiny.seed = 1
+    with pytest.raises(UserError, match=f"^{path} was made with model.tiny={{'seed': 0}}, this run has {{'seed': 1}}"):
+        check_resume(cfg, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_real_checkpoint_names_its_model_and_a_resume_onto_another_is_refused(tmp_path, data_cache):
+    run = tmp_path / "run"
+    args = ["fit", "+method=sft", "model=tiny", "data.limit_per_task=4", "method.batch_size=2", "trainer.max_steps=1",
+            "generation.max_new_tokens=2", f"data.cache_dir={data_cache}", f"hydra.run.dir={run}"]  # fmt: skip
+    assert run_cli(*args).returncode == 0
+    saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]["model"]
+    assert saved["name"] == "tiny" and saved["path"] is None and saved["tiny"]["seed"] == 0
+    result = run_cli(*args, "model.tiny.seed=1", "ckpt_path=last")
+    assert result.returncode == 2
+    assert "was made with model.tiny=" in result.stderr.strip().splitlines()[-1]

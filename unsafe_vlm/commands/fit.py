@@ -19,7 +19,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
 from unsafe_vlm.commands.parts import build_parts, describe_parts
-from unsafe_vlm.commands.resume import check_resume
+from unsafe_vlm.commands.resume import check_resume, model_identity
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.report.comparison import print_before_after
@@ -44,6 +44,7 @@ def fit(cfg: DictConfig) -> None:
     module_class = method_class(method.name)
     parts.datamodule.connect(parts.backbone, train_format=module_class.train_format, batch_size=method.batch_size)
     module = module_class.from_config(parts.backbone, cfg)
+    module.hparams["model"] = model_identity(cfg)  # so that a resume onto another base is refused
     trainer = instantiate(
         cfg.trainer,
         logger=_logger(cfg),

@@ -1,5 +1,5 @@
 """``fit ckpt_path=...`` checked before any work: the checkpoint must exist, load, and come from
-the same method and LoRA set-up, or the run stops with one line and its folder is left as it was."""
+the same model, method and LoRA set-up, or the run stops with one line and its folder is left as it was."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from unsafe_vlm.errors import UserError
 
 LAST = "last"
+MODEL_KEYS = ("name", "path", "revision", "tiny")
 
 
 def checkpoint_path(ckpt_path: str, run_dir: Path) -> Path:
@@ -36,9 +37,16 @@ def check_resume(cfg: DictConfig, run_dir: Path) -> None:
     if not isinstance(saved, dict) or not {"method", "lora"} <= set(saved):
         raise UserError(f"{path}: not a checkpoint of unsafe-vlm's fit (no method and LoRA settings in it)")
     _same(path, "method.name", saved["method"].get("name"), cfg.method.name)
+    for key, value in saved.get("model", {}).items():  # checkpoints made before the model was recorded lack it
+        _same(path, f"model.{key}", value, model_identity(cfg).get(key))
     lora = OmegaConf.to_container(cfg.model.lora, resolve=True)
     for key in sorted(set(lora) | set(saved["lora"])):
         _same(path, f"model.lora.{key}", saved["lora"].get(key), lora.get(key))
+
+
+def model_identity(cfg: DictConfig) -> dict[str, Any]:
+    """What names the base model a checkpoint's adapters were trained on (kept in its hyper-parameters)."""
+    return {key: OmegaConf.to_container(cfg.model, resolve=True).get(key) for key in MODEL_KEYS}
 
 
 def _same(path: Path, key: str, saved: Any, now: Any) -> None:
