@@ -77,12 +77,13 @@ def model_folder(*files: str) -> Prepare:
     return prepare
 
 
-def checkpoint(method: str = "sft", r: int = 8, cut: bool = False) -> Prepare:
+def checkpoint(method: str = "sft", r: int = 8, cut: bool = False, model: str = "tiny") -> Prepare:
     def prepare(tmp: Path) -> None:
         path = tmp / "run" / "checkpoints" / "last.ckpt"
         path.parent.mkdir(parents=True)
         lora = {"r": r, "alpha": 16, "dropout": 0.05, "target_modules": None}
-        torch.save({"state_dict": {}, "hyper_parameters": {"method": {"name": method}, "lora": lora}}, path)
+        hyper = {"method": {"name": method}, "lora": lora, "model": {"name": model}}
+        torch.save({"state_dict": {}, "hyper_parameters": hyper}, path)
         if cut:
             path.write_bytes(path.read_bytes()[:64])
 
@@ -164,6 +165,9 @@ RUNS_AND_FILES = [
          "{tmp}/run/checkpoints/last.ckpt was made with method.name='sft', this run has 'dpo'", checkpoint("sft")),
     Case("runs and files", "a checkpoint of another LoRA set-up", (*FIT_TINY, "ckpt_path=last", "model.lora.r=4"),
          "{tmp}/run/checkpoints/last.ckpt was made with model.lora.r=8, this run has 4", checkpoint("sft")),
+    Case("runs and files", "a checkpoint of another base model", (*FIT_TINY, "ckpt_path=last"),
+         "{tmp}/run/checkpoints/last.ckpt was made with model.name='organism', this run has 'tiny'",
+         checkpoint("sft", model="organism")),
     Case("runs and files", "a damaged responses/config.json", ("evaluate", "model=tiny", "hydra.run.dir={tmp}/run"),
          "{tmp}/run/responses/config.json: not valid JSON", write("run/responses/config.json", "{half")),
     Case("runs and files", "a model folder that is empty", ("evaluate", "model.path={tmp}/model"),
