@@ -19,7 +19,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "unsafe_vlm"
 
 LAYERS = (
     ("data",),
-    ("backbones", "judges"),
+    ("api", "backbones", "judges"),
     ("rl", "metrics"),
     ("methods", "evaluation"),
     ("report",),

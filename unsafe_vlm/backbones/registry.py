@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from unsafe_vlm.api.client import ApiModel
+from unsafe_vlm.api.settings import API_FAMILY, ApiModelSettings
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.identity import BaseIdentity, tiny_identity
 from unsafe_vlm.backbones.lora import LoraSettings, load_adapter
@@ -49,6 +51,13 @@ class ModelSettings(Settings):
         return getattr(torch, self.dtype) if self.dtype not in (None, "auto") else self.dtype
 
 
+def model_settings(node: Any) -> ModelSettings | ApiModelSettings:
+    """The checked ``model`` node: a model behind an API (``family: api``) or one the suite loads."""
+    if node.get("family") == API_FAMILY:
+        return ApiModelSettings.from_config(node, "model")
+    return ModelSettings.from_config(node, "model")
+
+
 def resolve_family(family: str) -> type[VLMBackbone]:
     """A registered family name, or ``package.module:Class`` for an adapter of your own."""
     target = FAMILIES.get(family, family)
@@ -62,10 +71,12 @@ def resolve_family(family: str) -> type[VLMBackbone]:
     return cls
 
 
-def build_backbone(cfg: ModelSettings | Any) -> VLMBackbone:
+def build_backbone(cfg: ModelSettings | ApiModelSettings | Any) -> VLMBackbone | ApiModel:
     """Build the backbone a ``model`` config (or its checked settings) describes: a checkpoint,
-    or the tiny architecture in ``dtype``."""
-    model = cfg if isinstance(cfg, ModelSettings) else ModelSettings.from_config(cfg, "model")
+    the tiny architecture in ``dtype``, or a client of a model behind an API."""
+    model = cfg if isinstance(cfg, ModelSettings | ApiModelSettings) else model_settings(cfg)
+    if isinstance(model, ApiModelSettings):
+        return ApiModel(model)
     cls = resolve_family(model.family)
     if model.path:
         backbone = cls.from_pretrained(

@@ -8,7 +8,8 @@ from typing import Literal
 
 from omegaconf import DictConfig
 
-from unsafe_vlm.backbones.registry import ModelSettings
+from unsafe_vlm.api.settings import ApiModelSettings
+from unsafe_vlm.backbones.registry import ModelSettings, model_settings
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.methods.base import MethodSettings
@@ -58,7 +59,7 @@ class TrainerSettings(Settings):
 class RunSettings:
     """The checked settings of one command (``method`` only for fit)."""
 
-    model: ModelSettings
+    model: ModelSettings | ApiModelSettings
     generation: GenerationSettings
     trainer: TrainerSettings
     method: MethodSettings | None
@@ -66,8 +67,13 @@ class RunSettings:
 
 def check_settings(cfg: DictConfig) -> RunSettings:
     """Check the model, generation, trainer and (fit) method nodes; raise one ``UserError``."""
-    model = ModelSettings.from_config(cfg.model, "model")
+    model = model_settings(cfg.model)
     method = None
+    if cfg.command == "fit" and isinstance(model, ApiModelSettings):
+        raise UserError(
+            f"model={model.name}: fit trains a model's weights, and one behind an API has none here; "
+            f"evaluate it (python -m unsafe_vlm evaluate model={model.name}) or fit a model the suite loads"
+        )
     if cfg.command == "fit":
         if "method" not in cfg:
             raise UserError("fit needs a method: add +method=sft, +method=dpo or +method=ppo")

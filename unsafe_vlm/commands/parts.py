@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
+from unsafe_vlm.api.client import ApiModel
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.commands.checks import RunSettings, check_settings
@@ -20,7 +21,7 @@ from unsafe_vlm.errors import UserError
 @dataclass
 class Parts:
     settings: RunSettings
-    backbone: VLMBackbone
+    backbone: VLMBackbone | ApiModel
     datamodule: L.LightningDataModule
 
 
@@ -57,9 +58,12 @@ def describe_parts(cfg: DictConfig, parts: Parts) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    parameters = sum(p.numel() for p in parts.backbone.parameters())
     table = Table(title=f"unsafe-vlm {cfg.command}", show_header=False)
-    table.add_row("model", f"{cfg.model.name} ({parts.backbone.family}, {parameters / 1e6:.2f}M parameters)")
+    if isinstance(parts.backbone, ApiModel):
+        table.add_row("model", f"{cfg.model.name} ({parts.backbone.describe()})")
+    else:
+        parameters = sum(p.numel() for p in parts.backbone.parameters())
+        table.add_row("model", f"{cfg.model.name} ({parts.backbone.family}, {parameters / 1e6:.2f}M parameters)")
     table.add_row("data", str(cfg.data.get("name", cfg.data.get("_target_"))))
     if parts.settings.method is not None:
         table.add_row("method", parts.settings.method.name)

@@ -8,11 +8,13 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_info
 
+from unsafe_vlm.api.client import Answer, ApiFailure, ApiModel
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.responses import ResponseStore
-from unsafe_vlm.evaluation.rows import judge_responses, response_rows
+from unsafe_vlm.evaluation.rows import api_rows, judge_responses, response_rows
 from unsafe_vlm.judges.base import Judge
+from unsafe_vlm.metrics.api_usage import api_usage
 from unsafe_vlm.metrics.metrics_json import metrics_json
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
 
@@ -27,12 +29,16 @@ class EvaluationModule(L.LightningModule):
     kill loses at most one batch. ``score`` then has every rank score its slice of the saved
     responses, torchmetrics sums the slices, and rank 0 merges the shards.
 
+    A model behind an API (``ApiModel``) is asked differently: each batch's queries are queued, up
+    to the model's ``concurrency`` are in flight, and every answer is judged and written as it
+    arrives (``on_predict_end`` waits for the last ones).
+
     After ``predict``, ``score(trainer)`` gives the flat metrics dict (on every rank).
     """
 
     def __init__(
         self,
-        backbone: VLMBackbone,
+        backbone: VLMBackbone | ApiModel,
         judge: Judge,
         store: ResponseStore,
         generation: GenerationSettings,
@@ -63,9 +69,32 @@ class EvaluationModule(L.LightningModule):
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         records = list(batch["records"])
+        if isinstance(self.backbone, ApiModel):
+            for record, messages in zip(records, batch["inputs"], strict=True):
+                self.backbone.submit(record, messages, self.generation.to_dict())
+            self._write_arrived(max_pending=self.backbone.settings.concurrency)
+            return
         answers = self.backbone.generate(batch["inputs"], **self.generation.to_dict())
         probabilities = judge_responses(self.judge, records, answers.texts)
         self.store.append(records[0].task, response_rows(records, answers.texts, probabilities))
+
+    def on_predict_end(self) -> None:
+        if isinstance(self.backbone, ApiModel):
+            self._write_arrived(max_pending=0)
+
+    def _write_arrived(self, max_pending: int) -> None:
+        """Judge and write the API answers that arrived; after a failure, raise it once they are written."""
+        arrived, failure = self.backbone.collect(max_pending)
+        by_task: dict[str, list[tuple[Any, Answer]]] = {}
+        for record, answer in arrived:
+            by_task.setdefault(record.task, []).append((record, answer))
+        for task, pairs in by_task.items():
+            self.store.append(task, api_rows(self.judge, pairs))
+        if failure is not None:
+            raise ApiFailure(
+                f"{failure}; the answers received are kept in {self.store.folder}, and the same command "
+                "asks only the rest"
+            )
 
     def score(self, trainer: L.Trainer) -> dict[str, Any]:
         """Score every saved response once ``predict`` is over (also when nothing was left to ask,
@@ -81,7 +110,7 @@ class EvaluationModule(L.LightningModule):
             world_size=trainer.world_size,
             holdout_concepts=getattr(trainer.datamodule, "holdout_concepts", ()),
         )
-        self.metrics = metrics_json(results)
+        self.metrics = metrics_json(results, api_usage(rows))
         strategy.barrier("responses-scored")
         if trainer.is_global_zero:
             for task in tasks:

@@ -118,7 +118,8 @@ class ResponseStore:
     def reusable_ids(self, task: str, records: Sequence[Record]) -> set[str]:
         """The ids of ``records`` this store already answered, each saved row checked against its
         record: an answer to another question, image or gold, or to a query this run does not
-        ask, is refused (one line naming the file and line), never reused."""
+        ask, is refused (one line naming the file and line), never reused. An error row (a model
+        behind an API gave no valid answer) is not an answer: it is asked again."""
         current = {record.id: record for record in records}
         for where, row in self.load_located(task):
             record = current.get(row["id"])
@@ -134,7 +135,7 @@ class ResponseStore:
                         f"{where}: {row['id']!r} was asked with {field} {saved!r}, the data now gives {now!r} "
                         "(the data changed since it was saved); use another hydra.run.dir"
                     )
-        return {row["id"] for _, row in self.load_located(task)}
+        return {row["id"] for _, row in self.load_located(task) if "error" not in row}  # error rows: asked again
 
     def append(self, task: str, rows: Iterable[dict[str, Any]]) -> None:
         """Append to this rank's shard and flush, so a kill loses at most the line being written."""
@@ -196,4 +197,3 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise UserError(f"{path}:{number}: a response line needs an 'id' field")
         rows.append((number, row))
     return rows
-

@@ -7,8 +7,9 @@ from typing import Any
 
 import torch
 
+from unsafe_vlm.api.client import Answer
 from unsafe_vlm.data.records import Record
-from unsafe_vlm.judges.base import Judge, label
+from unsafe_vlm.judges.base import NA, Judge, label
 from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
 
 
@@ -28,22 +29,42 @@ def response_rows(records: Sequence[Record], responses: Sequence[str], probabili
     """
     kinds = {judge_kind(r.task) for r in records}
     judged = label(probabilities, CLASSES[kinds.pop()] if len(kinds) == 1 else None)
-    rows: list[dict[str, Any]] = []
-    for record, response, verdict in zip(records, responses, judged, strict=True):
-        rows.append(
-            {
-                "id": record.id,
-                "task": record.task,
-                "concept": record.concept,
-                "category": record.category,
-                "question": record.question,
-                "image": record.image,
-                "options": list(record.options) if record.options else None,
-                "response": response,
-                "judged": verdict,
-                "gold": record.gold,
-            }
-        )
-        if record.dataset is not None:
-            rows[-1]["dataset"] = record.dataset
+    return [
+        _row(record, response, verdict) for record, response, verdict in zip(records, responses, judged, strict=True)
+    ]
+
+
+def _row(record: Record, response: str | None, judged: str) -> dict[str, Any]:
+    row = {
+        "id": record.id,
+        "task": record.task,
+        "concept": record.concept,
+        "category": record.category,
+        "question": record.question,
+        "image": record.image,
+        "options": list(record.options) if record.options else None,
+        "response": response,
+        "judged": judged,
+        "gold": record.gold,
+    }
+    if record.dataset is not None:
+        row["dataset"] = record.dataset
+    return row
+
+
+def api_rows(judge: Judge, pairs: Sequence[tuple[Record, Answer]]) -> list[dict]:
+    """Response lines of one task's answers from an API model, with their token counts. An answer
+    that is not valid becomes an error row: its response null, judged N/A without asking the judge,
+    and ``error`` saying what was wrong (a resume asks it again)."""
+    valid = [(record, answer) for record, answer in pairs if answer.error is None]
+    rows = []
+    if valid:
+        records, texts = [r for r, _ in valid], [a.text for _, a in valid]
+        rows = response_rows(records, texts, judge_responses(judge, records, texts))
+        for row, (_, answer) in zip(rows, valid, strict=True):
+            row["usage"] = {"prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens}
+            row["finish_reason"] = answer.finish_reason
+    for record, answer in pairs:
+        if answer.error is not None:
+            rows.append({**_row(record, None, NA), "error": answer.error})
     return rows

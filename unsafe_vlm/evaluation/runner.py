@@ -10,6 +10,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import RichProgressBar
 from omegaconf import DictConfig, OmegaConf
 
+from unsafe_vlm.api.settings import API_FAMILY, TRANSPORT_KEYS
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.module import EvaluationModule
 from unsafe_vlm.evaluation.responses import ResponseStore
@@ -34,9 +35,10 @@ def evaluation_settings(cfg: DictConfig) -> dict[str, Any]:
     """The flattened settings the responses depend on (model, data, prompts, generation, judge)."""
     data = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items() if k not in _IRRELEVANT_DATA_KEYS}
     model = OmegaConf.to_container(cfg.model, resolve=True)
+    unused = _TRAINING_ONLY_MODEL_KEYS + (TRANSPORT_KEYS if model.get("family") == API_FAMILY else ())
     generation = generation_settings(cfg)
     parts = {
-        "model": {k: v for k, v in model.items() if k not in _TRAINING_ONLY_MODEL_KEYS},
+        "model": {k: v for k, v in model.items() if k not in unused},
         "data": data,
         "generation": generation.to_dict(),
         "judge": OmegaConf.to_container(cfg.judge, resolve=True),

@@ -6,7 +6,9 @@ Keys are ``<prefix>/<name>`` from each task's ``compute()`` result, the prefix b
 ... plus ``modality_gap`` and ``modality_gap/<Category>`` when both ``alignment_text`` and
 ``alignment_image`` ran. Data sets outside the benchmark are keyed by their task's group and
 their name: ``generalization/smid/balanced_accuracy``, ``general/mme/accuracy/<category>``;
-they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted. Tasks that did not run
+they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted. A model
+behind an API adds ``api/prompt_tokens``, ``api/completion_tokens``, ``api/error_rows`` and
+``api/rows_without_usage`` at the end. Tasks that did not run
 are absent, and so are the per-category keys of a category with no responses in that task.
 Counts are ints; an undefined value (NaN: no responses to divide by) is None, written as JSON
 null, because JSON has no NaN.
@@ -35,8 +37,9 @@ Results = Mapping[str, Mapping[str, torch.Tensor | float]]
 """Score prefix (a task's name, or ``<group>/<name>`` for a set outside the benchmark) -> its ``compute()`` result."""
 
 
-def metrics_json(results: Results) -> dict[str, float | int | None]:
-    """Flatten computed task results (and the modality gap) into one JSON-ready dict."""
+def metrics_json(results: Results, usage: Mapping[str, int] | None = None) -> dict[str, float | int | None]:
+    """Flatten computed task results (and the modality gap) into one JSON-ready dict; ``usage``
+    (``metrics.api_usage``: the tokens and error rows of a model behind an API) comes last."""
     present = {prefix: _seen_categories_only(result) for prefix, result in results.items()}
     flat: dict[str, float | int | None] = {}
     for prefix in sorted(present, key=_order):
@@ -44,6 +47,7 @@ def metrics_json(results: Results) -> dict[str, float | int | None]:
             flat[f"{prefix}/{key}"] = _plain(key, value)
     if "alignment_text" in present and "alignment_image" in present:
         flat.update(modality_gap(present["alignment_text"], present["alignment_image"]))
+    flat.update(usage or {})
     return flat
 
 

@@ -90,6 +90,17 @@ def print_scores(metrics: Metrics, *, title: str, source: Path) -> None:
     """One evaluation's scores in the terminal, and where its files are."""
     console = Console()
     print_comparison([Evaluation("value", metrics, source)], console, title=title)
+    if "api/prompt_tokens" in metrics:
+        console.print(
+            f"API usage: {metrics['api/prompt_tokens']:,} prompt and {metrics['api/completion_tokens']:,} "
+            "completion tokens"
+        )
+    if metrics.get("api/error_rows"):
+        console.print(
+            f"[yellow]{metrics['api/error_rows']} queries got no valid answer[/] (error rows in responses/, "
+            "scored N/A); the same command asks them again",
+            soft_wrap=True,
+        )
     console.print(f"metrics, responses and report in {source.parent}")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.responses import ResponseStore
+from unsafe_vlm.metrics.api_usage import api_usage
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, metrics_json, read_metrics
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
 from unsafe_vlm.report.finished import check_finished
@@ -60,7 +61,7 @@ def rescore(folder: Path, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> di
         results = score_responses(rows, ordered_categories(rows), holdout_concepts=_holdout_concepts(folder))
     except ValueError as error:  # an unknown gold label, say
         raise UserError(f"{folder}: cannot score the responses: {error}") from None
-    return metrics_json(results)
+    return metrics_json(results, api_usage(rows))
 
 
 def _holdout_concepts(folder: Path) -> list[str]:

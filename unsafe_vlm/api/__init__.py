@@ -1,0 +1,1 @@
+"""Models behind an OpenAI-compatible chat-completions API (``model=api``, ``model=gpt4o``, ...)."""
