@@ -23,9 +23,7 @@ import platform
 import resource
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 VARIANTS = ("ours", "per-query", "plain")
 
@@ -63,6 +61,8 @@ def measure(variant: str, options: dict) -> dict:
     torch.manual_seed(0)
     backbone = build_backbone(OmegaConf.load(CONF_DIR / "model" / f"{options['model']}.yaml")).eval()
     backbone.to(options["device"])
+    from bench.queries import benchmark_records
+
     records = benchmark_records(options["queries"])
     judge = RuleJudge()
     generation = {"max_new_tokens": options["max_new_tokens"], "do_sample": False}
@@ -90,8 +90,11 @@ def measure(variant: str, options: dict) -> dict:
             inputs = processor(text=texts, images=images, padding=True, return_tensors="pt").to(options["device"])
             with torch.no_grad():
                 output = backbone.model.generate(
-                    **inputs, max_new_tokens=options["max_new_tokens"], do_sample=False,
-                    pad_token_id=tokenizer.pad_token_id, eos_token_id=backbone.stop_token_ids,
+                    **inputs,
+                    max_new_tokens=options["max_new_tokens"],
+                    do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=backbone.stop_token_ids,
                 )
             tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
@@ -113,18 +116,6 @@ def measure(variant: str, options: dict) -> dict:
     return {"variant": variant, "queries_per_s": len(records) / statistics.median(seconds), "peak_mib": peak}
 
 
-def benchmark_records(count: int) -> list:
-    """The first ``count`` alignment_image queries of the default synthetic data set."""
-    from unsafe_vlm.data.settings import shipped_data_config
-    from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
-
-    cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
-    datamodule = SafetyDataModule(
-        **shipped_data_config("synthetic", cache_dir=str(cache), tasks=["alignment_image"], eval_split="all")
-    )
-    return datamodule.records("alignment_image")[:count]
-
-
 def _to(inputs: dict, device: str) -> dict:
     return {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
 
@@ -138,10 +129,14 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
     baseline = next(r for r in rows if r["variant"] == "per-query")["queries_per_s"]
     memory = "peak allocated" if args.device.startswith("cuda") else "peak RSS"
     print(f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, device {args.device}")
-    print(f"versions: python {sys.version.split()[0]}, torch {torch.__version__}, "
-          f"transformers {transformers.__version__}, unsafe-vlm {unsafe_vlm.__version__}")
-    print(f"model {args.model}, {args.queries} queries, batch {args.batch_size}, "
-          f"{args.max_new_tokens} new tokens max, greedy, median of {args.repeats}")
+    print(
+        f"versions: python {sys.version.split()[0]}, torch {torch.__version__}, "
+        f"transformers {transformers.__version__}, unsafe-vlm {unsafe_vlm.__version__}"
+    )
+    print(
+        f"model {args.model}, {args.queries} queries, batch {args.batch_size}, "
+        f"{args.max_new_tokens} new tokens max, greedy, median of {args.repeats}"
+    )
     print(f"| variant | queries/s | x per-query | {memory} (MiB) |")
     print("| --- | ---: | ---: | ---: |")
     for row in rows:
