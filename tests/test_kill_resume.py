@@ -1,6 +1,6 @@
 """A run killed with SIGKILL at any moment and started again with the same command (``ckpt_path=last``
 for ``fit`` once a checkpoint exists) ends with the same metrics.json and adapter weights, byte for
-byte, as a run that was never interrupted: evaluation, SFT and PPO, each killed at three moments."""
+byte, as a run that was never interrupted: evaluation, SFT and PPO, killed at the moments of ``CASES``."""
 
 from __future__ import annotations
 
@@ -45,7 +45,15 @@ MOMENTS = {
         "evaluation after": lambda run: lines_in(run / "responses", "alignment_image.rank0.jsonl") >= 2,
     },
 }
-CASES = [(kind, moment) for kind in ("evaluate", "sft", "ppo") for moment in MOMENTS[stage(kind)]]
+# Every moment is covered once for fit and once for evaluate, every kind at its training moment (the
+# CI's 20 minutes do not hold all nine pairs; tests/test_evaluate_resume.py kills evaluations more).
+CASES = [
+    ("evaluate", "middle task"),
+    ("sft", "evaluation before"),
+    ("sft", "training"),
+    ("ppo", "training"),
+    ("ppo", "evaluation after"),
+]
 
 
 @pytest.fixture(scope="module")
