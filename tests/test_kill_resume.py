@@ -35,9 +35,7 @@ def checkpointed(run: Path) -> bool:
 
 MOMENTS = {
     "evaluate": {
-        "first task": lambda run: lines_in(run / "responses", "perception.rank0.jsonl") >= 2,
         "middle task": lambda run: lines_in(run / "responses", "alignment_image.rank0.jsonl") >= 2,
-        "last task": lambda run: lines_in(run / "responses", "alignment_test.rank0.jsonl") >= 2,
     },
     "fit": {
         "evaluation before": lambda run: lines_in(run / "responses_before", "alignment_image.rank0.jsonl") >= 2,
