@@ -197,11 +197,25 @@ RUNS_AND_FILES = [
     Case("runs and files", "an unknown key", ("evaluate", "data.limit=3"), "unknown key 'data.limit'"),
 ]  # fmt: skip
 
+API_MODELS = [
+    Case("models behind an API", "fit with a model behind an API", ("fit", "+method=sft", "model=api"),
+         "model=api: fit trains a model's weights, and one behind an API has none here"),
+    Case("models behind an API", "the key's variable not set",
+         ("evaluate", "model=api", "model.api_key_env=UNSAFE_VLM_UNSET_KEY"),
+         "model.api_key_env: the environment variable UNSAFE_VLM_UNSET_KEY is not set"),
+    Case("models behind an API", "a base URL that is no URL", ("evaluate", "model=api", "model.base_url=localhost:8000"),
+         "model.base_url: 'localhost:8000' must start with http:// or https://"),
+    Case("models behind an API", "nothing listening at the base URL",
+         ("evaluate", "model=api", "model.base_url=http://127.0.0.1:9/v1", "model.max_retries=0",
+          "data.limit_per_task=2", "hydra.run.dir={tmp}/run"),
+         "http://127.0.0.1:9/v1: cannot reach the server after 1 tries"),
+]  # fmt: skip
+
 CONFIG = [
     Case("config values", f"{command} {' '.join(overrides)}", (command, *overrides), message)
     for command, overrides, message in [*BAD_SETTINGS, *BAD_DATA]
 ]
-CASES = [*CONFIG, *DATA_FILES, *RUNS_AND_FILES]
+CASES = [*CONFIG, *DATA_FILES, *RUNS_AND_FILES, *API_MODELS]
 
 
 def snapshot(*folders: Path) -> dict[Path, bytes]:
