@@ -21,7 +21,7 @@ LAYERS = (
     ("data",),
     ("api", "backbones", "judges"),
     ("rl", "metrics"),
-    ("methods", "evaluation"),
+    ("methods", "evaluation", "serving"),
     ("report",),
     ("commands",),
     ("cli", "config_check", "__main__"),

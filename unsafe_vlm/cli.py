@@ -35,6 +35,10 @@ COMMANDS = {
         "measure perception, image and text alignment, and the modality gap", "unsafe_vlm.commands.evaluate:evaluate"
     ),
     "synth": Command("write the synthetic stand-in data set: synth out=DIR", "unsafe_vlm.commands.synth:synth"),
+    "serve": Command(
+        "answer OpenAI chat-completions requests with the model: serve model.adapter=DIR serve.port=8000",
+        "unsafe_vlm.commands.serve:serve",
+    ),
     "report": Command(
         "re-render report and plots from saved responses; compare runs: report RUN_DIR [RUN_DIR...]",
         "unsafe_vlm.commands.report:report",
@@ -144,6 +148,8 @@ def _watch_for_ctrl_c() -> list[bool]:
 def _resume_hint(cfg) -> str:
     from hydra.core.hydra_config import HydraConfig
 
+    if cfg.command == "serve":
+        return "the server stopped before it started serving"
     run_dir = HydraConfig.get().runtime.output_dir
     if cfg.command != "fit":
         return f"what was answered is kept; resume with the same command and hydra.run.dir={run_dir}"

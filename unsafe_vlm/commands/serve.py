@@ -1,0 +1,89 @@
+"""``python -m unsafe_vlm serve``: the model behind an OpenAI-compatible chat-completions endpoint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+
+import lightning as L
+import torch
+from omegaconf import DictConfig
+
+from unsafe_vlm.backbones.registry import ModelSettings, build_backbone
+from unsafe_vlm.errors import ConfigValueError, UserError
+from unsafe_vlm.evaluation.generation import GenerationSettings
+from unsafe_vlm.serving.settings import ServeSettings
+
+_SERVE_EXTRA = "serve needs fastapi and uvicorn: pip install 'unsafe-vlm[serve]'"
+
+
+def serve(cfg: DictConfig) -> None:
+    model = ModelSettings.from_config(cfg.model, "model")
+    generation = GenerationSettings.from_config(cfg.generation, "generation")
+    settings = ServeSettings.from_config(cfg.serve, "serve")
+    if generation.max_new_tokens > settings.max_tokens:
+        raise ConfigValueError(
+            f"generation.max_new_tokens={generation.max_new_tokens} is above serve.max_tokens={settings.max_tokens}"
+        )
+    api_key = settings.read_api_key()
+    try:
+        import uvicorn
+
+        from unsafe_vlm.serving.app import create_app
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] in ("fastapi", "uvicorn", "starlette", "pydantic"):
+            raise UserError(_SERVE_EXTRA) from None
+        raise
+    device = _device(settings.device)
+    listener = _listen(settings)
+    L.seed_everything(cfg.seed, verbose=False)
+    backbone = build_backbone(model).eval()
+    if model.device_map is None:
+        backbone.to(device)
+    app = create_app(backbone, settings, generation, api_key)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="info", timeout_graceful_shutdown=30))
+    print(f"serving {settings.model_name!r} at {_url(settings)} (OpenAI chat completions; Ctrl-C stops)", flush=True)
+    _run_until_signal(server, listener)
+    print("stopped", flush=True)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigValueError(f"serve.device: {name!r} is not a torch device; use auto, cpu, cuda or cuda:N") from None
+
+
+def _listen(settings: ServeSettings) -> socket.socket:
+    """The bound socket, so that a port in use is one line before the model is served."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    try:
+        return socket.create_server((settings.host, settings.port), family=family)
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise UserError(
+            f"serve.host={settings.host} serve.port={settings.port}: cannot listen there ({reason})"
+        ) from None
+
+
+def _url(settings: ServeSettings) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"http://{host}:{settings.port}/v1"
+
+
+def _run_until_signal(server, listener: socket.socket) -> None:
+    """Serve until Ctrl-C or SIGTERM, then finish the requests under way and return.
+
+    uvicorn handles both signals while it serves and afterwards raises them again for the handlers
+    it found; the quiet ones set here make that a plain return instead of a traceback or a kill.
+    """
+    quiet = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[listener])
+    finally:
+        for sig, handler in quiet.items():
+            signal.signal(sig, handler)
+        listener.close()
