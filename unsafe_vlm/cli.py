@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from hydra.errors import CompactHydraException
 from rich.console import Console
 
 from unsafe_vlm.errors import UserError
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             _fail(str(error))
         return
     from unsafe_vlm.commands.places import check_writable
-    from unsafe_vlm.config_check import ConfigError, check_overrides, plain_method_override
+    from unsafe_vlm.config_check import ConfigError, check_launcher, check_overrides, plain_method_override
 
     overrides = plain_method_override(name, overrides)
     try:
@@ -91,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         multirun = any(a in ("-m", "--multirun") for a in overrides)
         if composed is not None:  # None: a Hydra flag such as --cfg, which writes nothing
             check_writable(composed, multirun=multirun)
+        if composed is not None and multirun:
+            check_launcher(composed)  # only a sweep runs under hydra/launcher
         if name == "fit" and composed is not None and not multirun:
             _check_resume_before_hydra(composed)  # Hydra rewrites the run folder's .hydra/ as it starts
     except (ConfigError, UserError) as error:
@@ -118,11 +121,21 @@ def _run_hydra(args: list[str]) -> None:
 
 
 def _run_command(cfg) -> None:
+    _quiet_known_warnings()  # again: a launcher may run the job in a process of its own
     interrupted = _watch_for_ctrl_c()
     try:
         COMMANDS[cfg.command].load()(cfg)
     except UserError as error:
+        if _in_launched_job():
+            stderr.print(f"[bold red]error:[/] {error}", soft_wrap=True)  # the job's own log
+            raise JobFailed(_job_failure(str(error))) from None
         _fail(str(error))
+    except Exception:
+        if _in_launched_job():  # Hydra hands the exception back without its traceback: keep it in the job's log
+            import traceback
+
+            traceback.print_exc()
+        raise
     except (KeyboardInterrupt, SystemExit):
         # Lightning turns Ctrl-C into its own exit(1); the flag tells that exit from any other.
         if not interrupted:
@@ -131,11 +144,41 @@ def _run_command(cfg) -> None:
         raise SystemExit(130) from None
 
 
+def _in_launched_job() -> bool:
+    """Whether this job runs under a launcher other than Hydra's in-process one (submitit, for SLURM).
+
+    Such a job runs in a process of its own; a ``SystemExit`` there ends that process before the launcher
+    records a result, so the submitting process would wait for one and then print the job's whole log.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return False
+    hydra_cfg = HydraConfig.get()
+    target = str(hydra_cfg.launcher.get("_target_", ""))
+    return hydra_cfg.mode == RunMode.MULTIRUN and not target.endswith(".BasicLauncher")
+
+
+def _job_failure(message: str) -> str:
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    return f"error: job {hydra_cfg.job.num} of the sweep ({hydra_cfg.runtime.output_dir}): {message}"
+
+
+class JobFailed(CompactHydraException):
+    """A ``UserError`` in a job of a launched sweep; Hydra's top level prints a compact exception as its one line."""
+
+
 def _watch_for_ctrl_c() -> list[bool]:
     """A SIGINT handler that notes the interrupt before raising ``KeyboardInterrupt`` as Python's does."""
     import signal
+    import threading
 
     seen: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        return seen  # signal handlers belong to the main thread (a launcher may run the job in another)
 
     def handler(signum, frame):
         seen.append(True)

@@ -72,6 +72,32 @@ def check_overrides(command: str, args: Sequence[str]) -> DictConfig | None:
     return composed
 
 
+def check_launcher(cfg: DictConfig) -> None:
+    """Refuse, in one line, a sweep whose submitit jobs would start Lightning's DDP in a way that cannot work.
+
+    Lightning starts DDP's other processes by re-running the command line, which in a submitit job is
+    submitit's own; under SLURM it starts none and takes one SLURM task per device instead.
+    """
+    target = str(OmegaConf.select(cfg, "hydra.launcher._target_", default="") or "")
+    devices = OmegaConf.select(cfg, "trainer.devices", default=None)
+    count = len(devices) if isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices) else devices
+    if not isinstance(count, int) or count <= 1:
+        return
+    if target.endswith("submitit_launcher.LocalLauncher"):
+        raise ConfigError(
+            f"trainer.devices={devices} cannot run under hydra/launcher=submitit_local: Lightning would start the "
+            "other DDP processes by re-running the job's command line, which is submitit's; sweep DDP runs with "
+            "hydra/launcher=slurm, or without a launcher"
+        )
+    tasks = OmegaConf.select(cfg, "hydra.launcher.tasks_per_node", default=None)
+    if target.endswith("submitit_launcher.SlurmLauncher") and tasks != count:
+        raise ConfigError(
+            f"hydra.launcher.tasks_per_node={tasks} but trainer.devices={devices}: under SLURM Lightning runs one "
+            f"task per device; set hydra.launcher.tasks_per_node={count} hydra.launcher.gpus_per_node={count} "
+            "(hydra/launcher=slurm follows trainer.devices)"
+        )
+
+
 def _compose(command: str, overrides: list[str]) -> DictConfig:
     GlobalHydra.instance().clear()
     try:
@@ -88,6 +114,11 @@ def _compose(command: str, overrides: list[str]) -> DictConfig:
 def _missing_option_message(error: MissingConfigException) -> str:
     missing = error.missing_cfg_file or ""
     group, _, option = missing.rpartition("/")
+    if group == "hydra/launcher" and option.startswith("submitit_"):  # also what hydra/launcher=slurm builds on
+        return (
+            f"hydra/launcher {option!r} comes with Hydra's submitit launcher, which is not installed: "
+            'pip install -e ".[cluster]" (or pip install hydra-submitit-launcher)'
+        )
     if group:
         options = ", ".join(error.options or group_options(group))
         return f"unknown {group} {option!r}; choose one of: {options}"
