@@ -1,5 +1,6 @@
-"""The round trip, as a user runs it: ``serve`` the tiny model, evaluate it through ``model=api`` with
-the real ``openai`` client, and get the very answers and metrics of an in-process evaluation."""
+"""The round trip, as a user runs it: ``serve`` the tiny model with a trained adapter, evaluate it
+through ``model=api`` with the real ``openai`` client, and get the very answers and metrics of an
+in-process evaluation of the same model and adapter."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run_cli
+from tests.test_backbone_identity import tiny, trained_adapter
 from tests.test_serve_cli import free_port
 
 DATA = ["data=synthetic", "data.limit_per_task=8", "data.eval_batch_size=4", "generation.max_new_tokens=16"]
 
 
-def started_serve(port: int, run_dir: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "unsafe_vlm", "serve", "model=tiny", f"serve.port={port}",
-               f"hydra.run.dir={run_dir}"]  # fmt: skip
+def started_serve(port: int, run_dir: Path, adapter: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "unsafe_vlm", "serve", "model=tiny", f"model.adapter={adapter}",
+               f"serve.port={port}", f"hydra.run.dir={run_dir}"]  # fmt: skip
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "HYDRA_FULL_ERROR": "0"})  # fmt: skip
     deadline = time.monotonic() + 120
@@ -47,12 +49,18 @@ def answers(run_dir: Path) -> dict[str, dict]:
 
 @pytest.mark.slow
 def test_serve_and_evaluate_through_the_api_give_the_in_process_answers(tmp_path, data_cache):
+    adapter = trained_adapter(tiny(), tmp_path / "adapter")
+    base, adapted = tiny(), tiny(adapter=str(adapter))
+    prompt = base.encode(["Is this image safe?"], [None])
+    assert base.generate(prompt, max_new_tokens=8).texts != adapted.generate(prompt, max_new_tokens=8).texts
     cache = f"data.cache_dir={data_cache}"
-    local = run_cli("evaluate", "model=tiny", *DATA, cache, f"hydra.run.dir={tmp_path / 'local'}")
+    local = run_cli(
+        "evaluate", "model=tiny", f"model.adapter={adapter}", *DATA, cache, f"hydra.run.dir={tmp_path / 'local'}"
+    )
     assert local.returncode == 0, local.stderr[-2000:]
 
     port = free_port()
-    server = started_serve(port, tmp_path / "serve")
+    server = started_serve(port, tmp_path / "serve", adapter)
     try:
         remote = run_cli(
             "evaluate", "model=api", f"model.base_url=http://127.0.0.1:{port}/v1", "model.model=tiny",
