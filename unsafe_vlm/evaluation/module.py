@@ -14,6 +14,7 @@ from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.evaluation.rows import api_rows, judge_responses, response_rows
 from unsafe_vlm.judges.base import Judge
+from unsafe_vlm.judges.identity import saved_identity
 from unsafe_vlm.metrics.api_usage import api_usage
 from unsafe_vlm.metrics.metrics_json import metrics_json
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
@@ -110,7 +111,7 @@ class EvaluationModule(L.LightningModule):
             world_size=trainer.world_size,
             holdout_concepts=getattr(trainer.datamodule, "holdout_concepts", ()),
         )
-        self.metrics = metrics_json(results, api_usage(rows))
+        self.metrics = metrics_json(results, api_usage(rows), judge=saved_identity(self.settings))
         strategy.barrier("responses-scored")
         if trainer.is_global_zero:
             for task in tasks:

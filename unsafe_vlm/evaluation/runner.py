@@ -15,6 +15,7 @@ from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.module import EvaluationModule
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.judges.capabilities import check_judge_covers
+from unsafe_vlm.judges.identity import IDENTITY_PREFIX, judge_identity
 from unsafe_vlm.judges.registry import build_judge
 from unsafe_vlm.metrics.metrics_json import write_metrics
 
@@ -64,12 +65,14 @@ def run_evaluation(
     store = ResponseStore(run_dir, name=responses)
     judge = build_judge(cfg.judge)
     check_judge_covers(judge, datamodule.task_names("predict"))
+    # Part of what the answers' verdicts depend on: a resume under other rules or weights is refused.
+    identity = {IDENTITY_PREFIX + key: value for key, value in judge_identity(judge).items()}
     module = EvaluationModule(
         backbone,
         judge,
         store,
         generation=generation_settings(cfg),
-        settings=evaluation_settings(cfg),
+        settings={**evaluation_settings(cfg), **identity},
     )
     trainer = instantiate(
         cfg.trainer, logger=False, callbacks=[RichProgressBar()], enable_checkpointing=False, _convert_="object"

@@ -31,6 +31,7 @@ from unsafe_vlm.judges.checkpoint import classifier_state, load_checked, read_st
 from unsafe_vlm.judges.class_order import column_order, names_classes
 from unsafe_vlm.judges.classifier import FirstTokenClassifier, SequenceClassifier
 from unsafe_vlm.judges.errors import JudgeError
+from unsafe_vlm.judges.identity import files_sha256
 
 _CLASSES = {"perception": PERCEPTION_CLASSES, "alignment": ALIGNMENT_CLASSES}
 
@@ -70,6 +71,7 @@ class RobertaJudge(Judge):
             "alignment": (alignment_weights, alignment_model, alignment_labels),
         }
         self._classifiers: dict[str, _Classifier] = {}
+        self._identity: dict[str, str] = {}
         for task, (weights, model_dir, labels) in sources.items():
             if weights and model_dir:
                 raise JudgeError(f"judge.{task}_weights and judge.{task}_model are both set; keep one")
@@ -77,11 +79,17 @@ class RobertaJudge(Judge):
                 classifier = _load(task, base_model, weights, model_dir, labels, max_length)
                 classifier.model.to(self.device)
                 self._classifiers[task] = classifier
+                self._identity[f"{task}_sha256"] = files_sha256([Path(weights or model_dir)])
+                self._identity[f"{task}_labels"] = ",".join(labels) if labels else "default"
         if not self._classifiers:
             raise JudgeError(
                 "judge=roberta has no classifier: set judge.alignment_weights and/or judge.perception_weights "
                 "(with judge.base_model, a local roberta folder), or judge.alignment_model / judge.perception_model"
             )
+
+    def identity(self) -> dict[str, str]:
+        """The sha256 of each classifier's weights (file, or model folder) and its label order."""
+        return dict(self._identity)
 
     @property
     def tasks(self) -> tuple[str, ...]:

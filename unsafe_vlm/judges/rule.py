@@ -9,9 +9,11 @@ classes (0.1 over 3 classes gives 0.9333 / 0.0333 / 0.0333), so the log stays fi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
+from unsafe_vlm.judges import alignment_rules, perception_rules, text, yes_no_rules
 from unsafe_vlm.judges.alignment_rules import alignment_verdict
 from unsafe_vlm.judges.base import (
     ALIGNMENT_CLASSES,
@@ -23,8 +25,16 @@ from unsafe_vlm.judges.base import (
     option_map,
 )
 from unsafe_vlm.judges.errors import JudgeError
+from unsafe_vlm.judges.identity import files_sha256
 from unsafe_vlm.judges.perception_rules import perception_verdict
 from unsafe_vlm.judges.yes_no_rules import yes_no_verdict
+
+RULE_MODULES = (alignment_rules, perception_rules, yes_no_rules, text)
+
+
+def rules_sha256() -> str:
+    """The rules' identity: a sha256 of the modules that hold them (any change to a rule changes it)."""
+    return files_sha256(Path(module.__file__) for module in RULE_MODULES)
 
 
 class RuleJudge(Judge):
@@ -33,6 +43,9 @@ class RuleJudge(Judge):
             raise JudgeError(f"judge.smoothing must be in [0, 1), got {smoothing}")
         self.smoothing = smoothing
         self.name = name
+
+    def identity(self) -> dict[str, str]:
+        return {"rules_sha256": rules_sha256(), "smoothing": str(self.smoothing)}
 
     def judge_perception(self, responses: Sequence[str], options: Sequence[Options]) -> torch.Tensor:
         if len(options) != len(responses):

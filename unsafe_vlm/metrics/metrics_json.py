@@ -8,7 +8,8 @@ Keys are ``<prefix>/<name>`` from each task's ``compute()`` result, the prefix b
 their name: ``generalization/smid/balanced_accuracy``, ``general/mme/accuracy/<category>``;
 they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted. A model
 behind an API adds ``api/prompt_tokens``, ``api/completion_tokens``, ``api/error_rows`` and
-``api/rows_without_usage`` at the end. Tasks that did not run
+``api/rows_without_usage``; the last keys name the judge: ``judge/name``, ``judge/class`` and what
+identifies its reading (``judge/rules_sha256``, ``judge/alignment_sha256``, ...), as text. Tasks that did not run
 are absent, and so are the per-category keys of a category with no responses in that task.
 Counts are ints; an undefined value (NaN: no responses to divide by) is None, written as JSON
 null, because JSON has no NaN.
@@ -37,9 +38,12 @@ Results = Mapping[str, Mapping[str, torch.Tensor | float]]
 """Score prefix (a task's name, or ``<group>/<name>`` for a set outside the benchmark) -> its ``compute()`` result."""
 
 
-def metrics_json(results: Results, usage: Mapping[str, int] | None = None) -> dict[str, float | int | None]:
+def metrics_json(
+    results: Results, usage: Mapping[str, int] | None = None, *, judge: Mapping[str, str] | None = None
+) -> dict[str, float | int | str | None]:
     """Flatten computed task results (and the modality gap) into one JSON-ready dict; ``usage``
-    (``metrics.api_usage``: the tokens and error rows of a model behind an API) comes last."""
+    (``metrics.api_usage``: the tokens and error rows of a model behind an API) and the ``judge``'s
+    identity (``judges.identity``: its name, class, and rules' or weights' sha256) come last."""
     present = {prefix: _seen_categories_only(result) for prefix, result in results.items()}
     flat: dict[str, float | int | None] = {}
     for prefix in sorted(present, key=_order):
@@ -48,6 +52,7 @@ def metrics_json(results: Results, usage: Mapping[str, int] | None = None) -> di
     if "alignment_text" in present and "alignment_image" in present:
         flat.update(modality_gap(present["alignment_text"], present["alignment_image"]))
     flat.update(usage or {})
+    flat.update({f"judge/{key}": value for key, value in (judge or {}).items()})
     return flat
 
 

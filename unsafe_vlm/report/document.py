@@ -15,6 +15,7 @@ from unsafe_vlm.report.sections import (
     before_after_section,
     category_section,
     headline_section,
+    judge_section,
     plots_section,
     tasks_section,
 )
@@ -47,6 +48,7 @@ def write_report(
     headline = plot_comparison([evaluation], run_dir / HEADLINE_PLOT, title="Headline scores")
     sections = [
         f"# {title or f'Evaluation report: {run_dir.name}'}\n",
+        judge_section(metrics),
         headline_section(metrics, HEADLINE_PLOT if headline else None),
         tasks_section(metrics),
         *([before_after_section(before, metrics)] if before is not None else []),

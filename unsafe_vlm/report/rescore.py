@@ -11,6 +11,7 @@ from typing import Any
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.responses import ResponseStore
+from unsafe_vlm.judges.identity import saved_identity
 from unsafe_vlm.metrics.api_usage import api_usage
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, metrics_json, read_metrics
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
@@ -57,23 +58,25 @@ def load_task_rows(folder: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def rescore(folder: Path, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    settings = _saved_settings(folder)
+    holdout = list(settings.get("data.holdout_concepts") or [])
     try:
-        results = score_responses(rows, ordered_categories(rows), holdout_concepts=_holdout_concepts(folder))
+        results = score_responses(rows, ordered_categories(rows), holdout_concepts=holdout)
     except ValueError as error:  # an unknown gold label, say
         raise UserError(f"{folder}: cannot score the responses: {error}") from None
-    return metrics_json(results, api_usage(rows))
+    return metrics_json(results, api_usage(rows), judge=saved_identity(settings))
 
 
-def _holdout_concepts(folder: Path) -> list[str]:
-    """The concepts the run held out of training, from the settings saved beside its responses."""
+def _saved_settings(folder: Path) -> dict[str, Any]:
+    """The settings saved beside the responses (the concepts held out of training, the judge's identity)."""
     path = folder / "config.json"
     if not path.is_file():
-        return []
+        return {}
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: not valid JSON ({error})") from None
-    return list(settings.get("data.holdout_concepts") or [])
+    return settings if isinstance(settings, dict) else {}
 
 
 def _check_fields(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -121,3 +121,13 @@ def _category_value(metrics: Metrics, prefix: str, category: str, *, signed: boo
         return format_value(metrics[key], signed=signed)
     task_ran = "modality_gap" in metrics if prefix == "modality_gap" else ran(metrics, prefix.split("/", 1)[0])
     return UNDEFINED if task_ran else NOT_RUN
+
+
+def judge_section(metrics: Metrics) -> str:
+    """Which judge read the answers, and what identifies its reading (rules' or weights' sha256)."""
+    identity = {key.removeprefix("judge/"): value for key, value in metrics.items() if key.startswith("judge/")}
+    if not identity:
+        return "Judge: not recorded (the run was made before runs named their judge).\n"
+    details = [f"{key} `{value}`" for key, value in identity.items() if key not in ("name", "class")]
+    line = f"Judged by `{identity.get('name')}` (`{identity.get('class')}`)"
+    return line + (": " + ", ".join(details) if details else "") + ".\n"
