@@ -6,7 +6,7 @@
    - after "option", "choice", "letter" or "answer" (optionally "is", ":", "would be"):
      "Option B", "option b", "The answer is B: Burglary", "Answer: (c)";
    - an upper-case B, C or D standing alone as a word, or an upper-case A standing alone
-     and followed by punctuation, "or"/"and", or the end ("A: Swastika", "A.", "A or B").
+     and followed by punctuation, "or"/"and", or the end ("A: Swastika", "A.", "A or B", "A/B").
      "A" followed by a word is the article ("A person holds a knife") and is not a letter.
 2. If letters are named: exactly one distinct letter is the answer; several distinct
    letters ("A or B", an echo of the whole option list) are N/A. A letter directly
@@ -39,7 +39,7 @@ _NAMED = [
     ),
     re.compile(r"(?i:\b(?:option|choice|letter))\s*[(\[]?([a-d])(?![\w'’-])"),
     re.compile(r"(?<![\w'’-])([B-D])(?![\w'’-])"),
-    re.compile(r"(?<![\w'’-])(A)(?=\s*(?:[.:,;)\]!?]|-\s|–|$)|\s+(?:or|and)\b)"),
+    re.compile(r"(?<![\w'’-])(A)(?=\s*(?:[.:,;/)\]!?]|-\s|–|$)|\s+(?:or|and)\b)"),
 ]
 _AFTER_LETTER = re.compile(r"\W{0,3}")
 
