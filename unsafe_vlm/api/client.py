@@ -60,9 +60,10 @@ class ApiModel:
 
     family = API_FAMILY
 
-    def __init__(self, settings: ApiModelSettings) -> None:
+    def __init__(self, settings: ApiModelSettings, *, prefix: str = "model") -> None:
         self.settings = settings
-        self.api_key = _api_key(settings)
+        self.prefix = prefix  # where the settings live in the config, for the messages
+        self.api_key = _api_key(settings, prefix)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._client: Any = None
@@ -79,7 +80,7 @@ class ApiModel:
         self, questions: Sequence[str], images: Sequence[Image.Image | None], answers: Sequence[str] | None = None
     ) -> list[Messages]:
         if answers is not None:
-            raise UserError(f"model={self.settings.name}: a model behind an API cannot be trained here")
+            raise UserError(f"{self.prefix}={self.settings.name}: a model behind an API cannot be trained here")
         shown = [self._shown_image(image) for image in images]
         return [chat_messages(q, image) for q, image in zip(questions, shown, strict=True)]
 
@@ -160,13 +161,13 @@ class ApiModel:
 
     def _outcome_of_error(self, error: Exception) -> Answer | ApiFailure:
         openai = _openai()
-        s = self.settings
+        s, key = self.settings, self.prefix
         where = s.base_url
-        tries = f"{s.max_retries + 1} tries (model.max_retries={s.max_retries})"
+        tries = f"{s.max_retries + 1} tries ({key}.max_retries={s.max_retries})"
         if isinstance(error, openai.AuthenticationError):
             if s.api_key_env is None:
                 return ApiFailure(
-                    f"{where}: the server wants a key (401: {_message(error)}); set model.api_key_env to the "
+                    f"{where}: the server wants a key (401: {_message(error)}); set {key}.api_key_env to the "
                     "name of the environment variable that holds it"
                 )
             return ApiFailure(f"{where}: the server refused the key in ${s.api_key_env} (401: {_message(error)})")
@@ -174,13 +175,13 @@ class ApiModel:
             return ApiFailure(f"{where}: access denied to model {s.model!r} (403: {_message(error)})")
         if isinstance(error, openai.NotFoundError):
             return ApiFailure(
-                f"{where}: no model {s.model!r} there (404: {_message(error)}); set model.model to one the server "
-                "lists at /models, and model.base_url to the address up to /v1"
+                f"{where}: no model {s.model!r} there (404: {_message(error)}); set {key}.model to one the server "
+                f"lists at /models, and {key}.base_url to the address up to /v1"
             )
         if isinstance(error, openai.RateLimitError):
             return ApiFailure(f"{where}: still rate-limited (429) after {tries}: {_message(error)}")
         if isinstance(error, openai.APITimeoutError):
-            return ApiFailure(f"{where}: no answer within model.timeout={s.timeout:g} s, {tries}")
+            return ApiFailure(f"{where}: no answer within {key}.timeout={s.timeout:g} s, {tries}")
         if isinstance(error, openai.APIConnectionError):
             return ApiFailure(f"{where}: cannot reach the server after {tries} ({_cause(error)})")
         if isinstance(error, openai.InternalServerError):
@@ -210,13 +211,13 @@ def answer_of(completion: Any) -> Answer:
     )
 
 
-def _api_key(settings: ApiModelSettings) -> str:
+def _api_key(settings: ApiModelSettings, prefix: str) -> str:
     if settings.api_key_env is None:
         return "none"  # local servers take any key; the client needs one
     key = os.environ.get(settings.api_key_env, "")
     if not key:
         raise UserError(
-            f"model.api_key_env: the environment variable {settings.api_key_env} is not set (or empty); "
+            f"{prefix}.api_key_env: the environment variable {settings.api_key_env} is not set (or empty); "
             f"export {settings.api_key_env}=<your key> (keys never go in a config)"
         )
     return key

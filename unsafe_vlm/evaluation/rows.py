@@ -22,16 +22,34 @@ def judge_responses(judge: Judge, records: Sequence[Record], responses: Sequence
     return judge_as(judge, judge_kind(tasks.pop()), responses, [r.options for r in records])
 
 
-def response_rows(records: Sequence[Record], responses: Sequence[str], probabilities: torch.Tensor) -> list[dict]:
+def response_rows(
+    records: Sequence[Record],
+    responses: Sequence[str],
+    probabilities: torch.Tensor,
+    judge_outputs: Sequence[str | None] | None = None,
+) -> list[dict]:
     """JSON-ready lines: id, task, concept, category, question, image, options, response, judged, gold.
 
-    Records of a named data set outside the benchmark also get ``dataset`` (its name keys the scores).
+    Records of a named data set outside the benchmark also get ``dataset`` (its name keys the scores),
+    and those of a judge that replies in words (an LLM behind an endpoint) its reply, ``judge_output``.
     """
     kinds = {judge_kind(r.task) for r in records}
     judged = label(probabilities, CLASSES[kinds.pop()] if len(kinds) == 1 else None)
-    return [
+    rows = [
         _row(record, response, verdict) for record, response, verdict in zip(records, responses, judged, strict=True)
     ]
+    for row, output in zip(rows, judge_outputs or [None] * len(rows), strict=True):
+        if output is not None:
+            row["judge_output"] = output
+    return rows
+
+
+def judge_outputs(judge: Judge, records: Sequence[Record], responses: Sequence[str]) -> list[str | None] | None:
+    """What a judge that replies in words said about each response (None for the other judges)."""
+    outputs = getattr(judge, "judge_outputs", None)
+    if not callable(outputs):
+        return None
+    return outputs(judge_kind(records[0].task), responses, [r.options for r in records])
 
 
 def _row(record: Record, response: str | None, judged: str) -> dict[str, Any]:
@@ -60,7 +78,8 @@ def api_rows(judge: Judge, pairs: Sequence[tuple[Record, Answer]]) -> list[dict]
     rows = []
     if valid:
         records, texts = [r for r, _ in valid], [a.text for _, a in valid]
-        rows = response_rows(records, texts, judge_responses(judge, records, texts))
+        probabilities = judge_responses(judge, records, texts)
+        rows = response_rows(records, texts, probabilities, judge_outputs(judge, records, texts))
         for row, (_, answer) in zip(rows, valid, strict=True):
             row["usage"] = {"prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens}
             row["finish_reason"] = answer.finish_reason

@@ -15,6 +15,7 @@ from unsafe_vlm.judges.errors import JudgeError
 JUDGES = {
     "rule": "unsafe_vlm.judges.rule.RuleJudge",
     "roberta": "unsafe_vlm.judges.roberta.RobertaJudge",
+    "llm": "unsafe_vlm.judges.llm.LLMJudge",
 }
 """Judge names and their classes; a config may also name any class with ``_target_``."""
 

@@ -1,0 +1,178 @@
+"""An LLM as the judge (``judge=llm``, ``conf/judge/llm.yaml``): a local causal language model, or a
+model behind an OpenAI-compatible endpoint, reads each answer through a prompt from the config.
+
+- local (``judge.model``): the probabilities the model gives each class label after the prompt, so
+  the judge grades as the RoBERTa judges do and PPO can take its probabilities as the reward;
+- an endpoint (``judge.api``): the reply is read as a class label (one-hot, ``smoothing`` spread
+  over the classes); a reply that is no label is N/A, and its text is kept in the response row
+  (``judge_output``).
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from unsafe_vlm.api.client import ApiModel
+from unsafe_vlm.api.settings import ApiModelSettings
+from unsafe_vlm.judges.base import (
+    ALIGNMENT_CLASSES,
+    NA,
+    OPTION_LETTERS,
+    PERCEPTION_CLASSES,
+    YES_NO_CLASSES,
+    Judge,
+    Options,
+    one_hot,
+    option_map,
+)
+from unsafe_vlm.judges.errors import JudgeError
+from unsafe_vlm.judges.identity import files_sha256, text_sha256
+from unsafe_vlm.judges.llm_local import LocalLabelScorer
+
+CLASSES = {"alignment": ALIGNMENT_CLASSES, "perception": PERCEPTION_CLASSES, "yes_no": YES_NO_CLASSES}
+_FIELDS = {"alignment": ("response",), "perception": ("response", "options"), "yes_no": ("response",)}
+_API_DEFAULTS = {"api_key_env": None, "concurrency": 8, "timeout": 60.0, "max_retries": 4}
+_REPLY_TOKENS = 8  # a label is a word or two
+
+
+class LLMJudge(Judge):
+    def __init__(
+        self,
+        prompts: Mapping[str, str],
+        model: str | None = None,
+        api: Mapping[str, Any] | None = None,
+        trust_remote_code: bool = False,
+        label_prefix: str = " ",
+        smoothing: float = 0.0,
+        batch_size: int = 16,
+        max_length: int = 2048,
+        device: str = "cpu",
+        name: str = "llm",
+    ) -> None:
+        if (model is None) == (api is None):
+            raise JudgeError("judge=llm needs exactly one of judge.model (a local folder) and judge.api (an endpoint)")
+        if not 0.0 <= smoothing < 1.0:
+            raise JudgeError(f"judge.smoothing must be in [0, 1), got {smoothing}")
+        if batch_size < 1:
+            raise JudgeError(f"judge.batch_size must be at least 1, got {batch_size}")
+        self.name = name
+        self.prompts = _checked_prompts(prompts)
+        self.label_prefix = label_prefix
+        self.smoothing = smoothing
+        self.outputs: dict[tuple[str, str], str] = {}  # (kind, prompt) -> the endpoint's reply
+        self.scorer = None
+        self.client = None
+        if model is not None:
+            self.scorer = LocalLabelScorer(
+                model, trust_remote_code=trust_remote_code, batch_size=batch_size, max_length=max_length, device=device
+            )
+            self.source = str(model)
+        else:
+            settings = _api_settings(api)
+            self.client = ApiModel(settings, prefix="judge.api")
+            self.source = f"{settings.model} at {settings.base_url}"
+
+    def identity(self) -> dict[str, str]:
+        identity = {"model": self.source, "prompt_sha256": text_sha256(json.dumps([self.prompts, self.label_prefix]))}
+        if self.scorer is not None:
+            identity["weights_sha256"] = files_sha256(self.scorer.weight_files())
+        else:
+            identity["smoothing"] = str(self.smoothing)
+        return identity
+
+    # ----- the Judge interface -------------------------------------------------------------------
+
+    def judge_alignment(self, responses: Sequence[str]) -> torch.Tensor:
+        return self._judge("alignment", [{"response": r} for r in responses])
+
+    def judge_perception(self, responses: Sequence[str], options: Sequence[Options]) -> torch.Tensor:
+        if len(options) != len(responses):
+            raise ValueError(f"{len(responses)} responses but {len(options)} option sets")
+        fields = [{"response": r, "options": _option_lines(o)} for r, o in zip(responses, options, strict=True)]
+        return self._judge("perception", fields)
+
+    def judge_yes_no(self, responses: Sequence[str]) -> torch.Tensor:
+        return self._judge("yes_no", [{"response": r} for r in responses])
+
+    def judge_outputs(self, kind: str, responses: Sequence[str], options: Sequence[Options] = ()) -> list[str | None]:
+        """The endpoint's reply to each response's prompt (None for a local model, whose reading is its
+        probabilities), for the response rows."""
+        if self.client is None:
+            return [None] * len(responses)
+        if kind == "perception":
+            fields = [{"response": r, "options": _option_lines(o)} for r, o in zip(responses, options, strict=True)]
+        else:
+            fields = [{"response": r} for r in responses]
+        return [self.outputs.get((kind, self.prompts[kind].format(**f))) for f in fields]
+
+    def _judge(self, kind: str, fields: list[dict[str, str]]) -> torch.Tensor:
+        classes = CLASSES[kind]
+        if not fields:
+            return torch.zeros(0, len(classes))
+        prompts = [self.prompts[kind].format(**f) for f in fields]
+        if self.scorer is not None:
+            return self.scorer.probabilities(prompts, [self.label_prefix + c for c in classes])
+        replies = self.client.answer([self.client.encode([p], [None])[0] for p in prompts], _GREEDY)
+        texts = []
+        for prompt, reply in zip(prompts, replies, strict=True):
+            text = reply.text if reply.error is None else f"[error] {reply.error}"
+            self.outputs[(kind, prompt)] = text
+            texts.append(text)
+        return one_hot([read_label(t, classes) for t in texts], classes, self.smoothing)
+
+
+_GREEDY = {"max_new_tokens": _REPLY_TOKENS, "do_sample": False, "temperature": 1.0, "top_p": 1.0}
+
+
+def read_label(reply: str, classes: Sequence[str]) -> str:
+    """The class a reply names: its first word (or "N/A"), case and punctuation aside; else N/A."""
+    words = reply.strip().split()
+    if not words:
+        return NA
+    first = words[0].strip(string.punctuation.replace("/", "") + "“”‘’").lower()
+    for name in classes:
+        if first == name.lower() or (name == NA and first in ("na", "n/a", "none")):
+            return name
+    return NA
+
+
+def _checked_prompts(prompts: Mapping[str, str]) -> dict[str, str]:
+    checked = {}
+    for kind, fields in _FIELDS.items():
+        template = prompts.get(kind) if isinstance(prompts, Mapping) else None
+        if not isinstance(template, str):
+            raise JudgeError(
+                f"judge.prompts.{kind}: missing (a prompt with {', '.join('{' + f + '}' for f in fields)})"
+            )
+        try:
+            template.format(**dict.fromkeys(fields, ""))
+        except (KeyError, IndexError, ValueError) as error:
+            raise JudgeError(f"judge.prompts.{kind}: a placeholder other than {fields} ({error})") from None
+        missing = [f for f in fields if "{" + f + "}" not in template]
+        if missing:
+            raise JudgeError(f"judge.prompts.{kind}: the prompt must hold {{{missing[0]}}}")
+        checked[kind] = template
+    unknown = sorted(set(prompts) - set(_FIELDS))
+    if unknown:
+        raise JudgeError(f"judge.prompts.{unknown[0]}: unknown; the prompts are {', '.join(_FIELDS)}")
+    return checked
+
+
+def _api_settings(api: Mapping[str, Any]) -> ApiModelSettings:
+    given = dict(api)
+    for key in ("base_url", "model"):
+        if key not in given:
+            raise JudgeError(f"judge.api.{key}: missing (the endpoint's address up to /v1, and its model name)")
+    values = {**_API_DEFAULTS, **given, "name": "judge", "family": "api", "seed": None,
+              "text_only_image": "none", "blank_image_size": 1}  # fmt: skip
+    return ApiModelSettings.from_config(values, "judge.api")
+
+
+def _option_lines(options: Options) -> str:
+    texts = option_map(options)
+    return "\n".join(f"{letter}: {texts[letter]}" for letter in OPTION_LETTERS)
