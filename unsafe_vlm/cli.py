@@ -40,6 +40,10 @@ COMMANDS = {
         "answer OpenAI chat-completions requests with the model: serve model.adapter=DIR serve.port=8000",
         "unsafe_vlm.commands.serve:serve",
     ),
+    "rejudge": Command(
+        "re-judge a run's responses with another judge; agreement and scores side by side: rejudge RUN judge=...",
+        "unsafe_vlm.commands.rejudge:rejudge",
+    ),
     "report": Command(
         "re-render report and plots from saved responses; compare runs: report RUN_DIR [RUN_DIR...]",
         "unsafe_vlm.commands.report:report",
@@ -87,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     from unsafe_vlm.config_check import ConfigError, check_launcher, check_overrides, plain_method_override
 
     overrides = plain_method_override(name, overrides)
+    if name == "rejudge" and overrides and "=" not in overrides[0] and not overrides[0].startswith("-"):
+        overrides = [f"run={overrides[0]}", *overrides[1:]]  # rejudge RUN ...: the run folder comes first
+    if name == "rejudge" and not any(a.startswith("run=") for a in overrides):
+        _fail("rejudge: name the run folder first: python -m unsafe_vlm rejudge RUN_DIR judge=...")
     try:
         composed = check_overrides(name, overrides)
         multirun = any(a in ("-m", "--multirun") for a in overrides)
