@@ -220,3 +220,54 @@ def test_a_sequence_classifier_with_the_wrong_number_of_labels_is_refused(tiny, 
     tiny["tokenizer"].save_pretrained(tmp_path)
     with pytest.raises(JudgeError, match="has 2 labels but the alignment judge needs 3"):
         RobertaJudge(alignment_model=str(tmp_path))
+
+
+class ReleasedClassifier(torch.nn.Module):
+    """The released judges' layout: ``self.roberta`` (a RobertaModel, pooler included) and one
+    ``self.classifier`` Linear on the first token's last hidden state (768 wide at roberta-base's size)."""
+
+    def __init__(self, config, n_classes: int):
+        super().__init__()
+        self.roberta = RobertaModel(config)
+        self.classifier = torch.nn.Linear(config.hidden_size, n_classes)
+
+    def forward(self, input_ids, attention_mask):
+        hidden = self.roberta(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.classifier(hidden[:, 0])
+
+
+@pytest.mark.slow
+def test_the_released_format_judges_an_evaluation_and_names_both_checkpoints(tiny, tmp_path, data_cache):
+    import hashlib
+    import json
+
+    from tests.cli_runner import run_cli
+
+    files = {}
+    for task, classes in (("perception", ["A", "B", "C", "D", "N/A"]), ("alignment", ["Safe", "Unsafe", "N/A"])):
+        torch.manual_seed(len(classes))
+        released = ReleasedClassifier(tiny["config"], len(classes)).eval()
+        files[task] = tmp_path / f"{task}_judge.pt"
+        torch.save(released.state_dict(), files[task])  # what the paper's training saved
+        judge = RobertaJudge(base_model=str(tiny["folder"]), **{f"{task}_weights": str(files[task])})
+        ids = tiny["tokenizer"](RESPONSES[0], return_tensors="pt")["input_ids"]
+        with torch.no_grad():
+            expected = released(ids, torch.ones_like(ids)).softmax(-1)
+        got = judge.judge_alignment(RESPONSES[:1]) if task == "alignment" else judge.judge_perception(
+            RESPONSES[:1], [OPTIONS])  # fmt: skip
+        assert torch.allclose(got, expected, atol=1e-5), f"the released {task} classes, in the released order"
+
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "evaluate", "model=tiny", "data=synthetic", f"data.cache_dir={data_cache}", "data.limit_per_task=2",
+        "generation.max_new_tokens=4", "judge=roberta", f"judge.base_model={tiny['folder']}",
+        f"judge.perception_weights={files['perception']}", f"judge.alignment_weights={files['alignment']}",
+        f"hydra.run.dir={run_dir}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for task, path in files.items():
+        digest = hashlib.sha256(path.name.encode() + b"\0" + path.read_bytes()).hexdigest()
+        assert metrics[f"judge/{task}_sha256"] == digest
+    assert metrics["judge/name"] == "roberta" and metrics["perception/n"] == 2
+    assert "Judged by `roberta`" in (run_dir / "report.md").read_text()
