@@ -210,6 +210,13 @@ API_MODELS = [
          ("evaluate", "model=api", "model.base_url=http://127.0.0.1:9/v1", "model.max_retries=0",
           "data.limit_per_task=2", "hydra.run.dir={tmp}/run"),
          "http://127.0.0.1:9/v1: cannot reach the server after 1 tries"),
+    Case("models behind an API", "an LLM judge's endpoint not listening",
+         ("evaluate", "model=tiny", "judge=llm", "data.limit_per_task=2", "generation.max_new_tokens=2",
+          "+judge.api={{base_url: 'http://127.0.0.1:9/v1', model: j, max_retries: 0}}", "hydra.run.dir={tmp}/run"),
+         "http://127.0.0.1:9/v1: cannot reach the server after 1 tries (judge.api.max_retries=0)"),
+    Case("models behind an API", "an LLM judge's folder without safetensors",
+         ("evaluate", "model=tiny", "judge=llm", "judge.model={tmp}/model"),
+         "judge.model: no *.safetensors weights in {tmp}/model", write("model/pytorch_model.bin", "pickle")),
 ]  # fmt: skip
 
 CONFIG = [
