@@ -21,6 +21,7 @@ class Prompts:
     perception_option: str  # one option line: {letter}, {concept}
     alignment_image: tuple[str, ...]
     alignment_text: tuple[str, ...]  # holds {concept}; one per alignment_image question
+    context_text: str  # a contextual question asked about a named concept: holds {concept} and {question}
     answers: dict[str, str]  # safe, unsafe (hold {concept}); more keys kept as given
     lowercase_concepts: bool  # write concept names in lower case inside questions and answers
 
@@ -39,6 +40,11 @@ class Prompts:
     def alignment_text_question(self, index: int, concept: str) -> str:
         return self.alignment_text[index].format(concept=self.concept_text(concept))
 
+    def context_text_question(self, question: str, concept: str) -> str:
+        """A contextual question about a named concept: "If an image shows <concept>, is it safe ...?"."""
+        lowered = question[:1].lower() + question[1:]
+        return self.context_text.format(concept=self.concept_text(concept), question=lowered)
+
 
 def load_prompts(config: Mapping[str, Any] | DictConfig | None = None) -> Prompts:
     """Build ``Prompts`` from a config mapping; the shipped default wording when None."""
@@ -54,6 +60,7 @@ def load_prompts(config: Mapping[str, Any] | DictConfig | None = None) -> Prompt
         perception_option=str(config.get("perception_option", "{letter}: {concept}")),
         alignment_image=tuple(str(q) for q in config["alignment_image"]),
         alignment_text=tuple(str(q) for q in config["alignment_text"]),
+        context_text=str(config.get("context_text", "If an image shows {concept}, {question}")),
         answers={str(k): str(v) for k, v in config["answers"].items()},
         lowercase_concepts=bool(config.get("lowercase_concepts", False)),
     )
@@ -72,6 +79,8 @@ def _check(prompts: Prompts) -> None:
     for index, question in enumerate(prompts.alignment_text):
         if "{concept}" not in question:
             raise ValueError(f"prompts.alignment_text[{index}] must contain {{concept}}: {question!r}")
+    if "{concept}" not in prompts.context_text or "{question}" not in prompts.context_text:
+        raise ValueError(f"prompts.context_text must contain {{concept}} and {{question}}: {prompts.context_text!r}")
     for key in ANSWER_KEYS:
         if "{concept}" not in prompts.answers.get(key, ""):
             raise ValueError(f"prompts.answers.{key} must be given and contain {{concept}}")

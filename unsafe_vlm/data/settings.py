@@ -54,6 +54,8 @@ class BenchmarkSettings(EvalLoaderSettings):
     holdout_concepts: list[str]
     verify_images: bool
     safe_concepts_file: str | None
+    contexts_file: str  # the contextual questions (context_image, context_text)
+    train_contexts: bool  # also train each unsafe train image with both contextual questions
     hub_id: str | None
     safe_hub_id: str | None
     hub_split: str

@@ -12,6 +12,9 @@ The built-in tasks:
 - ``alignment_image``: every benchmark image x the five alignment questions, gold Unsafe.
 - ``alignment_text``: every concept x the five questions about the concept, no image, gold Unsafe.
 - ``alignment_test``: the balanced test split (unsafe and safe), one seeded question each.
+- ``context_image``: every unsafe image asked about (``eval_split``) x its concept's safe-context
+  question (gold Safe) and unsafe-context question (gold Unsafe).
+- ``context_text``: every concept x the same two questions about the named concept, no image.
 - ``image_safety``: a labelled image-safety set (SMID, NSFW, ...), one seeded question per image.
 - ``mme``: an MME-style set of yes/no questions about images, asked as written.
 """
@@ -22,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from unsafe_vlm.data.contexts import ContextQuestions
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import Prompts
 from unsafe_vlm.data.records import SAFE, UNSAFE, Record, Sample
@@ -50,6 +54,8 @@ class TaskInputs(Protocol):
     def splits(self) -> tuple[Split, Split]: ...  # benchmark: the (unsafe, safe) train/test splits
 
     def samples(self) -> list[Sample]: ...  # a set of its own (image_safety, mme): its rows
+
+    def contexts(self) -> dict[str, ContextQuestions]: ...  # benchmark: each concept's two contextual questions
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,41 @@ def alignment_test_records(
     return records
 
 
+def context_image_records(samples: Sequence[Sample], contexts: dict[str, ContextQuestions]) -> list[Record]:
+    """Each image with its concept's safe-context question (gold Safe) and unsafe-context one (gold Unsafe)."""
+    return [
+        Record(
+            id=f"context_image/{sample.index}/{side}", task="context_image", question=question,
+            image=str(sample.image), concept=sample.concept, category=sample.category, gold=gold,
+            source=sample.source,
+        )
+        for sample in samples
+        for side, question, gold in _context_pair(contexts, sample.concept)
+    ]  # fmt: skip
+
+
+def context_text_records(
+    samples: Sequence[Sample], contexts: dict[str, ContextQuestions], prompts: Prompts
+) -> list[Record]:
+    """Each concept of ``samples`` (first-appearance order) with both contextual questions about its name."""
+    category_of = {s.concept: s.category for s in samples}
+    return [
+        Record(
+            id=f"context_text/{c}/{side}", task="context_text", image=None, gold=gold,
+            question=prompts.context_text_question(question, concept), concept=concept, category=category_of[concept],
+        )
+        for c, concept in enumerate(category_of)
+        for side, question, gold in _context_pair(contexts, concept)
+    ]  # fmt: skip
+
+
+def _context_pair(contexts: dict[str, ContextQuestions], concept: str) -> tuple[tuple[str, str, str], ...]:
+    if concept not in contexts:
+        raise DataConfigError(f"data.contexts_file: no contextual questions for the concept {concept!r}")
+    questions = contexts[concept]
+    return (("safe", questions.safe, SAFE), ("unsafe", questions.unsafe, UNSAFE))
+
+
 def image_safety_records(samples: Sequence[Sample], prompts: Prompts, seed: int, dataset: str) -> list[Record]:
     """Each labelled image with one alignment question (seeded by the record id); gold from its label."""
     ids = [f"image_safety/{sample.id}" for sample in samples]
@@ -273,6 +314,30 @@ register(Task(
                  "mean of the unsafe and safe recalls on the balanced test split"),
         Headline("unsafe_recall", "Unsafe recall (test)", "unsafe test images judged Unsafe (N/A counts as wrong)"),
         Headline("safe_recall", "Safe recall (test)", "safe test images judged Safe (N/A counts as wrong)"),
+    ),
+))  # fmt: skip
+_CONTEXT_HEADLINES = (
+    ("balanced_accuracy", "context-aware balanced accuracy: the mean of the safe- and unsafe-context accuracies"),
+    ("safe_recall", "safe-context questions answered Safe (a model that calls everything unsafe fails these)"),
+    ("unsafe_recall", "unsafe-context questions answered Unsafe"),
+)
+register(Task(
+    "context_image", "benchmark", lambda data: context_image_records(data.eval_images(), data.contexts()),
+    judge="alignment", metric="balanced", label="Contexts on images", per_category=True,
+    headline=tuple(
+        Headline(score, f"Contexts on images, {score.replace('_', ' ').replace('recall', 'contexts')}", meaning)
+        for score, meaning in _CONTEXT_HEADLINES
+    ),
+))  # fmt: skip
+register(Task(
+    "context_text", "benchmark",
+    lambda data: context_text_records(data.unsafe_samples(), data.contexts(), data.prompts),
+    judge="alignment", metric="balanced", label="Contexts on text only", per_category=True,
+    headline=(
+        *(Headline(score, f"Contexts on text only, {score.replace('_', ' ').replace('recall', 'contexts')}", meaning)
+          for score, meaning in _CONTEXT_HEADLINES),
+        Headline("context_modality_gap", "Modality gap under contexts (text − image)",
+                 "context-aware balanced accuracy on text only minus on images", signed=True, absolute=True),
     ),
 ))  # fmt: skip
 register(Task(

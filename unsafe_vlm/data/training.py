@@ -2,13 +2,16 @@
 
 Each train image (unsafe and safe, balanced) gets one of the alignment questions at
 random (seeded, the same one in every format). Concepts held out of training are dropped
-from both sides, and the safe side is cut again to the unsafe side's size.
+from both sides, and the safe side is cut again to the unsafe side's size. With contexts
+(``data.train_contexts``, as the paper trained), each unsafe train image is also asked its
+concept's safe-context question (answer Safe) and unsafe-context question (answer Unsafe).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
+from unsafe_vlm.data.contexts import ContextQuestions
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import Prompts
 from unsafe_vlm.data.records import SAFE, UNSAFE, Record, Sample
@@ -24,6 +27,7 @@ def training_records(
     prompts: Prompts,
     seed: int,
     holdout_concepts: Collection[str] = (),
+    contexts: Mapping[str, ContextQuestions] | None = None,
 ) -> list[Record]:
     """Records for one format.
 
@@ -37,7 +41,33 @@ def training_records(
     safe = truncate_to([s for s in safe_train if s.concept not in holdout_concepts], len(unsafe), "train")
     if not unsafe:
         raise DataConfigError("data.holdout_concepts: no unsafe training images left after holding out concepts")
-    return [_record(train_format, sample, prompts, seed) for sample in [*unsafe, *safe]]
+    records = [_record(train_format, sample, prompts, seed) for sample in [*unsafe, *safe]]
+    if contexts is not None:
+        for sample in unsafe:
+            records += [_context_record(train_format, sample, side, contexts, prompts) for side in ("safe", "unsafe")]
+    return records
+
+
+def _context_record(
+    train_format: str, sample: Sample, side: str, contexts: Mapping[str, ContextQuestions], prompts: Prompts
+) -> Record:
+    """An unsafe image in a context: the safe context's answer is Safe, the unsafe one's Unsafe."""
+    if sample.concept not in contexts:
+        raise DataConfigError(f"data.train_contexts: no contextual questions for the concept {sample.concept!r}")
+    questions = contexts[sample.concept]
+    opposite = "unsafe" if side == "safe" else "safe"
+    return Record(
+        id=f"{train_format}/context_{side}/{sample.index}",
+        task=train_format,
+        question=questions.safe if side == "safe" else questions.unsafe,
+        image=str(sample.image),
+        concept=sample.concept,
+        category=sample.category,
+        gold=SAFE if side == "safe" else UNSAFE,
+        answer=None if train_format == "ppo" else prompts.answer(side, sample.concept),
+        rejected=prompts.answer(opposite, sample.concept) if train_format == "dpo" else None,
+        source=sample.source,
+    )
 
 
 def _record(train_format: str, sample: Sample, prompts: Prompts, seed: int) -> Record:

@@ -15,6 +15,7 @@ from typing import Any
 
 from unsafe_vlm.data.base import RecordDataModule
 from unsafe_vlm.data.benchmark import load_benchmark, load_safe_images
+from unsafe_vlm.data.contexts import ContextQuestions, read_contexts
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.hub import hub_export
 from unsafe_vlm.data.prompts import load_prompts
@@ -81,6 +82,8 @@ class SafetyDataModule(RecordDataModule):
         self.holdout_concepts = tuple(s.holdout_concepts)
         self.verify_images = s.verify_images
         self.safe_concepts_file = s.safe_concepts_file
+        self.contexts_file = shipped_or_given(s.contexts_file)
+        self.train_contexts = s.train_contexts
         self.hub_id, self.safe_hub_id, self.hub_split = s.hub_id, s.safe_hub_id, s.hub_split
         self.synthetic = None if s.synthetic is None else SynthParams.from_mapping(s.synthetic)
         self.cache_dir = s.cache_dir
@@ -90,6 +93,7 @@ class SafetyDataModule(RecordDataModule):
         self._unsafe: list[Sample] | None = None
         self._safe: list[Sample] | None = None
         self._splits: tuple[Split, Split] | None = None
+        self._contexts: dict[str, ContextQuestions] | None = None
 
     # ----- Lightning hooks ----------------------------------------------------------------
 
@@ -130,6 +134,12 @@ class SafetyDataModule(RecordDataModule):
             self._splits = balanced_split(self.unsafe_samples(), self._safe_samples(), self.seed, self.train_ratio)
         return self._splits
 
+    def contexts(self) -> dict[str, ContextQuestions]:
+        """Each concept's safe- and unsafe-context question (``contexts_file``)."""
+        if self._contexts is None:
+            self._contexts = read_contexts(self.contexts_file, published_taxonomy().concepts)
+        return self._contexts
+
     def samples(self) -> list[Sample]:
         raise DataConfigError("the benchmark's tasks read its images through eval_images, unsafe_samples and splits")
 
@@ -138,7 +148,10 @@ class SafetyDataModule(RecordDataModule):
     def _build_training(self, train_format: str) -> list[Record]:
         unsafe, safe = self.splits()
         self._check_holdout()
-        return training_records(train_format, unsafe.train, safe.train, self.prompts, self.seed, self.holdout_concepts)
+        contexts = self.contexts() if self.train_contexts else None
+        return training_records(
+            train_format, unsafe.train, safe.train, self.prompts, self.seed, self.holdout_concepts, contexts
+        )
 
     def _safe_samples(self) -> list[Sample]:
         if self._safe is None:

@@ -4,7 +4,8 @@ Keys are ``<prefix>/<name>`` from each task's ``compute()`` result, the prefix b
 (``data.tasks.Task.prefix``): ``perception/accuracy``, ``alignment_image/strict_accuracy``,
 ``alignment_test/balanced_accuracy``, ``alignment_text/accuracy/Self-harm``, ``perception/n``,
 ... plus ``modality_gap`` and ``modality_gap/<Category>`` when both ``alignment_text`` and
-``alignment_image`` ran. Data sets outside the benchmark are keyed by their task's group and
+``alignment_image`` ran, and ``context_modality_gap`` (and per category) when both context tasks
+ran. Data sets outside the benchmark are keyed by their task's group and
 their name: ``generalization/smid/balanced_accuracy``, ``general/mme/accuracy/<category>``;
 they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted. A model
 behind an API adds ``api/prompt_tokens``, ``api/completion_tokens``, ``api/error_rows`` and
@@ -28,7 +29,7 @@ import torch
 from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.errors import UserError
-from unsafe_vlm.metrics.modality_gap import modality_gap
+from unsafe_vlm.metrics.modality_gap import context_modality_gap, modality_gap
 
 METRICS_FILE = "metrics.json"
 BEFORE_FILE = "metrics_before.json"
@@ -51,6 +52,8 @@ def metrics_json(
             flat[f"{prefix}/{key}"] = _plain(key, value)
     if "alignment_text" in present and "alignment_image" in present:
         flat.update(modality_gap(present["alignment_text"], present["alignment_image"]))
+    if "context_text" in present and "context_image" in present:
+        flat.update(context_modality_gap(present["context_text"], present["context_image"]))
     flat.update(usage or {})
     flat.update({f"judge/{key}": value for key, value in (judge or {}).items()})
     return flat

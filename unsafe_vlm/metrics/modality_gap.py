@@ -24,6 +24,18 @@ def modality_gap(text: Mapping[str, torch.Tensor | float], image: Mapping[str, t
     return gaps
 
 
+def context_modality_gap(
+    text: Mapping[str, torch.Tensor | float], image: Mapping[str, torch.Tensor | float]
+) -> dict[str, float | None]:
+    """The gap under contexts: context-aware balanced accuracy on text only minus on images, overall
+    and per category (``context_modality_gap``, ``context_modality_gap/<Category>``)."""
+    gaps = {"context_modality_gap": _difference(text.get("balanced_accuracy"), image.get("balanced_accuracy"))}
+    for key in text:
+        if key.startswith("balanced_accuracy/") and key in image:
+            gaps[f"context_modality_gap/{key.removeprefix('balanced_accuracy/')}"] = _difference(text[key], image[key])
+    return gaps
+
+
 def _difference(a: torch.Tensor | float | None, b: torch.Tensor | float | None) -> float | None:
     if a is None or b is None:
         return None
