@@ -77,9 +77,11 @@ def test_each_stage_builds_only_what_it_needs(published):
     root, _ = published
     datamodule = build("+data=unsafe_concepts", f"data.root={root}")  # no safe images at all
     datamodule.setup("test")
-    assert set(datamodule._records) == {"perception", "alignment_image", "alignment_text"}
+    assert set(datamodule._records) == {"perception", "alignment_image", "alignment_text", "context_image",
+                                        "context_text"}  # fmt: skip
     assert datamodule._safe is None and datamodule._splits is None
-    assert [len(datamodule.records(t)) for t in datamodule.task_names("test")] == [1567, 1567 * 5, 75 * 5]
+    counts = [len(datamodule.records(t)) for t in datamodule.task_names("test")]
+    assert counts == [1567, 1567 * 5, 75 * 5, 1567 * 2, 75 * 2]
     with pytest.raises(ValueError, match="needs safe images: set data.safe_root"):
         datamodule.setup("fit")
 
@@ -100,7 +102,7 @@ def test_loaders_for_every_task_and_training_format(small):
     datamodule = build("+data=unsafe_concepts", f"data.root={root}", f"data.safe_root={safe}", "data.eval_batch_size=4")
     datamodule.setup("predict")
     loaders = datamodule.predict_dataloader()
-    assert len(loaders) == len(datamodule.task_names("predict")) == 3
+    assert len(loaders) == len(datamodule.task_names("predict")) == 5
     batch = next(iter(loaders[1]))
     assert isinstance(batch["records"], RecordBatch) and len(batch["records"]) == 4
     assert batch["inputs"]["input_ids"].shape[0] == 4
