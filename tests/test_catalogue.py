@@ -90,6 +90,17 @@ def checkpoint(method: str = "sft", r: int = 8, cut: bool = False, model: str = 
     return prepare
 
 
+def contexts(change: Callable[[list], None]) -> Prepare:
+    """A copy of the shipped contexts file with one change."""
+
+    def prepare(tmp: Path) -> None:
+        entries = json.loads((REPO_DIR / "data" / "unsafe_concepts" / "contexts.json").read_text())
+        change(entries)
+        (tmp / "contexts.json").write_text(json.dumps(entries))
+
+    return prepare
+
+
 def write(relative: str, text: str) -> Prepare:
     def prepare(tmp: Path) -> None:
         (tmp / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +117,8 @@ FIT_TINY = ("fit", "+method=sft", "model=tiny", "hydra.run.dir={tmp}/run")
 M = "{tmp}/bench/metadata.jsonl"
 P = "{tmp}/bench/perception_metadata.jsonl"
 T = "{tmp}/set.tsv"
+C = "{tmp}/contexts.json"
+CTX = ("evaluate", "model=tiny", "data.contexts_file={tmp}/contexts.json")
 
 DATA_FILES = [
     Case("data files", "benchmark folder missing", ("evaluate", "data=unsafe_concepts", "data.root={tmp}/none"),
@@ -148,6 +161,13 @@ DATA_FILES = [
     Case("data files", "MME index used twice", MME, f"{T}:3: index '0' is already used on line 2",
          tsv(lambda p: write_tsv(p, ["index", "image", "question", "answer"],
                                  [[0, png_base64((0, 0, 0)), "Q?", "Yes"], [0, png_base64((0, 0, 0)), "Q?", "No"]]))),
+    Case("data files", "a context without its unsafe question", CTX,
+         f"{C}: entry 3 (The Federal Reserve Conspiracy): output has no 'Unsafe Context:' question",
+         contexts(lambda e: e[2].update(output="Safe Context: Q?"))),
+    Case("data files", "a context of an unknown concept", CTX, f"{C}: entry 5 (Flat Earth): unknown concept",
+         contexts(lambda e: e[4].update({"unsafe concept": "Flat Earth"}))),
+    Case("data files", "a concept with two contexts", CTX, f"{C}: entry 76 (The Bilderberg Group): concept "
+         "'The Bilderberg Group' is listed twice", contexts(lambda e: e.append(dict(e[1])))),
     Case("data files", "image-safety label unknown", SAFETY, f"{T}:3: unknown label 'nsfw'",
          tsv(lambda p: write_image_safety_tsv(p, ["safe", "nsfw"]))),
     Case("data files", "image-safety set given to fit",
