@@ -258,11 +258,13 @@ class VLMBackbone(nn.Module):
         """
         prompt_length = inputs["prompt_length"]
         span = inputs["input_ids"].shape[1] - prompt_length
-        outputs = self.model(
-            **self.model_kwargs(inputs),
-            logits_to_keep=span + 1 if logits else 1,
-            output_hidden_states=hidden,
-            use_cache=False,
+        outputs = self.language_outputs(
+            self.model(
+                **self.model_kwargs(inputs),
+                logits_to_keep=span + 1 if logits else 1,
+                output_hidden_states=hidden,
+                use_cache=False,
+            )
         )
         last_hidden = None
         if hidden:
@@ -273,6 +275,11 @@ class VLMBackbone(nn.Module):
             mask=inputs["answer_mask"][:, prompt_length:],
             hidden=last_hidden,
         )
+
+    def language_outputs(self, outputs: Any) -> Any:
+        """The language model's ``logits`` and ``hidden_states`` within the model's outputs: the
+        outputs themselves for most families (InstructBLIP nests them)."""
+        return outputs
 
     def answer_logprobs(self, inputs: ModelInputs) -> torch.Tensor:
         """(B, A) log-probability of each given answer token; 0 on padding."""

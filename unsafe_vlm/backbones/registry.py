@@ -21,6 +21,7 @@ FAMILIES = {
     "llava": "unsafe_vlm.backbones.llava:LlavaBackbone",
     "qwen2_vl": "unsafe_vlm.backbones.qwen2_vl:Qwen2VLBackbone",
     "idefics3": "unsafe_vlm.backbones.idefics3:Idefics3Backbone",
+    "instructblip": "unsafe_vlm.backbones.instructblip:InstructBlipBackbone",
 }
 
 

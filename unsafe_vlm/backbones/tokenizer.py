@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from transformers import BertTokenizer, PreTrainedTokenizerFast
 
 
 def train_byte_bpe(
@@ -51,3 +51,17 @@ def train_byte_bpe(
     if chat_template is not None:
         fast.chat_template = chat_template
     return fast
+
+
+BERT_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def train_wordpiece(corpus: Iterable[str], *, vocab_size: int = 512) -> BertTokenizer:
+    """Train a lower-cased BERT WordPiece tokenizer (``[CLS] text [SEP]``, ``[PAD]`` id 0), the
+    kind BERT-based parts such as BLIP's Q-Former read their text with. Deterministic."""
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=BERT_SPECIAL_TOKENS, show_progress=False)
+    tokenizer.train_from_iterator(sorted(set(corpus)), trainer)
+    return BertTokenizer(vocab=tokenizer.get_vocab())

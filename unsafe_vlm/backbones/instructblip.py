@@ -1,0 +1,202 @@
+"""InstructBLIP in the transformers format (Salesforce/instructblip-vicuna-7b and -13b), as the paper measured.
+
+An EVA ViT-g vision tower, a Q-Former that reads the image through ``num_query_tokens`` learnt
+queries *and* the instruction (its own BERT tokenizer: ``qformer_input_ids``), and a Vicuna
+language model that sees the projected queries in place of as many ``<image>`` tokens.
+
+Prompt format: Vicuna-InstructBLIP has no chat template; as on the model card, the prompt is the
+plain question, for the Q-Former and the language model alike, and the answer follows after a
+space and ends with ``</s>`` (the LAVIS training target: ``{question} {answer}</s>``). The
+processor puts the ``<image>`` tokens before the padded text (``[image][pad][<s>question]``);
+``encode`` moves each row's padding to its left (``[pad][image][<s>question]``), the layout of
+``base.py``, so a row scores and generates the same in any batch. The Q-Former's text stays
+right-padded (BERT's absolute positions start at 0).
+
+The tiny instance (``model=tiny_instructblip``) is the same architecture at toy sizes: a small
+Llama, a Q-Former with a WordPiece tokenizer and a ViT, both tokenizers trained offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+from PIL import Image
+from tokenizers import processors
+from transformers import (
+    BlipImageProcessorPil,
+    InstructBlipConfig,
+    InstructBlipForConditionalGeneration,
+    InstructBlipProcessor,
+    InstructBlipQFormerConfig,
+    InstructBlipVisionConfig,
+)
+from transformers.models.instructblip.modeling_instructblip import BaseModelOutputWithVisionQformerOutputs
+
+from unsafe_vlm.backbones.base import Generation, ModelInputs, VLMBackbone, padding_side
+from unsafe_vlm.backbones.tiny import seeded_model, tiny_llama_config
+from unsafe_vlm.backbones.tokenizer import train_byte_bpe, train_wordpiece
+from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.errors import ConfigValueError
+
+SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
+
+
+class InstructBlipBackbone(VLMBackbone):
+    family: ClassVar[str] = "instructblip"
+    end_of_turn: ClassVar[str] = "</s>"
+    answer_prefix: ClassVar[str] = " "
+    # Only Vicuna: "language_model.model.layers.N.{self_attn,mlp}.*". The ViT ("vision_model":
+    # qkv, projection, fc1/fc2), the Q-Former (query/key/value, dense) and "language_projection" stay out.
+    lora_target_modules: ClassVar[str] = (
+        r"language_model\.model\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|o_proj)|mlp\.(gate_proj|up_proj|down_proj))"
+    )
+
+    def __init__(self, model: Any, processor: Any, **options: Any) -> None:
+        if model.config.image_token_index is None or processor.num_query_tokens is None:
+            raise ConfigValueError(
+                "model.path: this InstructBLIP checkpoint names no image_token_index (config.json) or "
+                "num_query_tokens (processor_config.json), as saved for older transformers; use a newer revision"
+            )
+        token = processor.image_token
+        processor.image_token = ImageToken(getattr(token, "content", token))
+        super().__init__(model, processor, **options)
+
+    def train(self, mode: bool = True) -> InstructBlipBackbone:
+        """Train mode for the language model (LoRA dropout); a frozen ViT or Q-Former stays in eval
+        mode, as at inference: the Q-Former's dropout (0.1) would otherwise give the policy and the
+        reference passes of one batch different image features. Lightning's note on modules in
+        eval mode at the start of training counts these."""
+        super().train(mode)
+        model = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        for part in (model.vision_model, model.qformer):
+            if not any(p.requires_grad for p in part.parameters()):
+                part.eval()
+        return self
+
+    def prompt_text(self, question: str, has_image: bool) -> str:
+        """The plain question, as the model card prompts (the image is the query tokens before it)."""
+        return question
+
+    def encode(
+        self,
+        questions: Sequence[str],
+        images: Sequence[Image.Image | None],
+        answers: Sequence[str] | None = None,
+    ) -> ModelInputs:
+        """``VLMBackbone.encode``, with the Q-Former's text right-padded and every prompt's padding
+        moved before its query tokens."""
+        with padding_side(self.processor.qformer_tokenizer, "right"):
+            inputs = super().encode(questions, images, answers)
+        return pads_first(inputs)
+
+    def model_kwargs(self, inputs: ModelInputs) -> dict[str, Any]:
+        """Features from ``encode_images`` go in as the Q-Former's projected outputs (B, N, H), the
+        form InstructBLIP's ``forward`` takes; ``generate`` always wants the pixels."""
+        kwargs = super().model_kwargs(inputs)
+        if "image_features" in inputs:
+            features = BaseModelOutputWithVisionQformerOutputs(pooler_output=inputs["image_features"])
+            kwargs.update(pixel_values=None, mm_encoder_outputs={"image": features})
+        return kwargs
+
+    def generate(self, inputs: ModelInputs, **options: Any) -> Generation:
+        """``VLMBackbone.generate``; from pixels only: InstructBLIP's ``generate`` takes no image features."""
+        if "image_features" in inputs:
+            raise ValueError("InstructBLIP generates from pixel_values only: generate before encode_images")
+        return super().generate(inputs, **options)
+
+    def language_outputs(self, outputs: Any) -> Any:
+        return outputs.language_model_outputs
+
+    @classmethod
+    def build_tiny(
+        cls,
+        *,
+        seed: int = 0,
+        vocab_size: int = 1024,
+        qformer_vocab_size: int = 512,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        qformer_hidden_size: int = 32,
+        qformer_layers: int = 2,
+        qformer_heads: int = 2,
+        num_query_tokens: int = 4,
+        vision_hidden_size: int = 32,
+        vision_layers: int = 2,
+        vision_heads: int = 2,
+        image_size: int = 32,
+        patch_size: int = 8,
+        **_: Any,
+    ) -> InstructBlipBackbone:
+        tokenizer = train_byte_bpe(
+            suite_corpus(),
+            special_tokens=SPECIAL_TOKENS,
+            vocab_size=vocab_size,
+            pad_token="<pad>",
+            eos_token="</s>",
+            bos_token="<s>",
+            unk_token="<unk>",
+            extra_special_tokens={"image_token": "<image>"},
+        )
+        # Vicuna's tokenizer starts every text with <s>
+        bos = (tokenizer.bos_token, tokenizer.bos_token_id)
+        tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+            single="<s> $A", pair="<s> $A <s> $B", special_tokens=[bos]
+        )
+        qformer_tokenizer = train_wordpiece(suite_corpus(), vocab_size=qformer_vocab_size)
+        processor = InstructBlipProcessor(
+            image_processor=BlipImageProcessorPil(size={"height": image_size, "width": image_size}),
+            tokenizer=tokenizer,
+            qformer_tokenizer=qformer_tokenizer,
+            num_query_tokens=num_query_tokens,
+        )
+        vision_config = InstructBlipVisionConfig(
+            hidden_size=vision_hidden_size,
+            intermediate_size=vision_hidden_size * 2,
+            num_hidden_layers=vision_layers,
+            num_attention_heads=vision_heads,
+            image_size=image_size,
+            patch_size=patch_size,
+        )
+        qformer_config = InstructBlipQFormerConfig(
+            vocab_size=len(qformer_tokenizer),
+            hidden_size=qformer_hidden_size,
+            num_hidden_layers=qformer_layers,
+            num_attention_heads=qformer_heads,
+            intermediate_size=qformer_hidden_size * 2,
+            pad_token_id=qformer_tokenizer.pad_token_id,
+        )
+        text_config = tiny_llama_config(tokenizer, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
+        config = InstructBlipConfig(
+            vision_config=vision_config,
+            qformer_config=qformer_config,
+            text_config=text_config,
+            num_query_tokens=num_query_tokens,
+            image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+        )
+        model = seeded_model(InstructBlipForConditionalGeneration, config, seed=seed, tokenizer=tokenizer)
+        return cls(model, processor, blank_image_size=image_size)
+
+
+class ImageToken(str):
+    """The image token as a tokenizer takes it (a str) and as the stock processor reads it
+    (``.content``): transformers 5.24's InstructBlipProcessor keeps a tokenizer's own
+    ``image_token`` as a plain str, then asks it for ``.content``."""
+
+    @property
+    def content(self) -> str:
+        return str(self)
+
+
+def pads_first(inputs: ModelInputs) -> ModelInputs:
+    """The batch with each prompt's padding columns moved to its left, the other prompt tokens in
+    their order; the answer columns (from ``prompt_length`` on) stay where they are."""
+    prompt_length = inputs["prompt_length"]
+    order = inputs["attention_mask"][:, :prompt_length].argsort(dim=1, stable=True)
+    moved = dict(inputs)
+    for key in ("input_ids", "attention_mask"):
+        prompt = inputs[key][:, :prompt_length].gather(1, order)
+        moved[key] = torch.cat([prompt, inputs[key][:, prompt_length:]], dim=1)
+    return moved
