@@ -8,6 +8,7 @@ Keys are ``<prefix>/<name>`` from each task's ``compute()`` result, the prefix b
 ran. Data sets outside the benchmark are keyed by their task's group and
 their name: ``generalization/smid/balanced_accuracy``, ``general/mme/accuracy/<category>``;
 they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted. A model
+``ci95/<key>/low`` and ``ci95/<key>/high`` bound each headline score's 95% bootstrap interval. A model
 behind an API adds ``api/prompt_tokens``, ``api/completion_tokens``, ``api/error_rows`` and
 ``api/rows_without_usage``; the last keys name the judge: ``judge/name``, ``judge/class`` and what
 identifies its reading (``judge/rules_sha256``, ``judge/alignment_sha256``, ...), as text. Tasks that did not run
@@ -40,11 +41,16 @@ Results = Mapping[str, Mapping[str, torch.Tensor | float]]
 
 
 def metrics_json(
-    results: Results, usage: Mapping[str, int] | None = None, *, judge: Mapping[str, str] | None = None
+    results: Results,
+    usage: Mapping[str, int] | None = None,
+    *,
+    judge: Mapping[str, str] | None = None,
+    intervals: Mapping[str, float | None] | None = None,
 ) -> dict[str, float | int | str | None]:
-    """Flatten computed task results (and the modality gap) into one JSON-ready dict; ``usage``
+    """Flatten computed task results (and the modality gap) into one JSON-ready dict; then the
+    headline scores' ``intervals`` (``metrics.intervals``: ``ci95/<key>/low|high``), ``usage``
     (``metrics.api_usage``: the tokens and error rows of a model behind an API) and the ``judge``'s
-    identity (``judges.identity``: its name, class, and rules' or weights' sha256) come last."""
+    identity (``judges.identity``: its name, class, and rules' or weights' sha256)."""
     present = {prefix: _seen_categories_only(result) for prefix, result in results.items()}
     flat: dict[str, float | int | None] = {}
     for prefix in sorted(present, key=_order):
@@ -54,6 +60,7 @@ def metrics_json(
         flat.update(modality_gap(present["alignment_text"], present["alignment_image"]))
     if "context_text" in present and "context_image" in present:
         flat.update(context_modality_gap(present["context_text"], present["context_image"]))
+    flat.update(intervals or {})
     flat.update(usage or {})
     flat.update({f"judge/{key}": value for key, value in (judge or {}).items()})
     return flat
