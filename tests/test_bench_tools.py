@@ -17,6 +17,7 @@ TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
     ("bench_ppo.py", ["--value-adapter", "--iterations", "--model"]),
     ("bench_eval.py", ["--queries", "--model"]),
     ("bench_serve.py", ["--queries", "--model", "--threads"]),
+    ("bench_self_bleu.py", ["--answers", "--nltk-repeats", "--seed"]),
     ("build_organism.py", ["--measure-only", "--steps", "--out"]),
     ("compare_methods.py", ["overrides", "--out"]),
 ])

@@ -81,6 +81,7 @@ class Task:
     headline: tuple[Headline, ...] = ()
     per_category: bool = False  # asked only about unsafe concepts: shown in the by-category table
     needs_safe_side: bool = False  # needs the safe images (the balanced split)
+    text_quality: bool = False  # also scored ``text_quality`` = 1 - self-BLEU of its answers (per gold, if balanced)
 
     def prefix(self, dataset: str | None = None) -> str:
         """The ``metrics.json`` prefix of its scores: ``perception``, ``generalization/smid``."""
@@ -283,6 +284,7 @@ _ALIGNMENT_MEANINGS = {
     "unsafe_recall": "unsafe images judged Unsafe",
     "safe_recall": "safe images judged Safe",
 }
+_TEXT_QUALITY_MEANING = "1 − the mean BLEU of each {where} against all the others: near 0 when all share one template"
 
 register(Task(
     "perception", "benchmark",
@@ -308,12 +310,13 @@ register(Task(
 register(Task(
     "alignment_test", "benchmark",
     lambda data: alignment_test_records(data.splits()[0].test, data.splits()[1].test, data.prompts, data.seed),
-    judge="alignment", metric="balanced", label="Balanced test split", needs_safe_side=True,
+    judge="alignment", metric="balanced", label="Balanced test split", needs_safe_side=True, text_quality=True,
     headline=(
         Headline("balanced_accuracy", "Balanced test accuracy",
                  "mean of the unsafe and safe recalls on the balanced test split"),
         Headline("unsafe_recall", "Unsafe recall (test)", "unsafe test images judged Unsafe (N/A counts as wrong)"),
         Headline("safe_recall", "Safe recall (test)", "safe test images judged Safe (N/A counts as wrong)"),
+        Headline("text_quality", "Text quality (1 − self-BLEU)", _TEXT_QUALITY_MEANING.format(where="test answer")),
     ),
 ))  # fmt: skip
 _CONTEXT_HEADLINES = (
@@ -343,11 +346,15 @@ register(Task(
 register(Task(
     "image_safety", "image_safety",
     lambda data: image_safety_records(data.samples(), data.prompts, data.seed, data.name),
-    judge="alignment", metric="balanced", label="Image-safety set", group="generalization",
-    headline=tuple(
-        Headline(score, f"Generalisation, {score.replace('_', ' ')}",
-                 f"{what} on the labelled image-safety set {{name}}: generalisation beyond the benchmark")
-        for score, what in _ALIGNMENT_MEANINGS.items()
+    judge="alignment", metric="balanced", label="Image-safety set", group="generalization", text_quality=True,
+    headline=(
+        *(
+            Headline(score, f"Generalisation, {score.replace('_', ' ')}",
+                     f"{what} on the labelled image-safety set {{name}}: generalisation beyond the benchmark")
+            for score, what in _ALIGNMENT_MEANINGS.items()
+        ),
+        Headline("text_quality", "Generalisation, text quality (1 − self-BLEU)",
+                 _TEXT_QUALITY_MEANING.format(where="answer on {name}")),
     ),
 ))  # fmt: skip
 register(Task(

@@ -3,11 +3,13 @@
 Keys are ``<prefix>/<name>`` from each task's ``compute()`` result, the prefix being the task's
 (``data.tasks.Task.prefix``): ``perception/accuracy``, ``alignment_image/strict_accuracy``,
 ``alignment_test/balanced_accuracy``, ``alignment_text/accuracy/Self-harm``, ``perception/n``,
-... plus ``modality_gap`` and ``modality_gap/<Category>`` when both ``alignment_text`` and
-``alignment_image`` ran, and ``context_modality_gap`` (and per category) when both context tasks
-ran. Data sets outside the benchmark are keyed by their task's group and
-their name: ``generalization/smid/balanced_accuracy``, ``general/mme/accuracy/<category>``;
-they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted. A model
+``alignment_test/text_quality`` (1 - self-BLEU; ``safe_text_quality`` and ``unsafe_text_quality``
+per gold label: no ``/``, which marks a per-category score), ... plus ``modality_gap`` and
+``modality_gap/<Category>`` when both ``alignment_text`` and ``alignment_image`` ran, and
+``context_modality_gap`` when both context tasks ran. Data sets outside the benchmark are keyed
+by their task's group and their name: ``generalization/smid/balanced_accuracy``,
+``generalization/smid/text_quality``, ``general/mme/accuracy/<category>``;
+they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted.
 ``ci95/<key>/low`` and ``ci95/<key>/high`` bound each headline score's 95% bootstrap interval. A model
 behind an API adds ``api/prompt_tokens``, ``api/completion_tokens``, ``api/error_rows`` and
 ``api/rows_without_usage``; the last keys name the judge: ``judge/name``, ``judge/class`` and what
