@@ -109,7 +109,7 @@ def evaluate_args(server: ScriptedServer, run_dir: Path, cache: Path, *extra: st
     return [
         "evaluate", "model=api", f"model.base_url={server.url}", "model.concurrency=2", "model.max_retries=0",
         "data=synthetic", f"data.cache_dir={cache}", "data.limit_per_task=6", "data.eval_batch_size=2",
-        f"hydra.run.dir={run_dir}", *extra,
+        "data.tasks=[perception,alignment_image,alignment_text,alignment_test]", f"hydra.run.dir={run_dir}", *extra,
     ]  # fmt: skip
 
 

@@ -31,6 +31,7 @@ def evaluate(
         sys.executable, "-m", "unsafe_vlm", "evaluate", "model=tiny", "data=synthetic",
         f"data.cache_dir={cache}", "data.limit_per_task=6", "data.eval_batch_size=2",
         "generation.max_new_tokens=6", "judge._target_=tests.crashing_judge.CrashingJudge",
+        f"data.tasks=[{','.join(TASKS)}]",
         f"hydra.run.dir={run_dir}", *extra,
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, cwd=REPO_DIR, env=env, timeout=600)

@@ -12,6 +12,7 @@ from helpers.kills import kill_when, lines_in
 
 LIMIT = 8
 COMMON = ["model=tiny", "data=synthetic", f"data.limit_per_task={LIMIT}", "data.eval_batch_size=2",
+          "data.tasks=[perception,alignment_image,alignment_text,alignment_test]",
           "generation.max_new_tokens=4"]  # fmt: skip
 FIT = {
     "sft": ["+method=sft", "method.batch_size=2"],

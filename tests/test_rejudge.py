@@ -29,7 +29,8 @@ def judged_run(tmp_path_factory, data_cache):
     run_dir = tmp_path_factory.mktemp("rejudge") / "run"
     with pytest.MonkeyPatch.context() as monkeypatch:
         cli(monkeypatch, "evaluate", "model=tiny", "data=synthetic", f"data.cache_dir={data_cache}",
-            "data.limit_per_task=8", "generation.max_new_tokens=6", PARITY, f"hydra.run.dir={run_dir}")  # fmt: skip
+            "data.limit_per_task=8", "generation.max_new_tokens=6", PARITY, f"data.tasks=[{','.join(TASKS)}]",
+            f"hydra.run.dir={run_dir}")  # fmt: skip
     return run_dir
 
 

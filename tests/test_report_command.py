@@ -15,6 +15,7 @@ from unsafe_vlm.cli import main
 from unsafe_vlm.commands.report import run_report
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
 from unsafe_vlm.errors import UserError
+from unsafe_vlm.metrics.intervals import headline_intervals
 from unsafe_vlm.metrics.metrics_json import metrics_json, write_metrics
 from unsafe_vlm.metrics.scoring import score_responses
 
@@ -30,7 +31,7 @@ def evaluated_run(path, rows=None):
     rows = rows or example_rows()
     write_responses(path, rows)
     results = score_responses(rows, [*published_taxonomy().categories, SAFE_CATEGORY])
-    write_metrics(path / "metrics.json", metrics_json(results))
+    write_metrics(path / "metrics.json", metrics_json(results, intervals=headline_intervals(rows)))
     return path
 
 
