@@ -38,10 +38,10 @@ def test_report_md_holds_the_right_numbers(tmp_path):
     text = files.markdown.read_text()
     assert text.startswith("# Tiny model on synthetic data\n")
     for line in [
-        "| Perception accuracy | 66.7% | 6 answered of 8 |",
-        "| Alignment on images | 37.5% | 8 answered of 8 |",
-        "| Alignment on text only | 75.0% | 4 answered of 4 |",
-        "| Modality gap (text − image) | +37.5 pts |",
+        "| Perception accuracy | 66.7% [28.6, 100.0] | 6 answered of 8 |",  # with its 95% interval
+        "| Alignment on images | 37.5% [12.5, 75.0] | 8 answered of 8 |",
+        "| Alignment on text only | 75.0% [50.0, 100.0] | 4 answered of 4 |",
+        "| Modality gap (text − image) | +37.5 pts [+25.0, +50.0] |",
         "| Balanced test accuracy | 62.5% | 8 test responses |",
         "| Unsafe recall (test) | 75.0% |",
         "| Safe recall (test) | 50.0% |",

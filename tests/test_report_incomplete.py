@@ -10,6 +10,7 @@ import pytest
 from helpers.report_rows import before_rows, example_rows, write_responses
 
 from unsafe_vlm.cli import main
+from unsafe_vlm.metrics.intervals import headline_intervals
 from unsafe_vlm.metrics.metrics_json import metrics_json, write_metrics
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
 
@@ -23,7 +24,8 @@ def finished_run(path: Path, *, counts: dict[str, int] | None = COUNTS) -> Path:
     write_responses(path, rows)
     if counts is not None:
         (path / "responses" / "tasks.json").write_text(json.dumps(counts))
-    write_metrics(path / "metrics.json", metrics_json(score_responses(rows, ordered_categories(rows))))
+    results = score_responses(rows, ordered_categories(rows))
+    write_metrics(path / "metrics.json", metrics_json(results, intervals=headline_intervals(rows)))
     (path / "report.md").write_text("# the evaluation's own report\n")
     return path
 

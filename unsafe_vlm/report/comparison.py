@@ -41,7 +41,8 @@ def comparison_rows(evaluations: Sequence[Evaluation]) -> tuple[list[str], list[
     for score in compared_scores(e.metrics for e in evaluations):
         if not any(score.key in e.metrics for e in evaluations):
             continue
-        row = [score.label, *(format_score(e.metrics, score) for e in evaluations)]
+        alone = len(evaluations) == 1  # one evaluation's scores carry their intervals
+        row = [score.label, *(format_score(e.metrics, score, interval=alone) for e in evaluations)]
         if two:
             row.append(format_change(evaluations[0].metrics, evaluations[1].metrics, score.key))
         rows.append(row)

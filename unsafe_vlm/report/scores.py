@@ -74,10 +74,18 @@ def format_value(value: float | int | None, *, signed: bool = False) -> str:
     return f"{100 * value:.1f}%"
 
 
-def format_score(metrics: Metrics, score: Score) -> str:
+def format_score(metrics: Metrics, score: Score, *, interval: bool = False) -> str:
+    """The score and, with ``interval`` where the run has one, its 95% interval: ``96.0% [94.1, 97.6]``."""
     if score.key not in metrics:
         return NOT_RUN
-    return format_value(metrics[score.key], signed=score.signed)
+    value = format_value(metrics[score.key], signed=score.signed)
+    if not interval:
+        return value
+    low, high = metrics.get(f"ci95/{score.key}/low"), metrics.get(f"ci95/{score.key}/high")
+    if low is None or high is None or metrics[score.key] is None:
+        return value
+    scale, sign = 100, "+" if score.signed else ""
+    return f"{value} [{scale * low:{sign}.1f}, {scale * high:{sign}.1f}]"
 
 
 def format_change(before: Metrics, after: Metrics, key: str) -> str:

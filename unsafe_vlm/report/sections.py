@@ -41,7 +41,7 @@ in percentage points. {UNDEFINED} marks a score with nothing to divide by (no an
 
 def headline_section(metrics: Metrics, plot: str | None = None) -> str:
     rows = [
-        [s.label, format_score(metrics, s), _responses(metrics, s.key), s.meaning]
+        [s.label, format_score(metrics, s, interval=True), _responses(metrics, s.key), s.meaning]
         for s in headline_scores(metrics)
     ]
     table = markdown_table(["Score", "Value", "Based on", "What it measures"], rows, align="lrll")
