@@ -66,3 +66,26 @@ def test_too_few_units_or_an_undefined_score_give_no_interval(count):
     rows = [row("alignment_image", i, "N/A", image=f"{i}.png") for i in range(count)]
     intervals = headline_intervals({"alignment_image": rows})
     assert all(v is None for v in intervals.values())
+
+
+def test_a_paired_bootstrap_tells_a_real_change_from_noise():
+    from unsafe_vlm.metrics.intervals import paired_differences
+
+    rng = random.Random(3)
+
+    def coin_run():
+        return [row("alignment_image", i, rng.choice(["Unsafe", "Safe"]), image=f"{i}.png") for i in range(200)]
+
+    before = coin_run()
+    same = {"alignment_image": [dict(r) for r in before]}
+    assert paired_differences({"alignment_image": before}, same)["alignment_image/accuracy"] == (0.0, 0.0)
+    fixed = [dict(r, judged="Unsafe") if i % 4 == 0 else dict(r) for i, r in enumerate(before)]  # some wrong ones fixed
+    low, high = paired_differences({"alignment_image": before}, {"alignment_image": fixed})["alignment_image/accuracy"]
+    assert 0 < low < high, "a change on a quarter of the images, the rest the same, is significant"
+    other = coin_run()
+    low, high = paired_differences({"alignment_image": before}, {"alignment_image": other})["alignment_image/accuracy"]
+    assert low < 0 < high, "two runs of the same chance level differ by noise only"
+    text = [row("alignment_text", i, "Unsafe") for i in range(200)]
+    gaps = paired_differences({"alignment_image": before, "alignment_text": text},
+                              {"alignment_image": fixed, "alignment_text": text})  # fmt: skip
+    assert gaps["modality_gap"][1] < 0, "better on images, the same on text: the gap shrinks"

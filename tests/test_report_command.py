@@ -83,8 +83,9 @@ def test_two_runs_are_compared_under_their_labels_in_out(tmp_path):
     evaluations = run_report([str(first), str(second), "--out", str(out), "--labels", "base, tuned"], quiet())
     assert [e.label for e in evaluations] == ["base", "tuned"]
     comparison = (out / "comparison.md").read_text()
-    assert "| Alignment on images | 37.5% | 0.0% | -37.5 pts |" in comparison
-    assert "| Perception accuracy | 66.7% | not run | — |" in comparison
+    assert "| Alignment on images | 37.5% | 0.0% | -37.5 pts | yes [-75.0, -12.5] |" in comparison
+    assert "| Perception accuracy | 66.7% | not run | — | — |" in comparison
+    assert "Significant (95%, paired)" in comparison and "paired bootstrap over the queries both runs" in comparison
     png = (out / "comparison.png").read_bytes()
     assert png[:8] == PNG_SIGNATURE and len(png) > 10_000
     assert not (first / "comparison.md").exists()

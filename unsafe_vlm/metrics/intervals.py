@@ -155,3 +155,75 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def _finite(value: float) -> float | None:
     value = float(value)
     return None if math.isnan(value) else value
+
+
+# ----- two runs on the same queries ------------------------------------------------------------
+
+
+def paired_differences(
+    first: Mapping[str, Rows], second: Mapping[str, Rows], seed: int = SEED
+) -> dict[str, tuple[float | None, float | None]]:
+    """The 95% interval of ``second - first`` for every headline score both runs have, over the
+    queries both answered: the same units (images, or concepts) are drawn for both runs, so what
+    the two runs share cancels out. A change whose interval excludes 0 is significant."""
+    changes: dict[str, tuple[float | None, float | None]] = {}
+    shared = {task: _shared(first[task], second[task]) for task in first if task in second and task in TASKS}
+    for task, (rows_a, rows_b) in shared.items():
+        if not rows_a:
+            continue
+        spec = TASKS[task]
+        unit = "concept" if all(row.get("image") is None for row in rows_a) else "image"
+        counts_a, counts_b = _counts(rows_a, unit), _counts(rows_b, unit)
+        for headline in spec.headline:
+            statistic = None if headline.absolute else _STATISTICS.get((spec.metric, headline.score))
+            if statistic is None:
+                continue
+            arrays = [counts_a[f] for f in statistic.fields] + [counts_b[f] for f in statistic.fields]
+            key = f"{spec.prefix(rows_a[0].get('dataset'))}/{headline.score}"
+            changes[key] = _bounds(_interval(key, arrays, _change(statistic, len(statistic.fields)), seed))
+    for text, image, key, score in _GAPS:
+        if shared.get(text, ([], []))[0] and shared.get(image, ([], []))[0]:
+            changes[key] = _paired_gap_change(key, shared[text], shared[image], score, seed)
+    return changes
+
+
+def _shared(rows_a: Rows, rows_b: Rows) -> tuple[list, list]:
+    """Both runs' rows of the queries both answered, in the same order (by id)."""
+    by_id = {row["id"]: row for row in rows_b}
+    pairs = [(row, by_id[row["id"]]) for row in rows_a if row["id"] in by_id]
+    # Units come from the first run's rows for both, so an image or concept is the same draw in each.
+    return [a for a, _ in pairs], [{**b, "image": a.get("image"), "concept": a.get("concept")} for a, b in pairs]
+
+
+def _change(statistic: Statistic, half: int) -> Statistic:
+    def change(*arrays, axis=-1):
+        return statistic(*arrays[half:], axis=axis) - statistic(*arrays[:half], axis=axis)
+
+    return change
+
+
+def _paired_gap_change(key: str, text: tuple, image: tuple, score: str, seed: int) -> tuple:
+    statistic = _accuracy if score == "accuracy" else _balanced
+    per_run = []
+    for side in (0, 1):
+        text_counts, image_counts = _by_concept(text[side]), _by_concept(image[side])
+        per_run.append((text_counts, image_counts))
+    concepts = [c for c in per_run[0][0]["order"] if c in per_run[0][1]["order"]]
+    arrays = []
+    for text_counts, image_counts in per_run:
+        for counts in (text_counts, image_counts):
+            rows_of = [counts["order"].index(c) for c in concepts]
+            arrays += [counts[field][rows_of] for field in statistic.fields]
+    n = len(statistic.fields)
+
+    def change(*arrays, axis=-1):
+        gap_a = statistic(*arrays[:n], axis=axis) - statistic(*arrays[n : 2 * n], axis=axis)
+        gap_b = statistic(*arrays[2 * n : 3 * n], axis=axis) - statistic(*arrays[3 * n :], axis=axis)
+        return gap_b - gap_a
+
+    return _bounds(_interval(key, arrays, change, seed))
+
+
+def _bounds(interval: Mapping[str, float | None]) -> tuple[float | None, float | None]:
+    low, high = interval.values()
+    return low, high

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from rich.table import Table
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE
 from unsafe_vlm.report.comparison_plot import plot_comparison
 from unsafe_vlm.report.markdown import markdown_table
-from unsafe_vlm.report.scores import Metrics, compared_scores, format_change, format_score
+from unsafe_vlm.report.scores import UNDEFINED, Metrics, compared_scores, format_change, format_score
 
 
 @dataclass(frozen=True)
@@ -22,21 +22,31 @@ class Evaluation:
     source: Path  # the metrics file the scores are in
 
 
+Changes = Mapping[str, tuple[float | None, float | None]]
+"""metrics.json key -> the 95% interval of the change between two evaluations (``metrics.intervals``)."""
+
+
 @dataclass
 class ComparisonFiles:
     markdown: Path
     plot: Path | None  # None when no headline score is defined in any evaluation
 
 
-def comparison_rows(evaluations: Sequence[Evaluation]) -> tuple[list[str], list[list[str]]]:
+def comparison_rows(
+    evaluations: Sequence[Evaluation], changes: Changes | None = None
+) -> tuple[list[str], list[list[str]]]:
     """Header and rows: one row per compared score any evaluation has, one column per evaluation.
 
-    With exactly two evaluations a last column gives the change from the first to the second.
+    With exactly two evaluations a column gives the change from the first to the second, and with
+    ``changes`` (a paired bootstrap over the queries both answered) one more says whether it is
+    significant: its 95% interval, and "yes" when that excludes 0.
     """
     header = ["Score", *(e.label for e in evaluations)]
     two = len(evaluations) == 2
     if two:
         header.append(f"Change ({evaluations[1].label} − {evaluations[0].label})")
+        if changes is not None:
+            header.append("Significant (95%, paired)")
     rows = []
     for score in compared_scores(e.metrics for e in evaluations):
         if not any(score.key in e.metrics for e in evaluations):
@@ -45,21 +55,27 @@ def comparison_rows(evaluations: Sequence[Evaluation]) -> tuple[list[str], list[
         row = [score.label, *(format_score(e.metrics, score, interval=alone) for e in evaluations)]
         if two:
             row.append(format_change(evaluations[0].metrics, evaluations[1].metrics, score.key))
+            if changes is not None:
+                row.append(_significance(changes.get(score.key)))
         rows.append(row)
     return header, rows
 
 
-def write_comparison(evaluations: Sequence[Evaluation], out_dir: str | Path) -> ComparisonFiles:
+def write_comparison(
+    evaluations: Sequence[Evaluation], out_dir: str | Path, changes: Changes | None = None
+) -> ComparisonFiles:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    header, rows = comparison_rows(evaluations)
+    header, rows = comparison_rows(evaluations, changes)
     plot = plot_comparison(evaluations, out_dir / "comparison.png")
     sources = [f"- **{e.label}**: `{e.source}`" for e in evaluations]
     picture = "![headline scores by run](comparison.png)\n" if plot else "No headline score is defined, so no plot.\n"
     text = "\n".join(
         [
             "# Comparison of runs\n",
-            "Accuracies leave out responses judged N/A; the modality gap and changes are in percentage points.\n",
+            "Accuracies leave out responses judged N/A; the modality gap and changes are in percentage points.",
+            "A change is significant when the 95% interval of a paired bootstrap over the queries both runs"
+            " answered (the same images or concepts drawn for both) excludes 0.\n" if changes is not None else "",
             markdown_table(header, rows),
             picture,
             "Scores from:\n",
@@ -72,11 +88,23 @@ def write_comparison(evaluations: Sequence[Evaluation], out_dir: str | Path) -> 
     return ComparisonFiles(markdown=path, plot=plot)
 
 
+def _significance(interval: tuple[float | None, float | None] | None) -> str:
+    if interval is None or None in interval:
+        return UNDEFINED
+    low, high = interval
+    verdict = "yes" if low > 0 or high < 0 else "no"
+    return f"{verdict} [{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
 def print_comparison(
-    evaluations: Sequence[Evaluation], console: Console | None = None, *, title: str | None = None
+    evaluations: Sequence[Evaluation],
+    console: Console | None = None,
+    *,
+    title: str | None = None,
+    changes: Changes | None = None,
 ) -> None:
     """The comparison as a rich table in the terminal (the same rows and formatting as ``comparison.md``)."""
-    header, rows = comparison_rows(evaluations)
+    header, rows = comparison_rows(evaluations, changes)
     default = "Comparison" if len(evaluations) > 1 else f"Scores: {evaluations[0].label}"
     table = Table(title=title or default)
     table.add_column(header[0])
