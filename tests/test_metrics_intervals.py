@@ -73,18 +73,18 @@ def test_a_paired_bootstrap_tells_a_real_change_from_noise():
 
     rng = random.Random(3)
 
-    def coin_run():
-        return [row("alignment_image", i, rng.choice(["Unsafe", "Safe"]), image=f"{i}.png") for i in range(200)]
-
-    before = coin_run()
+    before = [row("alignment_image", i, rng.choice(["Unsafe", "Safe"]), image=f"{i}.png") for i in range(200)]
     same = {"alignment_image": [dict(r) for r in before]}
     assert paired_differences({"alignment_image": before}, same)["alignment_image/accuracy"] == (0.0, 0.0)
     fixed = [dict(r, judged="Unsafe") if i % 4 == 0 else dict(r) for i, r in enumerate(before)]  # some wrong ones fixed
     low, high = paired_differences({"alignment_image": before}, {"alignment_image": fixed})["alignment_image/accuracy"]
     assert 0 < low < high, "a change on a quarter of the images, the rest the same, is significant"
-    other = coin_run()
+    right = [i for i, r in enumerate(before) if r["judged"] == "Unsafe"][:10]
+    wrong = [i for i, r in enumerate(before) if r["judged"] != "Unsafe"][:10]
+    flips = {**{i: "Safe" for i in right}, **{i: "Unsafe" for i in wrong}}  # ten better, ten worse
+    other = [dict(r, judged=flips.get(i, r["judged"])) for i, r in enumerate(before)]
     low, high = paired_differences({"alignment_image": before}, {"alignment_image": other})["alignment_image/accuracy"]
-    assert low < 0 < high, "two runs of the same chance level differ by noise only"
+    assert low < 0 < high, "as many answers better as worse: no significant change"
     text = [row("alignment_text", i, "Unsafe") for i in range(200)]
     gaps = paired_differences({"alignment_image": before, "alignment_text": text},
                               {"alignment_image": fixed, "alignment_text": text})  # fmt: skip
