@@ -28,7 +28,9 @@ def plot_comparison(
     for i, evaluation in enumerate(evaluations):
         values = [_points(evaluation.metrics.get(s.key)) for s in scores]
         positions = [row - 0.4 + slot * (i + 0.5) for row in range(len(scores))]
-        axes.barh(positions, zeros_for_missing(values), height=slot * 0.9, label=evaluation.label)
+        errors = _error_bars(evaluation.metrics, [s.key for s in scores])
+        axes.barh(positions, zeros_for_missing(values), height=slot * 0.9, label=evaluation.label,
+                  xerr=errors, error_kw={"elinewidth": 1, "capsize": 2})  # fmt: skip
         notes = ["undefined" if s.key in evaluation.metrics else "not run" for s in scores]
         label_bars(axes, positions, values, text=lambda v: f"{v:.1f}", missing=notes)
         lowest = min([lowest, *(v for v in values if v is not None)])
@@ -38,11 +40,22 @@ def plot_comparison(
     axes.set_xlim(min(lowest * 1.3, 0) - (8 if lowest < 0 else 0), 112)
     axes.grid(axis="x", alpha=0.3)
     axes.set_axisbelow(True)
-    axes.set_xlabel("score (%), N/A left out; modality gap in percentage points")
+    axes.set_xlabel("score (%), N/A left out; modality gap in percentage points; bars: 95% bootstrap interval")
     axes.set_ylabel("headline score")
     axes.set_title(title)
     legend_outside(axes, title="run")
     return save(figure, path)
+
+
+def _error_bars(metrics, keys: list[str]) -> list[list[float]] | None:
+    """(2, N) distances below and above each score to its 95% interval's ends (0 where it has none)."""
+    below, above = [], []
+    for key in keys:
+        value, low, high = metrics.get(key), metrics.get(f"ci95/{key}/low"), metrics.get(f"ci95/{key}/high")
+        known = None not in (value, low, high)
+        below.append(max(100 * (value - low), 0.0) if known else 0.0)
+        above.append(max(100 * (high - value), 0.0) if known else 0.0)
+    return [below, above] if any(below) or any(above) else None
 
 
 def _points(value: float | None) -> float | None:
