@@ -35,12 +35,10 @@ from transformers import (
 from transformers.models.instructblip.modeling_instructblip import BaseModelOutputWithVisionQformerOutputs
 
 from unsafe_vlm.backbones.base import Generation, ModelInputs, VLMBackbone, padding_side
-from unsafe_vlm.backbones.tiny import seeded_model, tiny_llama_config
-from unsafe_vlm.backbones.tokenizer import train_byte_bpe, train_wordpiece
+from unsafe_vlm.backbones.tiny import llama_style_tokenizer, seeded_model, tiny_llama_config
+from unsafe_vlm.backbones.tokenizer import train_wordpiece
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.errors import ConfigValueError
-
-SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
 
 
 class InstructBlipBackbone(VLMBackbone):
@@ -130,16 +128,7 @@ class InstructBlipBackbone(VLMBackbone):
         patch_size: int = 8,
         **_: Any,
     ) -> InstructBlipBackbone:
-        tokenizer = train_byte_bpe(
-            suite_corpus(),
-            special_tokens=SPECIAL_TOKENS,
-            vocab_size=vocab_size,
-            pad_token="<pad>",
-            eos_token="</s>",
-            bos_token="<s>",
-            unk_token="<unk>",
-            extra_special_tokens={"image_token": "<image>"},
-        )
+        tokenizer = llama_style_tokenizer(vocab_size)
         # Vicuna's tokenizer starts every text with <s>
         bos = (tokenizer.bos_token, tokenizer.bos_token_id)
         tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(

@@ -17,9 +17,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.base import VLMBackbone
-from unsafe_vlm.backbones.tiny import seeded_model, tiny_llama_config
-from unsafe_vlm.backbones.tokenizer import train_byte_bpe
-from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.backbones.tiny import llama_style_tokenizer, seeded_model, tiny_llama_config
 
 # "USER: <image>\n{question} ASSISTANT: {answer}</s>", as LLaVA-1.5 was trained.
 LLAVA_15_CHAT_TEMPLATE = (
@@ -37,7 +35,6 @@ LLAVA_15_CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{- ' ASSISTANT:' -}}{%- endif -%}"
 )
 
-SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
 
 
 class LlavaBackbone(VLMBackbone):
@@ -62,17 +59,7 @@ class LlavaBackbone(VLMBackbone):
         patch_size: int = 8,
         **_: Any,
     ) -> LlavaBackbone:
-        tokenizer = train_byte_bpe(
-            suite_corpus(),
-            special_tokens=SPECIAL_TOKENS,
-            vocab_size=vocab_size,
-            pad_token="<pad>",
-            eos_token="</s>",
-            bos_token="<s>",
-            unk_token="<unk>",
-            extra_special_tokens={"image_token": "<image>"},
-            chat_template=LLAVA_15_CHAT_TEMPLATE,
-        )
+        tokenizer = llama_style_tokenizer(vocab_size, chat_template=LLAVA_15_CHAT_TEMPLATE)
         image_processor = CLIPImageProcessorPil(
             size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
         )

@@ -7,6 +7,26 @@ from typing import Any
 import torch
 from transformers import LlamaConfig, PreTrainedModel
 
+from unsafe_vlm.backbones.tokenizer import train_byte_bpe
+from unsafe_vlm.backbones.vocabulary import suite_corpus
+
+LLAMA_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
+
+
+def llama_style_tokenizer(vocab_size: int, *, chat_template: str | None = None) -> Any:
+    """A byte-level BPE on the suite's vocabulary with Llama's special tokens and an ``<image>`` token."""
+    return train_byte_bpe(
+        suite_corpus(),
+        special_tokens=LLAMA_SPECIAL_TOKENS,
+        vocab_size=vocab_size,
+        pad_token="<pad>",
+        eos_token="</s>",
+        bos_token="<s>",
+        unk_token="<unk>",
+        extra_special_tokens={"image_token": "<image>"},
+        chat_template=chat_template,
+    )
+
 
 def tiny_llama_config(tokenizer: Any, *, hidden_size: int, num_layers: int, num_heads: int) -> LlamaConfig:
     """A Llama language model of the given width and depth over the tokenizer's vocabulary."""
