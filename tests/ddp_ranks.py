@@ -1,7 +1,7 @@
 """``python tests/ddp_ranks.py METHOD OUT``: train METHOD on the tiny model with Lightning's ``ddp``
 on 2 CPU processes (gloo). Each process is seeded by its rank (so its LoRA starts from other
 random numbers) and gets other records (Lightning's distributed sampler); each writes its
-trainable tensors as training starts and ends, to ``OUT/rank{r}.{start,end}.pt``, and PPO its
+trainable tensors as training starts and ends, to ``OUT/rank{r}.{start,end}.pt`` (GRPO too), and PPO its
 gradients of the first update before and after averaging (``OUT/rank{r}.grads.pt``), for
 tests/test_ddp_ranks.py to compare. Lightning starts the second process by running this
 script again, with its rank in the environment.
@@ -23,6 +23,7 @@ from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.data.base import Collator
 from unsafe_vlm.data.records import SAFE, UNSAFE, Record
 from unsafe_vlm.judges.rule import RuleJudge
+from unsafe_vlm.methods.on_policy import OnPolicyModule
 from unsafe_vlm.methods.ppo import PPOModule
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.paths import CONF_DIR
@@ -32,6 +33,7 @@ CHANGES = {  # small, fast, and every update large enough to see
     "sft": {},
     "dpo": {},
     "ppo": {"minibatch_size": 1, "ppo_epochs": 2, "max_new_tokens": 4},  # 4 averaged updates per batch
+    "grpo": {"group_size": 2, "minibatch_size": 2, "ppo_epochs": 1, "max_new_tokens": 4},  # 2 per batch
 }
 
 
@@ -73,7 +75,8 @@ def _grads(module: L.LightningModule) -> dict[str, torch.Tensor]:
 
 
 def records(method: str) -> list[Record]:
-    """Text-only training records, each with its own question (so every rank's gradient differs)."""
+    """Text-only training records, each with its own question (so every rank's gradient differs);
+    ``method`` is a training format (GRPO trains on PPO's records)."""
     made = []
     for i in range(RECORDS):
         gold = UNSAFE if i % 2 else SAFE
@@ -97,13 +100,16 @@ def module_for(method: str, out: Path) -> L.LightningModule:
         module = GradientRecordingPPO(backbone, settings, model.lora, judge=RuleJudge(smoothing=0.1))
         module.out = out
         return module
+    if issubclass(cls, OnPolicyModule):
+        return cls(backbone, settings, model.lora, judge=RuleJudge(smoothing=0.1))
     return cls(backbone, settings, model.lora)
 
 
 def main(method: str, out: Path) -> None:
     L.seed_everything(int(os.environ.get("LOCAL_RANK", 0)), verbose=False)
     module = module_for(method, out)
-    loader = DataLoader(records(method), batch_size=2, collate_fn=Collator(module.backbone, method))
+    train_format = module.train_format
+    loader = DataLoader(records(train_format), batch_size=2, collate_fn=Collator(module.backbone, train_format))
     trainer = quiet_trainer(devices=2, strategy="ddp", callbacks=[SaveTrainable(out)])
     trainer.fit(module, train_dataloaders=loader)
 

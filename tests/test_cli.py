@@ -59,7 +59,7 @@ def test_fit_plus_method_composes_exactly_as_written():
 
 
 def test_unknown_method_lists_the_methods():
-    with pytest.raises(ConfigError, match="unknown method 'ppx'; choose one of: dpo, ppo, sft"):
+    with pytest.raises(ConfigError, match="unknown method 'ppx'; choose one of: dpo, grpo, ppo, sft"):
         check_overrides("fit", ["+method=ppx"])
 
 
@@ -82,7 +82,7 @@ def test_every_value_of_a_sweep_is_checked():
 def test_config_groups_the_issue_asks_for_exist():
     for group in ("model", "data", "method", "trainer", "judge", "logger", "generation"):
         assert group_options(group), group
-    assert set(group_options("method")) == {"sft", "dpo", "ppo"}
+    assert set(group_options("method")) == {"sft", "dpo", "ppo", "grpo"}
 
 
 def test_hydra_flags_pass_through_and_print_the_config():

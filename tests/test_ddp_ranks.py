@@ -1,8 +1,8 @@
 """Two DDP processes keep one model: after several updates on different records, every trainable
 tensor (LoRA, and PPO's value adapter and head) is bit for bit the same on both ranks.
 
-SFT and DPO rely on Lightning's DDP to average gradients; PPO averages them itself
-(``PPOModule._backward``), so this is the test of that code. The processes run tests/ddp_ranks.py.
+SFT and DPO rely on Lightning's DDP to average gradients; PPO and GRPO average them themselves
+(``OnPolicyModule._backward``), so this is the test of that code. The processes run tests/ddp_ranks.py.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def trainable(out: Path, rank: int, when: str) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["sft", "dpo", "ppo"])
+@pytest.mark.parametrize("method", ["sft", "dpo", "ppo", "grpo"])
 def test_both_ranks_hold_the_same_trained_weights(method, trained):
     out = trained(method)
     start, end, other_end = trainable(out, 0, "start"), trainable(out, 0, "end"), trainable(out, 1, "end")
@@ -51,6 +51,8 @@ def test_both_ranks_hold_the_same_trained_weights(method, trained):
     if method == "ppo":
         assert {"value_head.weight", "value_head.bias"} <= end.keys()
         assert any(".value." in name for name in end)  # the value adapter's LoRA
+    if method == "grpo":
+        assert not any("value" in name for name in end)  # no value model
     unequal = [name for name in end if not torch.equal(end[name], other_end[name])]
     assert not unequal, f"{len(unequal)} of {len(end)} tensors differ between ranks, e.g. {unequal[:3]}"
     unchanged = [name for name in end if torch.equal(end[name], start[name])]

@@ -20,6 +20,7 @@ from unsafe_vlm.paths import CONF_DIR
 # The organism's values (they were conf/model/organism.yaml's `training:` section).
 ORGANISM = {
     "ppo": {"lr": 1e-3, "minibatch_size": 16, "kl_coef": 0.05, "ppo_epochs": 2},
+    "grpo": {"lr": 1e-3, "minibatch_size": 16, "kl_coef": 0.05, "ppo_epochs": 2},  # what PPO gets, nothing else
     "sft": {"lr": 7e-4},
     "dpo": {"lr": 7e-5},
 }
@@ -87,7 +88,7 @@ def test_any_method_key_can_be_tuned_for_a_model(tmp_path):
 
 def test_every_tuning_file_names_a_model_and_a_method_and_passes_the_checks():
     files = sorted(p.stem for p in (CONF_DIR / "tuning").glob("*.yaml"))
-    assert files == ["organism_dpo", "organism_ppo", "organism_sft"]
+    assert files == ["organism_dpo", "organism_grpo", "organism_ppo", "organism_sft"]
     for stem in files:
         model, method = stem.rsplit("_", 1)
         assert model in group_options("model") and method in group_options("method"), stem

@@ -1,10 +1,12 @@
-"""The paper's comparison in miniature: SFT, DPO and PPO from the same model on the same defaults.
+"""The paper's comparison in miniature: SFT, DPO, PPO, GRPO and RLOO from the same model on the same defaults.
 
 Runs ``python -m unsafe_vlm fit +method=<m>`` for each method with the default config (the
 organism on the synthetic stand-in), holding some concepts out of alignment training, and
-writes one markdown table: before / SFT / DPO / PPO, with the held-out concepts scored apart.
+writes one markdown table: before / SFT / DPO / PPO / GRPO / RLOO, with the held-out concepts
+scored apart. RLOO is GRPO's module with the leave-one-out baseline and no std division.
 
     python tools/compare_methods.py                       # writes runs/compare/comparison.md
+    python tools/compare_methods.py --methods grpo rloo   # only some of them
     python tools/compare_methods.py --out DIR -- trainer=ddp   # extra Hydra overrides after --
 
 Every method runs with its own config as shipped; nothing here tunes any of them.
@@ -20,7 +22,13 @@ from organism.measure import Run, run_suite
 from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
 from unsafe_vlm.report.scores import format_value
 
-METHODS = ("sft", "dpo", "ppo")
+METHODS = {  # a column of the table -> how fit is told to train it
+    "sft": ["+method=sft"],
+    "dpo": ["+method=dpo"],
+    "ppo": ["+method=ppo"],
+    "grpo": ["+method=grpo"],
+    "rloo": ["+method=grpo", "method.baseline=rloo", "method.scale_by_std=false"],
+}
 ROWS = (
     ("alignment_test/balanced_accuracy", "Balanced test accuracy"),
     ("alignment_test/unsafe_recall", "Unsafe recall (test)"),
@@ -56,20 +64,22 @@ def comparison_table(runs: Mapping[str, Run]) -> str:
     return "\n".join(lines)
 
 
-def run_methods(out: Path, overrides: Sequence[str]) -> dict[str, Run]:
+def run_methods(out: Path, overrides: Sequence[str], methods: Sequence[str] = tuple(METHODS)) -> dict[str, Run]:
     holdout = "[" + ",".join(f"'{c}'" for c in held_out_concepts()) + "]"
     return {
-        method: run_suite(["fit", f"+method={method}", f"data.holdout_concepts={holdout}", *overrides], out / method)
-        for method in METHODS
+        method: run_suite(["fit", *METHODS[method], f"data.holdout_concepts={holdout}", *overrides], out / method)
+        for method in methods
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/compare"), help="folder for the runs and the table")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS),
+                        help="the methods to run (default: all)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (after --)")
     args = parser.parse_args()
-    runs = run_methods(args.out, args.overrides)
+    runs = run_methods(args.out, args.overrides, args.methods)
     table = comparison_table(runs)
     held_out = ", ".join(held_out_concepts())
     text = f"{table}\n\nHeld out of alignment training (unsafe and safe): {held_out}.\n"

@@ -31,7 +31,9 @@ class Command:
 
 
 COMMANDS = {
-    "fit": Command("align a VLM with +method=sft|dpo|ppo, evaluating before and after", "unsafe_vlm.commands.fit:fit"),
+    "fit": Command(
+        "align a VLM with +method=sft|dpo|ppo|grpo, evaluating before and after", "unsafe_vlm.commands.fit:fit"
+    ),
     "evaluate": Command(
         "measure perception, image and text alignment, and the modality gap", "unsafe_vlm.commands.evaluate:evaluate"
     ),

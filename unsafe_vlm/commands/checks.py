@@ -76,7 +76,7 @@ def check_settings(cfg: DictConfig) -> RunSettings:
         )
     if cfg.command == "fit":
         if "method" not in cfg:
-            raise UserError("fit needs a method: add +method=sft, +method=dpo or +method=ppo")
+            raise UserError("fit needs a method: add +method=sft, +method=dpo, +method=ppo or +method=grpo")
         method = method_class(cfg.method.get("name")).settings(cfg)
         if model.adapter:
             raise UserError(

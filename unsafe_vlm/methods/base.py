@@ -24,7 +24,7 @@ from unsafe_vlm.settings import Settings, limit
 class MethodSettings(Settings):
     """What every method's node holds (``method.*``, conf/method/<name>.yaml)."""
 
-    name: str  # sft, dpo or ppo (the module that trains)
+    name: str  # sft, dpo, ppo or grpo (the module that trains)
     lr: float = limit(gt=0)  # AdamW learning rate, the peak of the warm-up-then-cosine schedule
     weight_decay: float = limit(ge=0)  # AdamW weight decay on the LoRA weights
     warmup_ratio: float = limit(ge=0, le=1)  # share of the optimiser steps spent warming up

@@ -10,6 +10,7 @@ TRAINING_METHODS = {
     "sft": "unsafe_vlm.methods.sft:SFTModule",
     "dpo": "unsafe_vlm.methods.dpo:DPOModule",
     "ppo": "unsafe_vlm.methods.ppo:PPOModule",
+    "grpo": "unsafe_vlm.methods.grpo:GRPOModule",  # RLOO too: method.baseline=rloo
 }
 
 
