@@ -60,6 +60,9 @@ def test_a_config_path_relative_to_the_repository_resolves_from_any_folder(tmp_p
 
     monkeypatch.chdir(tmp_path)
     assert shipped_or_given("data/organism") == str(ROOT / "data" / "organism")
+    contexts = "data/unsafe_concepts/contexts.json"  # a file too (data.contexts_file)
+    assert shipped_or_given(contexts) == str(ROOT / contexts)
+    assert shipped_or_given("data/none.json") == "data/none.json"
 
 
 def test_an_installed_package_finds_the_copy_it_carries(tmp_path):

@@ -18,10 +18,10 @@ UNSAFE_CONCEPTS_DIR = DATA_DIR / "unsafe_concepts"
 
 
 def shipped_or_given(path: str) -> str:
-    """A folder relative to the repository (``data/organism``: the checkout's, or the copy an installed
-    wheel carries) wherever the command runs; else as given (an absolute or working-directory path,
-    or a hub id)."""
+    """A folder or file relative to the repository (``data/organism``, ``data/unsafe_concepts/contexts.json``:
+    the checkout's, or the copy an installed wheel carries) wherever the command runs; else as given
+    (an absolute or working-directory path, or a hub id)."""
     shipped = REPO_DIR / path
-    if not Path(path).is_absolute() and not Path(path).exists() and shipped.is_dir():
+    if not Path(path).is_absolute() and not Path(path).exists() and shipped.exists():
         return str(shipped)
     return str(path)

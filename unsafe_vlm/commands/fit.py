@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
@@ -40,6 +41,9 @@ def fit(cfg: DictConfig) -> None:
     if cfg.evaluate_before:
         before = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir, **BEFORE)
 
+    # Training starts from the seed alone: the evaluation before it (how many loaders it made, each
+    # drawing a base seed from torch's generator) must not change the training shuffle or its samples.
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     method = parts.settings.method
     module_class = method_class(method.name)
     parts.datamodule.connect(parts.backbone, train_format=module_class.train_format, batch_size=method.batch_size)
