@@ -12,6 +12,7 @@ from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.records import SAFE, UNSAFE
 from unsafe_vlm.data.settings import shipped_data_config
 from unsafe_vlm.data.taxonomy import published_taxonomy
+from unsafe_vlm.data.training import training_records
 from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 from unsafe_vlm.metrics.metrics_json import metrics_json
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
@@ -93,17 +94,19 @@ def test_the_gap_under_contexts_is_text_minus_image_balanced_accuracy():
     assert metrics["context_modality_gap"] == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("train_format", ["sft", "dpo", "ppo"])
-def test_training_with_contexts_adds_both_questions_for_each_unsafe_train_image(data_cache, train_format):
-    def module(train_contexts: bool) -> SafetyDataModule:
-        settings = {"cache_dir": str(data_cache), "train_format": train_format, "train_contexts": train_contexts}
-        return SafetyDataModule(**shipped_data_config("synthetic", **settings))
+@pytest.fixture(scope="module")
+def benchmark(data_cache) -> SafetyDataModule:
+    return SafetyDataModule(**shipped_data_config("synthetic", cache_dir=str(data_cache)))
 
-    plain, with_contexts = module(False).records(train_format), module(True).records(train_format)
+
+@pytest.mark.parametrize("train_format", ["sft", "dpo", "ppo"])
+def test_training_with_contexts_adds_both_questions_for_each_unsafe_train_image(benchmark, train_format):
+    unsafe, safe = benchmark.splits()
+    common = (train_format, unsafe.train, safe.train, benchmark.prompts, benchmark.seed)
+    plain, with_contexts = training_records(*common), training_records(*common, contexts=benchmark.contexts())
     added = with_contexts[len(plain):]
     assert with_contexts[: len(plain)] == plain, "the records without contexts stay as they were"
-    unsafe = [r for r in plain if r.gold == UNSAFE]
-    assert len(added) == 2 * len(unsafe)
+    assert len(added) == 2 * len([r for r in plain if r.gold == UNSAFE])
     contexts = read_contexts(SHIPPED, published_taxonomy().concepts)
     for safe_side, unsafe_side in zip(added[::2], added[1::2], strict=True):
         assert (safe_side.gold, unsafe_side.gold) == (SAFE, UNSAFE) and safe_side.image == unsafe_side.image
@@ -115,3 +118,9 @@ def test_training_with_contexts_adds_both_questions_for_each_unsafe_train_image(
             assert safe_side.rejected == unsafe_side.answer
         if train_format == "ppo":
             assert safe_side.answer is None
+
+
+def test_the_data_module_passes_its_contexts_to_training_when_told(data_cache):
+    settings = {"cache_dir": str(data_cache), "train_format": "ppo", "train_contexts": True}
+    records = SafetyDataModule(**shipped_data_config("synthetic", **settings)).records("ppo")
+    assert any(r.id.startswith("ppo/context_safe/") for r in records)
