@@ -85,7 +85,7 @@ def test_roberta_without_weights_names_the_keys_to_set():
 
 
 def test_unknown_judge_name_lists_the_valid_ones():
-    with pytest.raises(JudgeError, match="unknown judge 'gpt4'; choose one of: roberta, rule"):
+    with pytest.raises(JudgeError, match="unknown judge 'gpt4'; choose one of: llm, roberta, rule"):
         build_judge({"name": "gpt4"})
 
 
