@@ -131,37 +131,27 @@ def test_an_evaluation_keeps_answers_through_a_failure_and_a_resume_asks_only_th
     assert len(answered) == 8 and len(kept) == 9, "every answer that arrived is written, the error row too"
     assert not (run_dir / "metrics.json").exists()
 
-    with ScriptedServer(port=server.port) as server:
+    with ScriptedServer(["empty"], port=server.port) as server:
+        other_model = evaluate_through(server, run_dir, data_cache, "model.model=other")
+        assert other_model.returncode == 2 and not server.requests
+        assert "model.model was 'organism', now 'other'" in other_model.stderr.strip().splitlines()[-1]
         resumed = evaluate_through(server, run_dir, data_cache)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert len(server.requests) == QUERIES - 8, "the error row is asked again, the answers are not"
+    assert "1 queries got no valid answer" in resumed.stdout + resumed.stderr
     rows = saved_rows(run_dir)
-    assert len(rows) == QUERIES and not any("error" in row for row in rows)
+    errors = [row for row in rows if "error" in row]
+    assert len(rows) == QUERIES and len(errors) == 1
+    assert errors[0]["response"] is None and errors[0]["judged"] == "N/A" and "no text content" in errors[0]["error"]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["api/error_rows"] == 0 and metrics["api/rows_without_usage"] == 0
-    assert metrics["api/prompt_tokens"] == sum(row["usage"]["prompt_tokens"] for row in rows)
-    assert metrics["api/completion_tokens"] == 4 * QUERIES  # "Yes, it is safe." is four words to the server
+    assert metrics["api/error_rows"] == 1 and metrics["api/rows_without_usage"] == 0
+    answered = [row for row in rows if "error" not in row]
+    assert metrics["api/prompt_tokens"] == sum(row["usage"]["prompt_tokens"] for row in answered)
+    assert metrics["api/completion_tokens"] == 4 * (QUERIES - 1)  # "Yes, it is safe." is four words to the server
     settings = json.loads((run_dir / "responses" / "config.json").read_text())
     assert settings["model.base_url"] == server.url and settings["model.model"] == "organism"
     assert "model.concurrency" not in settings, "how answers are fetched is not part of what they are"
-
     assert rescore_run(run_dir).metrics == metrics, "report's rescoring counts the usage the same way"
-
-
-@pytest.mark.slow
-def test_error_rows_are_counted_and_another_server_or_model_is_refused_on_resume(tmp_path, data_cache):
-    run_dir = tmp_path / "run"
-    with ScriptedServer(["empty", "garbage"]) as server:
-        first = evaluate_through(server, run_dir, data_cache, "model.concurrency=5")
-        assert first.returncode == 0, first.stderr[-2000:]
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        assert metrics["api/error_rows"] == 2
-        assert "2 queries got no valid answer" in first.stdout + first.stderr
-        errors = [row for row in saved_rows(run_dir) if "error" in row]
-        assert len(errors) == 2 and all(row["response"] is None and row["judged"] == "N/A" for row in errors)
-        other_model = evaluate_through(server, run_dir, data_cache, "model.model=other")
-    assert other_model.returncode == 2
-    assert "model.model was 'organism', now 'other'" in other_model.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.slow

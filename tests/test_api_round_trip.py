@@ -19,7 +19,8 @@ from tests.cli_runner import run_cli
 from tests.test_backbone_identity import tiny, trained_adapter
 from tests.test_serve_cli import free_port
 
-DATA = ["data=synthetic", "data.limit_per_task=8", "data.eval_batch_size=4", "generation.max_new_tokens=16"]
+DATA = ["data=synthetic", "data.limit_per_task=8", "data.eval_batch_size=4", "generation.max_new_tokens=16",
+        "data.tasks=[perception,alignment_image,alignment_text,alignment_test]"]
 
 
 def started_serve(port: int, run_dir: Path, adapter: Path) -> subprocess.Popen:

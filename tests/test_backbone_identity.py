@@ -179,7 +179,7 @@ def test_evaluate_refuses_another_seeds_adapter_in_one_line_and_loads_its_own(tm
         return run_cli(
             "evaluate", "model=tiny", f"model.tiny.seed={seed}", f"model.adapter={adapter}",
             "data.limit_per_task=2", f"data.cache_dir={data_cache}", f"hydra.run.dir={tmp_path / run}",
-            "generation.max_new_tokens=2",
+            "generation.max_new_tokens=2", "data.tasks=[perception,alignment_image,alignment_text,alignment_test]",
         )  # fmt: skip
 
     refused = evaluate(1, "other")

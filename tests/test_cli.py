@@ -94,7 +94,7 @@ def test_hydra_flags_pass_through_and_print_the_config():
 @pytest.mark.slow
 def test_a_multirun_sweep_runs_every_job_into_its_own_folder(tmp_path, data_cache):
     result = run_cli(
-        "evaluate", "-m", "seed=0,1", "data.limit_per_task=2", "generation.max_new_tokens=2",
+        "evaluate", "-m", "seed=0,1", "data.limit_per_task=2", "generation.max_new_tokens=2", "data.tasks=[perception]",
         f"data.cache_dir={data_cache}", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

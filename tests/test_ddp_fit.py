@@ -32,6 +32,7 @@ def overrides(method: str, run_dir: Path, cache_dir: Path) -> list[str]:
         "model=tiny",
         "data=synthetic",
         f"data.limit_per_task={LIMIT}",
+        "data.tasks=[perception,alignment_image,alignment_text,alignment_test]",
         f"data.cache_dir={cache_dir}",
         f"hydra.run.dir={run_dir}",
         "generation.max_new_tokens=4",

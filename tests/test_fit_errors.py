@@ -25,7 +25,8 @@ def error_lines(result: subprocess.CompletedProcess) -> list[str]:
 
 
 def tiny(run_dir: Path, cache_dir: Path) -> list[str]:
-    return ["model=tiny", "data.limit_per_task=8", f"data.cache_dir={cache_dir}", f"hydra.run.dir={run_dir}"]
+    return ["model=tiny", "data.limit_per_task=8", f"data.cache_dir={cache_dir}", f"hydra.run.dir={run_dir}",
+            "data.tasks=[perception,alignment_image,alignment_text,alignment_test]"]
 
 
 def test_an_unknown_method_is_one_line_listing_the_methods():

@@ -86,7 +86,8 @@ def test_a_checkpoint_of_another_base_model_is_refused(tmp_path):
 def test_a_real_checkpoint_names_its_model_and_a_resume_onto_another_is_refused(tmp_path, data_cache):
     run = tmp_path / "run"
     args = ["fit", "+method=sft", "model=tiny", "data.limit_per_task=4", "method.batch_size=2", "trainer.max_steps=1",
-            "generation.max_new_tokens=2", f"data.cache_dir={data_cache}", f"hydra.run.dir={run}"]  # fmt: skip
+            "generation.max_new_tokens=2", f"data.cache_dir={data_cache}", f"hydra.run.dir={run}",
+            "data.tasks=[perception,alignment_image,alignment_text,alignment_test]"]  # fmt: skip
     assert run_cli(*args).returncode == 0
     saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]["model"]
     assert saved["name"] == "tiny" and saved["path"] is None and saved["tiny"]["seed"] == 0

@@ -13,7 +13,7 @@ import pytest
 from helpers.kills import lines_in
 
 COMMON = ["model=tiny", "data=synthetic", "data.limit_per_task=8", "data.eval_batch_size=2",
-          "generation.max_new_tokens=4"]  # fmt: skip
+          "generation.max_new_tokens=4", "data.tasks=[perception,alignment_image,alignment_text,alignment_test]"]
 
 
 def interrupt_when(args: list[str], moment, timeout: float = 300) -> subprocess.CompletedProcess:

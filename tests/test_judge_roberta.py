@@ -260,6 +260,7 @@ def test_the_released_format_judges_an_evaluation_and_names_both_checkpoints(tin
     run_dir = tmp_path / "run"
     result = run_cli(
         "evaluate", "model=tiny", "data=synthetic", f"data.cache_dir={data_cache}", "data.limit_per_task=2",
+        "data.tasks=[perception,alignment_image]",
         "generation.max_new_tokens=4", "judge=roberta", f"judge.base_model={tiny['folder']}",
         f"judge.perception_weights={files['perception']}", f"judge.alignment_weights={files['alignment']}",
         f"hydra.run.dir={run_dir}",
