@@ -50,7 +50,7 @@ def headline_intervals(rows_by_task: Mapping[str, Rows], seed: int = SEED) -> di
             statistic = _STATISTICS.get((spec.metric, headline.score))
             if statistic is not None:
                 key = f"{spec.prefix(rows[0].get('dataset'))}/{headline.score}"
-                intervals.update(_interval(key, [counts[k] for k in statistic.fields], statistic, seed))
+                intervals.update(_keyed(key, _bootstrap([counts[k] for k in statistic.fields], statistic, seed)))
     for text, image, key, score in _GAPS:
         if rows_by_task.get(text) and rows_by_task.get(image):
             intervals.update(_gap_interval(key, rows_by_task[text], rows_by_task[image], score, seed))
@@ -113,19 +113,35 @@ def _counts(rows: Rows, unit: str) -> dict[str, np.ndarray]:
 
 def _gap_interval(key: str, text: Rows, image: Rows, score: str, seed: int) -> dict[str, float | None]:
     """The gap's interval, resampling concepts with each concept's text and image counts together."""
-    text_counts, image_counts = _by_concept(text), _by_concept(image)
-    concepts = [c for c in text_counts["order"] if c in image_counts["order"]]
-    statistic = _accuracy if score == "accuracy" else _balanced
+    statistic = _GAP_STATISTICS[score]
+    return _keyed(key, _bootstrap(_concept_arrays([text, image], statistic), _minus(statistic), seed))
+
+
+_GAP_STATISTICS = {"accuracy": _accuracy, "balanced_accuracy": _balanced}  # the score each gap is a difference of
+
+
+def _concept_arrays(sides: Sequence[Rows], statistic: Statistic) -> list[np.ndarray]:
+    """The statistic's count arrays of each side, one row per concept the first two sides share,
+    in the same order on every side (so a resample draws a concept on all of them at once)."""
+    counted = [_by_concept(rows) for rows in sides]
+    concepts = [c for c in counted[0]["order"] if c in counted[1]["order"]]
     arrays = []
-    for counts in (text_counts, image_counts):
-        rows_of = [counts["order"].index(c) for c in concepts]
+    for counts in counted:
+        position = {concept: i for i, concept in enumerate(counts["order"])}
+        rows_of = [position[c] for c in concepts]
         arrays += [counts[field][rows_of] for field in statistic.fields]
+    return arrays
+
+
+def _minus(statistic: Statistic) -> Statistic:
+    """``statistic`` of the first half of the arrays minus that of the second half."""
     half = len(statistic.fields)
 
-    def gap(*arrays, axis=-1):
+    def difference(*arrays, axis=-1):
         return statistic(*arrays[:half], axis=axis) - statistic(*arrays[half:], axis=axis)
 
-    return _interval(key, arrays, gap, seed)
+    difference.fields = statistic.fields * 2
+    return difference
 
 
 def _by_concept(rows: Rows) -> dict[str, Any]:
@@ -134,7 +150,12 @@ def _by_concept(rows: Rows) -> dict[str, Any]:
     return counts
 
 
-def _interval(key: str, arrays: list[np.ndarray], statistic: Statistic, seed: int) -> dict[str, float | None]:
+def _keyed(key: str, bounds: tuple[float | None, float | None]) -> dict[str, float | None]:
+    return {f"{PREFIX}/{key}/low": bounds[0], f"{PREFIX}/{key}/high": bounds[1]}
+
+
+def _bootstrap(arrays: list[np.ndarray], statistic: Statistic, seed: int) -> tuple[float | None, float | None]:
+    """The percentile interval of ``statistic`` over paired resamples of the units (None, None: too few)."""
     low = high = None
     if len(arrays[0]) >= 2:
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -144,7 +165,7 @@ def _interval(key: str, arrays: list[np.ndarray], statistic: Statistic, seed: in
                 confidence_level=LEVEL, method="percentile", rng=np.random.default_rng(seed),
             )  # fmt: skip
         low, high = (_finite(v) for v in (result.confidence_interval.low, result.confidence_interval.high))
-    return {f"{PREFIX}/{key}/low": low, f"{PREFIX}/{key}/high": high}
+    return low, high
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -180,7 +201,7 @@ def paired_differences(
                 continue
             arrays = [counts_a[f] for f in statistic.fields] + [counts_b[f] for f in statistic.fields]
             key = f"{spec.prefix(rows_a[0].get('dataset'))}/{headline.score}"
-            changes[key] = _bounds(_interval(key, arrays, _change(statistic, len(statistic.fields)), seed))
+            changes[key] = _bootstrap(arrays, _change(statistic), seed)
     for text, image, key, score in _GAPS:
         if shared.get(text, ([], []))[0] and shared.get(image, ([], []))[0]:
             changes[key] = _paired_gap_change(key, shared[text], shared[image], score, seed)
@@ -195,7 +216,10 @@ def _shared(rows_a: Rows, rows_b: Rows) -> tuple[list, list]:
     return [a for a, _ in pairs], [{**b, "image": a.get("image"), "concept": a.get("concept")} for a, b in pairs]
 
 
-def _change(statistic: Statistic, half: int) -> Statistic:
+def _change(statistic: Statistic) -> Statistic:
+    """``statistic`` of the second half of the arrays (the second run) minus that of the first."""
+    half = len(statistic.fields)
+
     def change(*arrays, axis=-1):
         return statistic(*arrays[half:], axis=axis) - statistic(*arrays[:half], axis=axis)
 
@@ -203,27 +227,7 @@ def _change(statistic: Statistic, half: int) -> Statistic:
 
 
 def _paired_gap_change(key: str, text: tuple, image: tuple, score: str, seed: int) -> tuple:
-    statistic = _accuracy if score == "accuracy" else _balanced
-    per_run = []
-    for side in (0, 1):
-        text_counts, image_counts = _by_concept(text[side]), _by_concept(image[side])
-        per_run.append((text_counts, image_counts))
-    concepts = [c for c in per_run[0][0]["order"] if c in per_run[0][1]["order"]]
-    arrays = []
-    for text_counts, image_counts in per_run:
-        for counts in (text_counts, image_counts):
-            rows_of = [counts["order"].index(c) for c in concepts]
-            arrays += [counts[field][rows_of] for field in statistic.fields]
-    n = len(statistic.fields)
-
-    def change(*arrays, axis=-1):
-        gap_a = statistic(*arrays[:n], axis=axis) - statistic(*arrays[n : 2 * n], axis=axis)
-        gap_b = statistic(*arrays[2 * n : 3 * n], axis=axis) - statistic(*arrays[3 * n :], axis=axis)
-        return gap_b - gap_a
-
-    return _bounds(_interval(key, arrays, change, seed))
-
-
-def _bounds(interval: Mapping[str, float | None]) -> tuple[float | None, float | None]:
-    low, high = interval.values()
-    return low, high
+    """The change of a gap: each run's text and image counts, all drawn by the same concepts."""
+    statistic = _GAP_STATISTICS[score]
+    arrays = _concept_arrays([text[0], image[0], text[1], image[1]], statistic)
+    return _bootstrap(arrays, _change(_minus(statistic)), seed)
