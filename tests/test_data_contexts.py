@@ -95,15 +95,15 @@ def test_the_gap_under_contexts_is_text_minus_image_balanced_accuracy():
 
 
 @pytest.fixture(scope="module")
-def benchmark(data_cache) -> SafetyDataModule:
+def organism_data(data_cache) -> SafetyDataModule:
     return SafetyDataModule(**shipped_data_config("synthetic", cache_dir=str(data_cache)))
 
 
 @pytest.mark.parametrize("train_format", ["sft", "dpo", "ppo"])
-def test_training_with_contexts_adds_both_questions_for_each_unsafe_train_image(benchmark, train_format):
-    unsafe, safe = benchmark.splits()
-    common = (train_format, unsafe.train, safe.train, benchmark.prompts, benchmark.seed)
-    plain, with_contexts = training_records(*common), training_records(*common, contexts=benchmark.contexts())
+def test_training_with_contexts_adds_both_questions_for_each_unsafe_train_image(organism_data, train_format):
+    unsafe, safe = organism_data.splits()
+    common = (train_format, unsafe.train, safe.train, organism_data.prompts, organism_data.seed)
+    plain, with_contexts = training_records(*common), training_records(*common, contexts=organism_data.contexts())
     added = with_contexts[len(plain):]
     assert with_contexts[: len(plain)] == plain, "the records without contexts stay as they were"
     assert len(added) == 2 * len([r for r in plain if r.gold == UNSAFE])
