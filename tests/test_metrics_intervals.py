@@ -89,3 +89,18 @@ def test_a_paired_bootstrap_tells_a_real_change_from_noise():
     gaps = paired_differences({"alignment_image": before, "alignment_text": text},
                               {"alignment_image": fixed, "alignment_text": text})  # fmt: skip
     assert gaps["modality_gap"][1] < 0, "better on images, the same on text: the gap shrinks"
+
+
+def test_text_quality_resamples_the_answers_with_their_bleus_against_all_the_others():
+    rng = random.Random(3)
+    template = [rng.random() < 0.5 for _ in range(300)]  # the template's copies score BLEU 1, unique words 0
+    rows = [dict(row("alignment_test", i, "Unsafe", image=f"{i}.png"),
+                 response="No , the image is unsafe ." if same else f"w{i}a w{i}b w{i}c w{i}d")
+            for i, same in enumerate(template)]  # fmt: skip
+    rows.append(dict(row("alignment_test", 300, "Unsafe", image="300.png"), response=None))  # an error row: no answer
+    low, high = interval(headline_intervals({"alignment_test": rows}), "alignment_test/text_quality")
+    quality = 1 - sum(template) / 300
+    assert low < quality < high
+    assert 0.09 < high - low < 0.13  # 2 x 1.96 x sqrt(0.5 x 0.5 / 300) = 0.113
+    one_template = [dict(r, response="No , the image is unsafe .") for r in rows[:300]]
+    assert interval(headline_intervals({"alignment_test": one_template}), "alignment_test/text_quality") == (0.0, 0.0)

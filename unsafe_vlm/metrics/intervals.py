@@ -20,6 +20,7 @@ from scipy.stats import bootstrap
 
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.judges.base import NA
+from unsafe_vlm.metrics.self_bleu import sentence_bleus
 
 PREFIX = "ci95"
 SEED = 0  # fixed, so that ``report`` recomputes the very intervals the evaluation wrote
@@ -47,9 +48,12 @@ def headline_intervals(rows_by_task: Mapping[str, Rows], seed: int = SEED) -> di
         for headline in spec.headline:
             if headline.absolute:
                 continue  # the gaps, below
+            key = f"{spec.prefix(rows[0].get('dataset'))}/{headline.score}"
+            if headline.score == "text_quality":
+                intervals.update(_keyed(key, _text_quality_interval(rows, unit, seed)))
+                continue
             statistic = _STATISTICS.get((spec.metric, headline.score))
             if statistic is not None:
-                key = f"{spec.prefix(rows[0].get('dataset'))}/{headline.score}"
                 intervals.update(_keyed(key, _bootstrap([counts[k] for k in statistic.fields], statistic, seed)))
     for text, image, key, score in _GAPS:
         if rows_by_task.get(text) and rows_by_task.get(image):
@@ -109,6 +113,25 @@ def _counts(rows: Rows, unit: str) -> dict[str, np.ndarray]:
             counts[side + 1] += 1
     array = np.array(table, dtype=float).reshape(-1, len(names))
     return {name: array[:, i] for i, name in enumerate(names)}
+
+
+def _text_quality_interval(rows: Rows, unit: str, seed: int) -> tuple[float | None, float | None]:
+    """1 - the mean of the answers' BLEUs (each against all the other answers), units resampled."""
+    answered = [row for row in rows if row.get("response") is not None]  # error rows: no answer
+    index: dict[Any, int] = {}
+    sums: list[list[float]] = []
+    for row, bleu in zip(answered, sentence_bleus([row["response"] for row in answered]), strict=False):
+        at = index.setdefault(row.get(unit), len(sums))
+        if at == len(sums):
+            sums.append([0.0, 0.0])
+        sums[at][0] += bleu
+        sums[at][1] += 1
+    table = np.array(sums, dtype=float).reshape(-1, 2)
+    return _bootstrap([table[:, 0], table[:, 1]], _one_minus_mean, seed)
+
+
+def _one_minus_mean(bleu_sums, answers, axis=-1):
+    return 1.0 - _ratio(bleu_sums.sum(axis), answers.sum(axis))
 
 
 def _gap_interval(key: str, text: Rows, image: Rows, score: str, seed: int) -> dict[str, float | None]:
