@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from unsafe_vlm.data.files import write_atomically
-from unsafe_vlm.judges.base import NA, Judge, label
+from unsafe_vlm.judges.base import NA, Judge, judge_replies, label
 from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
 from unsafe_vlm.judges.identity import judge_identity, text_sha256
 
@@ -59,7 +59,7 @@ def rejudge_rows(judge: Judge, task: str, rows: Sequence[Mapping[str, Any]]) -> 
         chunk = answered[start : start + _CHUNK]
         responses, options = [row["response"] for row in chunk], [row.get("options") for row in chunk]
         labels = label(judge_as(judge, kind, responses, options), CLASSES[kind])
-        replies = _outputs(judge, kind, responses, options)
+        replies = judge_replies(judge, kind, responses, options) or [None] * len(responses)
         for row, verdict, reply in zip(chunk, labels, replies, strict=True):
             verdicts[row["id"]], outputs[row["id"]] = verdict, reply
     rejudged = []
@@ -70,11 +70,6 @@ def rejudge_rows(judge: Judge, task: str, rows: Sequence[Mapping[str, Any]]) -> 
             new["judge_output"] = outputs[row["id"]]
         rejudged.append(new)
     return rejudged
-
-
-def _outputs(judge: Judge, kind: str, responses: list[str], options: list) -> list[str | None]:
-    outputs = getattr(judge, "judge_outputs", None)
-    return outputs(kind, responses, options) if callable(outputs) else [None] * len(responses)
 
 
 def _saved(folder: Path, task: str, identity: Mapping[str, str], rows: Sequence[Mapping[str, Any]]) -> list | None:

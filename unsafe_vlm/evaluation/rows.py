@@ -9,7 +9,7 @@ import torch
 
 from unsafe_vlm.api.client import Answer
 from unsafe_vlm.data.records import Record
-from unsafe_vlm.judges.base import NA, Judge, label
+from unsafe_vlm.judges.base import NA, Judge, judge_replies, label
 from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
 
 
@@ -46,10 +46,7 @@ def response_rows(
 
 def judge_outputs(judge: Judge, records: Sequence[Record], responses: Sequence[str]) -> list[str | None] | None:
     """What a judge that replies in words said about each response (None for the other judges)."""
-    outputs = getattr(judge, "judge_outputs", None)
-    if not callable(outputs):
-        return None
-    return outputs(judge_kind(records[0].task), responses, [r.options for r in records])
+    return judge_replies(judge, judge_kind(records[0].task), responses, [r.options for r in records])
 
 
 def _row(record: Record, response: str | None, judged: str) -> dict[str, Any]:

@@ -71,6 +71,20 @@ def judge_yes_no(judge: Judge, responses: Sequence[str]) -> torch.Tensor:
     return judge.judge_yes_no(responses)
 
 
+@runtime_checkable
+class WordsJudge(Protocol):
+    """The optional capability of a judge that replies in words (an LLM): what it said, kept in the rows."""
+
+    def judge_outputs(
+        self, kind: str, responses: Sequence[str], options: Sequence[Options] = ()
+    ) -> list[str | None]: ...
+
+
+def judge_replies(judge: Judge, kind: str, responses: Sequence[str], options: Sequence[Options]) -> list | None:
+    """What a judge that replies in words said about each response; None for the other judges."""
+    return judge.judge_outputs(kind, responses, options) if isinstance(judge, WordsJudge) else None
+
+
 def option_map(options: Options) -> dict[str, str]:
     """``{"A": ..., "B": ..., "C": ..., "D": ...}`` from either form of ``Options``."""
     if isinstance(options, Mapping):
