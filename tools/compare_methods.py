@@ -20,7 +20,7 @@ from pathlib import Path
 
 from organism.measure import Run, run_suite
 from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
-from unsafe_vlm.report.scores import format_value
+from unsafe_vlm.report.scores import Score, format_score
 
 METHODS = {  # a column of the table -> how fit is told to train it
     "sft": ["+method=sft"],
@@ -29,16 +29,20 @@ METHODS = {  # a column of the table -> how fit is told to train it
     "grpo": ["+method=grpo"],
     "rloo": ["+method=grpo", "method.baseline=rloo", "method.scale_by_std=false"],
 }
-ROWS = (
-    ("alignment_test/balanced_accuracy", "Balanced test accuracy"),
-    ("alignment_test/unsafe_recall", "Unsafe recall (test)"),
-    ("alignment_test/safe_recall", "Safe recall (test)"),
-    ("alignment_image/accuracy", "Alignment on images"),
-    ("alignment_text/accuracy", "Alignment on text only"),
-    ("modality_gap", "Modality gap (text − image)"),
-    ("perception/accuracy", "Perception accuracy"),
-    ("generalization/trained_concepts/balanced_accuracy", "Balanced accuracy, trained concepts"),
-    ("generalization/held_out_concepts/balanced_accuracy", "Balanced accuracy, held-out concepts"),
+ROWS = (  # (metrics.json key, label, a difference in points)
+    ("alignment_test/balanced_accuracy", "Balanced test accuracy", False),
+    ("alignment_test/unsafe_recall", "Unsafe recall (test)", False),
+    ("alignment_test/safe_recall", "Safe recall (test)", False),
+    ("alignment_test/text_quality", "Text quality, test (1 − self-BLEU)", False),
+    ("context_image/balanced_accuracy", "Context-aware balanced accuracy, images", False),
+    ("context_text/balanced_accuracy", "Context-aware balanced accuracy, text only", False),
+    ("alignment_image/accuracy", "Alignment on images", False),
+    ("alignment_text/accuracy", "Alignment on text only", False),
+    ("modality_gap", "Modality gap (text − image)", True),
+    ("context_modality_gap", "Context modality gap (text − image)", True),
+    ("perception/accuracy", "Perception accuracy", False),
+    ("generalization/trained_concepts/balanced_accuracy", "Balanced accuracy, trained concepts", False),
+    ("generalization/held_out_concepts/balanced_accuracy", "Balanced accuracy, held-out concepts", False),
 )
 SAFE_HELD_OUT = 9
 
@@ -52,12 +56,14 @@ def held_out_concepts() -> list[str]:
 
 
 def comparison_table(runs: Mapping[str, Run]) -> str:
-    """Markdown: one row per score, a column for before training and one per method; wall times last."""
+    """Markdown: one row per score (with its 95% interval where the run has one), a column for before
+    training and one per method; wall times last."""
     first = next(iter(runs.values()))
     columns = {"before": first.before or {}, **{name.upper(): run.metrics for name, run in runs.items()}}
     lines = ["| score | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
-    for key, label in ROWS:
-        cells = [format_value(metrics.get(key), signed=key == "modality_gap") for metrics in columns.values()]
+    for key, label, signed in ROWS:
+        score = Score(key, label, signed)
+        cells = [format_score(metrics, score, interval=True) for metrics in columns.values()]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     times = [f"{run.seconds / 60:.1f} min" for run in runs.values()]
     lines.append("| Wall time of `fit` (evaluations included) | – | " + " | ".join(times) + " |")
@@ -75,8 +81,9 @@ def run_methods(out: Path, overrides: Sequence[str], methods: Sequence[str] = tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/compare"), help="folder for the runs and the table")
-    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS),
-                        help="the methods to run (default: all)")
+    parser.add_argument(
+        "--methods", nargs="+", choices=list(METHODS), default=list(METHODS), help="the methods to run (default: all)"
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (after --)")
     args = parser.parse_args()
     runs = run_methods(args.out, args.overrides, args.methods)
