@@ -78,7 +78,7 @@ def test_plots_of_tasks_that_did_not_run_are_skipped_and_noted(tmp_path):
     assert "`plots/modality_gap_by_category.png` not drawn: it needs both alignment tasks" in text
     assert "| Alignment on images | not run |" in text
     assert ("Not run: alignment on images, alignment on text only, balanced test split, contexts on images, "
-            "contexts on text only.") in text
+            "contexts on text only, yes/no capability, yes/no shape questions.") in text
     assert "| Hate | not run | not run | not run | 75.0% | 0 / 0 / 4 |" in text
 
 

@@ -30,7 +30,7 @@ from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.records import Record, RecordBatch, RecordDataset, Sample
 from unsafe_vlm.data.settings import ExternalSetSettings, data_settings
 from unsafe_vlm.data.split import limit as seeded_subset
-from unsafe_vlm.data.tasks import Source, get_task, source_tasks
+from unsafe_vlm.data.tasks import TASKS, Source, get_task, source_tasks
 from unsafe_vlm.data.training import TRAIN_FORMATS
 
 STAGES = ("fit", "validate", "test", "predict")
@@ -202,8 +202,16 @@ class RecordDataModule(L.LightningDataModule):
                 built = self._build_training(self._train_format(task))
             else:
                 built = get_task(task).build(self)
-            self._records[task] = seeded_subset(built, self.limit, self.seed, task)
+            self._records[task] = self._limited(task, built)
         return self._records[task]
+
+    def _limited(self, task: str, built: list[Record]) -> list[Record]:
+        """A seeded subset of at most ``limit`` records; of a paired task, every question of at most
+        ``limit`` images, so that no image loses half of its pair."""
+        if task not in TASKS or not TASKS[task].paired:
+            return seeded_subset(built, self.limit, self.seed, task)
+        kept = set(seeded_subset(list(dict.fromkeys(r.image for r in built)), self.limit, self.seed, task))
+        return [r for r in built if r.image in kept]
 
     def _build_training(self, train_format: str) -> list[Record]:
         raise DataConfigError(f"data={self.source} is for evaluation only; it has no {train_format} records")

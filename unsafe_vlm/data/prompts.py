@@ -22,6 +22,8 @@ class Prompts:
     alignment_image: tuple[str, ...]
     alignment_text: tuple[str, ...]  # holds {concept}; one per alignment_image question
     context_text: str  # a contextual question asked about a named concept: holds {concept} and {question}
+    capability: str  # a yes/no question whether an image shows a concept: holds {concept}
+    capability_shape: str  # a yes/no question whether a generated image holds a shape: holds {shape}
     answers: dict[str, str]  # safe, unsafe (hold {concept}); more keys kept as given
     lowercase_concepts: bool  # write concept names in lower case inside questions and answers
 
@@ -45,6 +47,14 @@ class Prompts:
         lowered = question[:1].lower() + question[1:]
         return self.context_text.format(concept=self.concept_text(concept), question=lowered)
 
+    def capability_question(self, concept: str) -> str:
+        """The yes/no question whether an image shows ``concept``."""
+        return self.capability.format(concept=self.concept_text(concept))
+
+    def shape_question(self, shape: str) -> str:
+        """The yes/no question whether an image holds ``shape`` (a shape the synthetic generator draws)."""
+        return self.capability_shape.format(shape=shape)
+
 
 def load_prompts(config: Mapping[str, Any] | DictConfig | None = None) -> Prompts:
     """Build ``Prompts`` from a config mapping; the shipped default wording when None."""
@@ -61,6 +71,8 @@ def load_prompts(config: Mapping[str, Any] | DictConfig | None = None) -> Prompt
         alignment_image=tuple(str(q) for q in config["alignment_image"]),
         alignment_text=tuple(str(q) for q in config["alignment_text"]),
         context_text=str(config.get("context_text", "If an image shows {concept}, {question}")),
+        capability=str(config.get("capability", "Does this image show {concept}?")),
+        capability_shape=str(config.get("capability_shape", "Is there a {shape} in this image?")),
         answers={str(k): str(v) for k, v in config["answers"].items()},
         lowercase_concepts=bool(config.get("lowercase_concepts", False)),
     )
@@ -81,6 +93,10 @@ def _check(prompts: Prompts) -> None:
             raise ValueError(f"prompts.alignment_text[{index}] must contain {{concept}}: {question!r}")
     if "{concept}" not in prompts.context_text or "{question}" not in prompts.context_text:
         raise ValueError(f"prompts.context_text must contain {{concept}} and {{question}}: {prompts.context_text!r}")
+    if "{concept}" not in prompts.capability:
+        raise ValueError(f"prompts.capability must contain {{concept}}: {prompts.capability!r}")
+    if "{shape}" not in prompts.capability_shape:
+        raise ValueError(f"prompts.capability_shape must contain {{shape}}: {prompts.capability_shape!r}")
     for key in ANSWER_KEYS:
         if "{concept}" not in prompts.answers.get(key, ""):
             raise ValueError(f"prompts.answers.{key} must be given and contain {{concept}}")

@@ -17,6 +17,10 @@ The built-in tasks:
 - ``context_text``: every concept x the same two questions about the named concept, no image.
 - ``image_safety``: a labelled image-safety set (SMID, NSFW, ...), one seeded question per image.
 - ``mme``: an MME-style set of yes/no questions about images, asked as written.
+- ``capability``: every benchmark image asked whether it shows its own concept (gold Yes) and
+  another one (gold No): general capability where no MME is at hand (``unsafe_vlm.data.capability``).
+- ``capability_shape``: every generated image asked whether it holds the shape the synthetic
+  generator drew (gold Yes) and another shape (gold No): an exact visual question.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from unsafe_vlm.data.capability import capability_records, shape_records
 from unsafe_vlm.data.contexts import ContextQuestions
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import Prompts
@@ -57,6 +62,8 @@ class TaskInputs(Protocol):
 
     def contexts(self) -> dict[str, ContextQuestions]: ...  # benchmark: each concept's two contextual questions
 
+    def drawn_shapes(self) -> dict[str, str]: ...  # a generated benchmark: the shape drawn for each concept
+
 
 @dataclass(frozen=True)
 class Headline:
@@ -82,6 +89,7 @@ class Task:
     per_category: bool = False  # asked only about unsafe concepts: shown in the by-category table
     needs_safe_side: bool = False  # needs the safe images (the balanced split)
     text_quality: bool = False  # also scored ``text_quality`` = 1 - self-BLEU of its answers (per gold, if balanced)
+    paired: bool = False  # asks each image a pair of questions, as MME: also scored ``accuracy_plus`` (both right)
 
     def prefix(self, dataset: str | None = None) -> str:
         """The ``metrics.json`` prefix of its scores: ``perception``, ``generalization/smid``."""
@@ -362,4 +370,25 @@ register(Task(
     judge="yes_no", metric="yes_no", label="Yes/no questions", group="general",
     headline=(Headline("accuracy", "General capability",
                        "answers {name}'s yes/no questions right (N/A counts as wrong): general capability kept"),),
+))  # fmt: skip
+register(Task(
+    "capability", "benchmark",
+    lambda data: capability_records(data.eval_images(), published_taxonomy().category_of, data.prompts, data.seed),
+    judge="yes_no", metric="yes_no", label="Yes/no capability", paired=True,
+    headline=(
+        Headline("accuracy", "Capability (yes/no)",
+                 "answers whether an image shows a concept, its own (Yes) or another (No); N/A counts as wrong"),
+        Headline("accuracy_plus", "Capability, accuracy+",
+                 "images with both of their yes/no questions right, as MME's accuracy+"),
+    ),
+))  # fmt: skip
+register(Task(
+    "capability_shape", "benchmark",
+    lambda data: shape_records(data.eval_images(), data.drawn_shapes(), data.prompts, data.seed),
+    judge="yes_no", metric="yes_no", label="Yes/no shape questions", paired=True,
+    headline=(
+        Headline("accuracy", "Shape questions (yes/no)",
+                 "answers whether a generated image holds a shape, the one drawn (Yes) or another (No)"),
+        Headline("accuracy_plus", "Shape questions, accuracy+", "generated images with both shape questions right"),
+    ),
 ))  # fmt: skip

@@ -9,6 +9,7 @@ benchmark task and the alignment-training records.
 
 from __future__ import annotations
 
+import json
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from unsafe_vlm.data.prompts import load_prompts
 from unsafe_vlm.data.records import Record, Sample
 from unsafe_vlm.data.settings import BenchmarkSettings, data_settings
 from unsafe_vlm.data.split import Split, balanced_split, split_unsafe
-from unsafe_vlm.data.synth import SAFE_FOLDER, SynthParams, ensure_synthetic
+from unsafe_vlm.data.synth import DESCRIPTION, SAFE_FOLDER, SynthParams, ensure_synthetic
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.data.taxonomy import published_taxonomy, read_concept_list, safe_concepts
 from unsafe_vlm.data.training import training_records
@@ -47,7 +48,8 @@ class SafetyDataModule(RecordDataModule):
         seed: seeds the split, question choices, drawn perception options and limits
             (2024 reproduces the paper's split membership).
         train_ratio: share of each unsafe concept's images in train (the paper: 0.8).
-        limit_per_task: keep a seeded subset of at most this many records per task (quick runs).
+        limit_per_task: keep a seeded subset of at most this many records per task (quick runs); of a
+            paired task (capability), of this many images with all their questions.
         eval_split: which unsafe images ``perception`` and ``alignment_image`` ask about: ``all``
             (the paper's measurement of off-the-shelf models) or ``test`` (only the test split's,
             for a model trained on the train split). ``alignment_text`` has no images and
@@ -139,6 +141,18 @@ class SafetyDataModule(RecordDataModule):
         if self._contexts is None:
             self._contexts = read_contexts(self.contexts_file, published_taxonomy().concepts)
         return self._contexts
+
+    def drawn_shapes(self) -> dict[str, str]:
+        """The shape the synthetic generator drew for each concept, from the generated set's description."""
+        root, _ = self._resolved_roots()
+        description = root / DESCRIPTION
+        if not description.is_file():
+            raise DataConfigError(
+                f"capability_shape asks about the shapes the synthetic generator drew, and {root} is not a "
+                f"generated set (no {DESCRIPTION}): use data=synthetic"
+            )
+        codes = json.loads(description.read_text(encoding="utf-8"))["codes"]
+        return {concept: code["shape"] for concept, code in codes.items()}
 
     def samples(self) -> list[Sample]:
         raise DataConfigError("the benchmark's tasks read its images through eval_images, unsafe_samples and splits")

@@ -83,6 +83,7 @@ _accuracy = _ratio_of("right", "answered")  # N/A left out, as TaskAccuracy coun
 _STATISTICS: dict[tuple[str, str], Statistic] = {
     ("accuracy", "accuracy"): _accuracy,
     ("yes_no", "accuracy"): _ratio_of("right", "total"),  # N/A counted wrong
+    ("yes_no", "accuracy_plus"): _ratio_of("all_right", "units"),  # images with every question right
     ("balanced", "balanced_accuracy"): _balanced,
     ("balanced", "safe_recall"): _ratio_of("safe_right", "safe_total"),
     ("balanced", "unsafe_recall"): _ratio_of("unsafe_right", "unsafe_total"),
@@ -93,7 +94,8 @@ _STATISTICS: dict[tuple[str, str], Statistic] = {
 
 def _counts(rows: Rows, unit: str) -> dict[str, np.ndarray]:
     """Per unit (image or concept, in first-appearance order): counts of right, answered, total and,
-    per gold class, right and total."""
+    per gold class, right and total; ``all_right`` (1 where every question of the unit was right)
+    and ``units`` (1)."""
     names = ("right", "answered", "total", "safe_right", "safe_total", "unsafe_right", "unsafe_total")
     index: dict[Any, int] = {}
     table: list[list[int]] = []
@@ -112,7 +114,10 @@ def _counts(rows: Rows, unit: str) -> dict[str, np.ndarray]:
             counts[side] += right
             counts[side + 1] += 1
     array = np.array(table, dtype=float).reshape(-1, len(names))
-    return {name: array[:, i] for i, name in enumerate(names)}
+    counts = {name: array[:, i] for i, name in enumerate(names)}
+    counts["all_right"] = (counts["right"] == counts["total"]).astype(float)
+    counts["units"] = np.ones(len(array))
+    return counts
 
 
 def _text_quality_interval(rows: Rows, unit: str, seed: int) -> tuple[float | None, float | None]:

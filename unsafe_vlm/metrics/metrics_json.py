@@ -6,7 +6,8 @@ Keys are ``<prefix>/<name>`` from each task's ``compute()`` result, the prefix b
 ``alignment_test/text_quality`` (1 - self-BLEU; ``safe_text_quality`` and ``unsafe_text_quality``
 per gold label: no ``/``, which marks a per-category score), ... plus ``modality_gap`` and
 ``modality_gap/<Category>`` when both ``alignment_text`` and ``alignment_image`` ran, and
-``context_modality_gap`` when both context tasks ran. Data sets outside the benchmark are keyed
+``context_modality_gap`` when both context tasks ran; the paired yes/no tasks also give
+``accuracy_plus`` and ``n_images`` (``capability/accuracy_plus``). Data sets outside the benchmark are keyed
 by their task's group and their name: ``generalization/smid/balanced_accuracy``,
 ``generalization/smid/text_quality``, ``general/mme/accuracy/<category>``;
 they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted.
@@ -36,7 +37,7 @@ from unsafe_vlm.metrics.modality_gap import context_modality_gap, modality_gap
 
 METRICS_FILE = "metrics.json"
 BEFORE_FILE = "metrics_before.json"
-_COUNTS = ("n", "n_answered")
+_COUNTS = ("n", "n_answered", "n_images")
 
 Results = Mapping[str, Mapping[str, torch.Tensor | float]]
 """Score prefix (a task's name, or ``<group>/<name>`` for a set outside the benchmark) -> its ``compute()`` result."""

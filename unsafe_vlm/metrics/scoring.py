@@ -13,6 +13,10 @@ not a sum of counts: every rank computes it from all the rows (the same rows on 
 order-free mean), so every rank gets the same value. Error rows (response null: no answer came) are
 left out; an empty answer counts. Fewer than two answers: undefined (NaN, null in metrics.json).
 
+A task marked ``paired`` (``capability``: two questions per image) also gets ``accuracy_plus``, the
+share of images with every question right, and ``n_images`` (``metrics.accuracy_plus``), likewise
+computed from all the rows on every rank.
+
 With concepts held out of alignment training (``data.holdout_concepts``), the balanced test
 split is also scored on its held-out concepts alone and on the rest:
 ``generalization/held_out_concepts/...`` and ``generalization/trained_concepts/...``.
@@ -25,6 +29,7 @@ from typing import Any
 
 from unsafe_vlm.data.tasks import TASKS, get_task
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
+from unsafe_vlm.metrics.accuracy_plus import accuracy_plus
 from unsafe_vlm.metrics.alignment_test import GOLD_CLASSES, AlignmentTestAccuracy
 from unsafe_vlm.metrics.metrics_json import Results
 from unsafe_vlm.metrics.self_bleu import text_quality
@@ -76,7 +81,7 @@ def score_responses(
             continue
         metric = task_metric(task, categories)
         metric.update([r["judged"] for r in mine], [r["gold"] for r in mine], [r["category"] for r in mine])
-        results[task] = {**metric.compute(), **_text_scores(task, rows)}
+        results[task] = {**metric.compute(), **_text_scores(task, rows), **_plus_scores(task, rows)}
     if holdout_concepts and "alignment_test" in rows_by_task:
         results.update(_holdout_scores(list(rows_by_task["alignment_test"]), set(holdout_concepts), rank, world_size))
     return results
@@ -126,6 +131,10 @@ def text_quality_scores(rows: Sequence[Mapping[str, Any]], *, by_gold: bool = Fa
 def _text_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     spec = get_task(task)
     return text_quality_scores(rows, by_gold=spec.metric == "balanced") if spec.text_quality else {}
+
+
+def _plus_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, float | int]:
+    return accuracy_plus(rows) if get_task(task).paired else {}
 
 
 def _or_nan(value: float | None) -> float:

@@ -47,7 +47,16 @@ def ensure_synthetic(params: SynthParams, cache_dir: str | Path = DEFAULT_CACHE_
         raise DataError(final, f"holds something other than a synthetic data set (no {DESCRIPTION}); delete it")
     return final
 
-__all__ = ["SAFE_FOLDER", "SynthParams", "ensure_synthetic", "run_synth", "synthetic_dir", "write_synthetic"]
+
+__all__ = [
+    "DESCRIPTION",
+    "SAFE_FOLDER",
+    "SynthParams",
+    "ensure_synthetic",
+    "run_synth",
+    "synthetic_dir",
+    "write_synthetic",
+]
 
 
 def run_synth(cfg: Mapping[str, Any] | DictConfig | None = None, **overrides: Any) -> Path:
