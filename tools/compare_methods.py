@@ -3,7 +3,7 @@
 Runs ``python -m unsafe_vlm fit +method=<m>`` for each method with the default config (the
 organism on the synthetic stand-in), holding some concepts out of alignment training, and
 writes one markdown table: before / SFT / DPO / PPO / GRPO / RLOO, with the held-out concepts
-scored apart. RLOO is GRPO's module with the leave-one-out baseline and no std division.
+scored apart and the general-capability tasks added to the evaluations. RLOO is GRPO's module with the leave-one-out baseline and no std division.
 
     python tools/compare_methods.py                       # writes runs/compare/comparison.md
     python tools/compare_methods.py --methods grpo rloo   # only some of them
@@ -41,10 +41,17 @@ ROWS = (  # (metrics.json key, label, a difference in points)
     ("modality_gap", "Modality gap (text − image)", True),
     ("context_modality_gap", "Context modality gap (text − image)", True),
     ("perception/accuracy", "Perception accuracy", False),
+    ("capability/accuracy", "General capability: does it show <concept>?", False),
+    ("capability/accuracy_plus", "General capability, both questions right (accuracy+)", False),
+    ("capability_shape/accuracy", "General capability: is there a <shape>?", False),
     ("generalization/trained_concepts/balanced_accuracy", "Balanced accuracy, trained concepts", False),
     ("generalization/held_out_concepts/balanced_accuracy", "Balanced accuracy, held-out concepts", False),
 )
 SAFE_HELD_OUT = 9
+# The defaults' tasks plus the general-capability ones, which the defaults leave out (600 queries each).
+TASKS = (
+    "[perception,alignment_image,alignment_text,alignment_test,context_image,context_text,capability,capability_shape]"
+)
 
 
 def held_out_concepts() -> list[str]:
@@ -73,7 +80,10 @@ def comparison_table(runs: Mapping[str, Run]) -> str:
 def run_methods(out: Path, overrides: Sequence[str], methods: Sequence[str] = tuple(METHODS)) -> dict[str, Run]:
     holdout = "[" + ",".join(f"'{c}'" for c in held_out_concepts()) + "]"
     return {
-        method: run_suite(["fit", *METHODS[method], f"data.holdout_concepts={holdout}", *overrides], out / method)
+        method: run_suite(
+            ["fit", *METHODS[method], f"data.holdout_concepts={holdout}", f"data.tasks={TASKS}", *overrides],
+            out / method,
+        )
         for method in methods
     }
 
