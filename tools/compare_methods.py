@@ -3,7 +3,8 @@
 Runs ``python -m unsafe_vlm fit +method=<m>`` for each method with the default config (the
 organism on the synthetic stand-in), holding some concepts out of alignment training, and
 writes one markdown table: before / SFT / DPO / PPO / GRPO / RLOO, with the held-out concepts
-scored apart and the general-capability tasks added to the evaluations. RLOO is GRPO's module with the leave-one-out baseline and no std division.
+scored apart and the general-capability tasks added to the evaluations. RLOO is GRPO's module
+with the leave-one-out baseline and no std division.
 
     python tools/compare_methods.py                       # writes runs/compare/comparison.md
     python tools/compare_methods.py --methods grpo rloo   # only some of them
