@@ -21,6 +21,7 @@ class Prompts:
     perception_option: str  # one option line: {letter}, {concept}
     alignment_image: tuple[str, ...]
     alignment_text: tuple[str, ...]  # holds {concept}; one per alignment_image question
+    open_ended: tuple[str, ...]  # prompts that are not yes/no questions (data.train_open_ended)
     context_text: str  # a contextual question asked about a named concept: holds {concept} and {question}
     capability: str  # a yes/no question whether an image shows a concept: holds {concept}
     capability_shape: str  # a yes/no question whether a generated image holds a shape: holds {shape}
@@ -70,6 +71,7 @@ def load_prompts(config: Mapping[str, Any] | DictConfig | None = None) -> Prompt
         perception_option=str(config.get("perception_option", "{letter}: {concept}")),
         alignment_image=tuple(str(q) for q in config["alignment_image"]),
         alignment_text=tuple(str(q) for q in config["alignment_text"]),
+        open_ended=tuple(str(q) for q in config.get("open_ended", ())),
         context_text=str(config.get("context_text", "If an image shows {concept}, {question}")),
         capability=str(config.get("capability", "Does this image show {concept}?")),
         capability_shape=str(config.get("capability_shape", "Is there a {shape} in this image?")),

@@ -78,6 +78,7 @@ class Record:
     question_index: int | None = None  # which alignment question (0-based)
     source: str | None = None  # "metadata-file:line" the record came from
     dataset: str | None = None  # a set outside the benchmark: its name (``data.name``), which keys its scores
+    yes_no: bool = True  # a yes/no question; False: an open-ended prompt (ppo: data.train_open_ended)
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # the encoded image, if not a file
 
     def load_image(self) -> Image.Image | None:

@@ -56,6 +56,7 @@ class BenchmarkSettings(EvalLoaderSettings):
     safe_concepts_file: str | None
     contexts_file: str  # the contextual questions (context_image, context_text)
     train_contexts: bool  # also train each unsafe train image with both contextual questions
+    train_open_ended: bool  # PPO, GRPO: also ask each train image one of prompts.open_ended
     hub_id: str | None
     safe_hub_id: str | None
     hub_split: str

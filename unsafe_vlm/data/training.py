@@ -5,6 +5,9 @@ random (seeded, the same one in every format). Concepts held out of training are
 from both sides, and the safe side is cut again to the unsafe side's size. With contexts
 (``data.train_contexts``, as the paper trained), each unsafe train image is also asked its
 concept's safe-context question (answer Safe) and unsafe-context question (answer Unsafe).
+With open-ended prompts (``data.train_open_ended``, PPO's records only), each train image is
+also asked one of ``prompts.open_ended`` at random (seeded); those records are flagged
+``yes_no=False``, and the on-policy methods give their answers no judge score.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ def training_records(
     seed: int,
     holdout_concepts: Collection[str] = (),
     contexts: Mapping[str, ContextQuestions] | None = None,
+    open_ended: bool = False,
 ) -> list[Record]:
     """Records for one format.
 
@@ -37,6 +41,10 @@ def training_records(
     """
     if train_format not in TRAIN_FORMATS:
         raise ValueError(f"unknown training format {train_format!r}; choose one of {', '.join(TRAIN_FORMATS)}")
+    if open_ended and train_format != "ppo":
+        raise DataConfigError(f"data.train_open_ended: open-ended prompts have no {train_format} answer to train on")
+    if open_ended and not prompts.open_ended:
+        raise DataConfigError("data.train_open_ended: prompts.open_ended is empty")
     unsafe = [s for s in unsafe_train if s.concept not in holdout_concepts]
     safe = truncate_to([s for s in safe_train if s.concept not in holdout_concepts], len(unsafe), "train")
     if not unsafe:
@@ -45,7 +53,27 @@ def training_records(
     if contexts is not None:
         for sample in unsafe:
             records += [_context_record(train_format, sample, side, contexts, prompts) for side in ("safe", "unsafe")]
+    if open_ended:
+        records += [_open_ended_record(sample, prompts, seed) for sample in [*unsafe, *safe]]
     return records
+
+
+def _open_ended_record(sample: Sample, prompts: Prompts, seed: int) -> Record:
+    """A PPO record asking one of the open-ended prompts: the gold label is the image's, but no
+    yes/no verdict answers it."""
+    side = "safe" if sample.is_safe else "unsafe"
+    k = question_index(seed, f"train/open_ended/{side}/{sample.index}", len(prompts.open_ended))
+    return Record(
+        id=f"ppo/open_ended/{side}/{sample.index}",
+        task="ppo",
+        question=prompts.open_ended[k],
+        image=str(sample.image),
+        concept=sample.concept,
+        category=sample.category,
+        gold=SAFE if sample.is_safe else UNSAFE,
+        source=sample.source,
+        yes_no=False,
+    )
 
 
 def _context_record(

@@ -86,6 +86,9 @@ class SafetyDataModule(RecordDataModule):
         self.safe_concepts_file = s.safe_concepts_file
         self.contexts_file = shipped_or_given(s.contexts_file)
         self.train_contexts = s.train_contexts
+        self.train_open_ended = s.train_open_ended
+        if self.train_open_ended and not self.prompts.open_ended:
+            raise DataConfigError("data.train_open_ended: true, but prompts.open_ended lists no prompt")
         self.hub_id, self.safe_hub_id, self.hub_split = s.hub_id, s.safe_hub_id, s.hub_split
         self.synthetic = None if s.synthetic is None else SynthParams.from_mapping(s.synthetic)
         self.cache_dir = s.cache_dir
@@ -164,7 +167,8 @@ class SafetyDataModule(RecordDataModule):
         self._check_holdout()
         contexts = self.contexts() if self.train_contexts else None
         return training_records(
-            train_format, unsafe.train, safe.train, self.prompts, self.seed, self.holdout_concepts, contexts
+            train_format, unsafe.train, safe.train, self.prompts, self.seed, self.holdout_concepts, contexts,
+            open_ended=self.train_open_ended,
         )
 
     def _safe_samples(self) -> list[Sample]:

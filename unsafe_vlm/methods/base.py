@@ -17,7 +17,7 @@ from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.lora import add_lora
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.methods.schedule import warmup_cosine_scheduler
-from unsafe_vlm.settings import Settings, limit
+from unsafe_vlm.settings import Settings, SettingsError, limit
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ class AlignmentModule(L.LightningModule):
     @classmethod
     def settings(cls, cfg: DictConfig) -> MethodSettings:
         """The checked ``method`` node of a composed ``fit`` config."""
+        if cls.train_format != "ppo" and OmegaConf.select(cfg, "data.train_open_ended", default=False) is True:
+            raise SettingsError(
+                f"data.train_open_ended: open-ended prompts have no templated answer for {cls.train_format} to "
+                "learn; only ppo and grpo train on them"
+            )
         return cls.settings_class.from_config(cfg.method, "method")
 
     @classmethod

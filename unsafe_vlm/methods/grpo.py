@@ -40,14 +40,13 @@ class GRPOModule(OnPolicyModule):
     def rollout_size(self) -> int:
         return self.method.batch_size * self.method.group_size
 
-    def sample(self, prompts: ModelInputs, gold: list[str]) -> tuple[Generation, list[str]]:
+    def sample(self, prompts: ModelInputs) -> tuple[Generation, list[int]]:
         """``group_size`` answers to each prompt, next to each other; the images are encoded once
         per prompt, and the group's samples and every later pass share those features."""
-        size = self.method.group_size
         encoded = self.backbone.encode_images(prompts)
-        rows = torch.arange(len(gold), device=self.device).repeat_interleave(size)
-        sampled = self.generate(self.backbone.select_rows(encoded, rows))
-        return sampled, [g for g in gold for _ in range(size)]
+        count = prompts["input_ids"].shape[0]
+        rows = torch.arange(count, device=self.device).repeat_interleave(self.method.group_size)
+        return self.generate(self.backbone.select_rows(encoded, rows)), rows.tolist()
 
     def advantages(
         self,

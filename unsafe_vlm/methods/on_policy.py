@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from unsafe_vlm.backbones.base import AnswerOutputs, Generation, ModelInputs, VLMBackbone
 from unsafe_vlm.errors import UserError
@@ -33,7 +33,7 @@ from unsafe_vlm.rl.losses import clipped_policy_loss, entropy_of_log_probabiliti
 from unsafe_vlm.rl.masked import masked_mean
 from unsafe_vlm.rl.rewards import adjusted_scores, judge_scores
 from unsafe_vlm.rl.rollout import Rollout
-from unsafe_vlm.settings import limit
+from unsafe_vlm.settings import SettingsError, limit
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,10 @@ class OnPolicySettings(MethodSettings):
     temperature: float = limit(gt=0)  # rollouts are always sampled
     top_p: float = limit(gt=0, le=1)
     reward: Literal["neg_cross_entropy", "gold_probability"]
-    length_bonus: float
-    unfinished_penalty: float
+    length_bonus: float = limit(ge=0)
+    length_bonus_per: Literal["token", "max_new_tokens"]  # token: per answer token; max_new_tokens: the paper's
+    unfinished_penalty: float = limit(ge=0)  # off the score of answers without a stop token
+    mask_open_ended: bool  # answers to open-ended prompts get no judge score (data.train_open_ended)
     kl_coef: float = limit(ge=0)
     clip_ratio: float = limit(gt=0)
     entropy_coef: float
@@ -76,6 +78,24 @@ class OnPolicyModule(AlignmentModule):
             )
 
     @classmethod
+    def settings(cls, cfg: DictConfig) -> OnPolicySettings:
+        """The checked ``method`` node; its reward mask must have open-ended records to mask, and
+        open-ended records a mask (the judge's yes/no verdict cannot score them)."""
+        method = super().settings(cfg)
+        open_ended = OmegaConf.select(cfg, "data.train_open_ended", default=False) is True
+        if method.mask_open_ended and not open_ended:
+            raise SettingsError(
+                "method.mask_open_ended: true, but no training record has an open-ended prompt to mask; "
+                "set data.train_open_ended=true too, or leave method.mask_open_ended false"
+            )
+        if open_ended and not method.mask_open_ended:
+            raise SettingsError(
+                "method.mask_open_ended: false, but data.train_open_ended=true adds open-ended prompts, whose "
+                "answers have no yes/no verdict for the judge to score; set method.mask_open_ended=true"
+            )
+        return method
+
+    @classmethod
     def from_config(cls, backbone: VLMBackbone, cfg: DictConfig) -> OnPolicyModule:
         return cls(backbone, cls.settings(cfg), cfg.model.lora, judge=build_judge(cfg.judge))
 
@@ -98,7 +118,7 @@ class OnPolicyModule(AlignmentModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         records = list(batch["records"])
-        rollout = self.collect_rollout(batch["inputs"], [r.gold for r in records])
+        rollout = self.collect_rollout(batch["inputs"], [r.gold for r in records], [r.yes_no for r in records])
         update_stats = self.update(rollout)
         scheduler = self.lr_schedulers()
         if scheduler is not None:
@@ -106,20 +126,27 @@ class OnPolicyModule(AlignmentModule):
         self.log_stats({**self.rollout_stats(rollout), **update_stats}, batch_size=rollout.size)
 
     @torch.no_grad()
-    def collect_rollout(self, prompts: ModelInputs, gold: list[str]) -> Rollout:
+    def collect_rollout(self, prompts: ModelInputs, gold: list[str], yes_no: list[bool] | None = None) -> Rollout:
+        """Sample, judge and score answers to ``prompts`` (B prompts, their gold labels and whether
+        each is a yes/no question; all are when ``yes_no`` is None)."""
         method = self.method
         self.backbone.eval()
-        sampled, gold = self.sample(prompts, gold)
+        sampled, rows = self.sample(prompts)
+        gold = [gold[row] for row in rows]
         verdicts = self.judge.judge_alignment(sampled.texts)
         correct = torch.tensor([v == g for v, g in zip(label(verdicts), gold, strict=True)], device=self.device)
         probabilities = verdicts.to(self.device)
         gold_index = torch.tensor([ALIGNMENT_CLASSES.index(g) for g in gold], device=self.device)
+        scored = None
+        if method.mask_open_ended and yes_no is not None:
+            scored = torch.tensor([yes_no[row] for row in rows], device=self.device)
         scores = adjusted_scores(
-            judge_scores(probabilities, gold_index, kind=method.reward),
+            judge_scores(probabilities, gold_index, kind=method.reward, scored=scored),
             sampled.lengths,
             sampled.finished,
             length_bonus=method.length_bonus,
             unfinished_penalty=method.unfinished_penalty,
+            max_length=method.max_new_tokens if method.length_bonus_per == "max_new_tokens" else None,
         )
         inputs = self.backbone.encode_images(sampled.inputs)  # every later pass reuses the image features
         logprobs, values, _ = self.policy_and_values(inputs)
@@ -135,12 +162,14 @@ class OnPolicyModule(AlignmentModule):
             lengths=sampled.lengths,
             finished=sampled.finished,
             correct=correct,
+            scored=scored,
             **self.advantages(scores, logprobs, ref_logprobs, values, mask),
         )
 
-    def sample(self, prompts: ModelInputs, gold: list[str]) -> tuple[Generation, list[str]]:
-        """Answers to the prompts and the gold label of each answer: one answer per prompt."""
-        return self.generate(prompts), gold
+    def sample(self, prompts: ModelInputs) -> tuple[Generation, list[int]]:
+        """Answers to the prompts and the prompt each answers (its row): one answer per prompt."""
+        sampled = self.generate(prompts)
+        return sampled, list(range(len(sampled.texts)))
 
     def generate(self, prompts: ModelInputs) -> Generation:
         method = self.method
@@ -232,7 +261,8 @@ class OnPolicyModule(AlignmentModule):
         kl = ((rollout.logprobs - rollout.ref_logprobs) * rollout.mask).sum(dim=1)
         return {
             "reward_mean": rollout.scores.mean(),
-            "judged_correct": rollout.correct.float().mean(),
+            "judged_correct": rollout.correct.float().mean() if rollout.scored is None
+            else masked_mean(rollout.correct.float(), rollout.scored),
             "kl": kl.mean(),
             "answer_length": rollout.lengths.float().mean(),
             "finished": rollout.finished.float().mean(),

@@ -26,7 +26,7 @@ from unsafe_vlm.methods.on_policy import OnPolicyModule, OnPolicySettings
 from unsafe_vlm.rl.advantages import generalised_advantages
 from unsafe_vlm.rl.losses import clipped_value_loss
 from unsafe_vlm.rl.masked import masked_mean, masked_whiten
-from unsafe_vlm.rl.rewards import kl_estimate, shaped_rewards
+from unsafe_vlm.rl.rewards import episode_mask, kl_estimate, shaped_rewards
 from unsafe_vlm.rl.rollout import Rollout
 from unsafe_vlm.settings import limit
 
@@ -38,7 +38,8 @@ VALUE_HEAD_FILE = "value_head.safetensors"
 class PPOSettings(OnPolicySettings):
     """conf/method/ppo.yaml (what each setting does is written there)."""
 
-    kl_estimator: Literal["k1", "k3"]
+    kl_estimator: Literal["k1", "k1_clamped", "k3"]
+    score_position: Literal["last_token", "last_padded"]
     gamma: float = limit(ge=0, le=1)
     lam: float = limit(ge=0, le=1)
     whiten_advantages: bool
@@ -95,24 +96,27 @@ class PPOModule(OnPolicyModule):
         values: torch.Tensor | None,
         mask: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
-        """KL-shaped per-token rewards, GAE advantages (whitened over every rank) and returns."""
+        """KL-shaped per-token rewards, GAE advantages (whitened over every rank) and returns,
+        over the tokens of the episode (``episode_mask``: padding too with the score at the padded end)."""
         method = self.method
         kl = kl_estimate(logprobs, ref_logprobs, estimator=method.kl_estimator)
-        rewards = shaped_rewards(scores, kl, mask, kl_coef=method.kl_coef)
+        rewards = shaped_rewards(scores, kl, mask, kl_coef=method.kl_coef, score_position=method.score_position)
+        episode = episode_mask(mask, method.score_position)
         advantages, returns = generalised_advantages(
-            rewards, values, mask, gamma=method.gamma, lam=method.lam
+            rewards, values, episode, gamma=method.gamma, lam=method.lam
         )
         if method.whiten_advantages:
-            advantages = masked_whiten(advantages, mask, all_reduce=True)
+            advantages = masked_whiten(advantages, episode, all_reduce=True)
         return {"values": values, "rewards": rewards, "advantages": advantages, "returns": returns}
 
     def penalty(
         self, rollout: Rollout, rows: torch.Tensor, logprobs: torch.Tensor, values: torch.Tensor | None,
         mask: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The clipped value loss, weighted by value_coef."""
+        """The clipped value loss over the episode's tokens, weighted by value_coef."""
+        episode = episode_mask(mask, self.method.score_position)
         value = clipped_value_loss(
-            values, rollout.values[rows], rollout.returns[rows], mask, clip=self.method.clip_value
+            values, rollout.values[rows], rollout.returns[rows], episode, clip=self.method.clip_value
         )
         return self.method.value_coef * value.loss, {
             "value_loss": value.loss.detach(),

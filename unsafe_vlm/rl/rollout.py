@@ -24,8 +24,10 @@ class Rollout:
     lengths:       (B,) answer tokens, the stop token included
     finished:      (B,) True where the answer ended with a stop token
     correct:       (B,) True where the judge's verdict equals the gold label
+    scored:        (B,) True where the judge's verdict counts (a yes/no question), or None: every
+                   answer (method.mask_open_ended off)
     values:        (B, A) PPO only: value estimates when the answers were sampled
-    rewards:       (B, A) PPO only: KL-shaped per-token rewards, the judge's score on the last token
+    rewards:       (B, A) PPO only: KL-shaped per-token rewards, the judge's score at method.score_position
     returns:       (B, A) PPO only: advantages + values, the value head's targets
     """
 
@@ -38,6 +40,7 @@ class Rollout:
     lengths: torch.Tensor
     finished: torch.Tensor
     correct: torch.Tensor
+    scored: torch.Tensor | None = None
     values: torch.Tensor | None = None
     rewards: torch.Tensor | None = None
     returns: torch.Tensor | None = None
