@@ -32,7 +32,7 @@ def _concept_names() -> list[str]:
 
 # Prompt keys added after the tiny tokenizers were fixed: a new string changes the BPE merges, and
 # so every tiny model and all that was measured on one (byte-level BPE still encodes these prompts).
-_LATER_KEYS = ("open_ended",)
+_LATER_KEYS = ("open_ended", "capability", "capability_shape")
 
 
 def _prompt_strings(prompts_file: Path) -> list[str]:
