@@ -4,7 +4,8 @@ percentile method, seeded).
 What is resampled is what varies between data sets: images for the scores on images (all the
 questions one image was asked go together), concepts for the text-only scores, and concepts for
 the modality gaps, each concept's image and text answers drawn together (the gap is a paired
-difference). Keys: ``ci95/<metrics.json key>/low`` and ``.../high``; an interval is None where a
+difference). MME's question pairs share an image, and so are drawn together; so are LLaVABench's
+questions about one image. Keys: ``ci95/<metrics.json key>/low`` and ``.../high``; an interval is None where a
 resample leaves the score undefined (no answered response) or the set is too small to resample.
 """
 
@@ -20,6 +21,7 @@ from scipy.stats import bootstrap
 
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.judges.base import NA
+from unsafe_vlm.metrics.mme_scores import substring_right
 
 PREFIX = "ci95"
 SEED = 0  # fixed, so that ``report`` recomputes the very intervals the evaluation wrote
@@ -82,6 +84,9 @@ _STATISTICS: dict[tuple[str, str], Statistic] = {
     ("balanced", "balanced_accuracy"): _balanced,
     ("balanced", "safe_recall"): _ratio_of("safe_right", "safe_total"),
     ("balanced", "unsafe_recall"): _ratio_of("unsafe_right", "unsafe_total"),
+    ("yes_no", "substring_accuracy"): _ratio_of("substring_right", "total"),
+    ("yes_no", "accuracy_plus"): _ratio_of("all_right", "paired"),  # units are images: one image, one pair
+    ("relative", "relative_score"): _ratio_of("answer_score", "reference_score"),
 }
 """(a task's metric kind, a headline score) -> the statistic computing it from per-unit counts (its
 ``fields`` name the count arrays it takes, in order)."""
@@ -89,10 +94,13 @@ _STATISTICS: dict[tuple[str, str], Statistic] = {
 
 def _counts(rows: Rows, unit: str) -> dict[str, np.ndarray]:
     """Per unit (image or concept, in first-appearance order): counts of right, answered, total and,
-    per gold class, right and total."""
-    names = ("right", "answered", "total", "safe_right", "safe_total", "unsafe_right", "unsafe_total")
+    per gold class, right and total; responses holding the gold as a substring; and whether the unit
+    was asked two questions or more (``paired``) and got them all right (``all_right``); the summed
+    judge's scores of the answers and of the reference answers, where it gave both."""
+    names = ("right", "answered", "total", "safe_right", "safe_total", "unsafe_right", "unsafe_total",
+             "substring_right", "answer_score", "reference_score")  # fmt: skip
     index: dict[Any, int] = {}
-    table: list[list[int]] = []
+    table: list[list[float]] = []
     for row in rows:
         key = row.get(unit)
         if key not in index:
@@ -107,8 +115,15 @@ def _counts(rows: Rows, unit: str) -> dict[str, np.ndarray]:
             side = 3 if row["gold"] == "Safe" else 5
             counts[side] += right
             counts[side + 1] += 1
+        counts[7] += substring_right(row)
+        if row.get("answer_score") is not None and row.get("reference_score") is not None:
+            counts[8] += row["answer_score"]
+            counts[9] += row["reference_score"]
     array = np.array(table, dtype=float).reshape(-1, len(names))
-    return {name: array[:, i] for i, name in enumerate(names)}
+    counts = {name: array[:, i] for i, name in enumerate(names)}
+    counts["paired"] = (counts["total"] >= 2).astype(float)
+    counts["all_right"] = counts["paired"] * (counts["right"] == counts["total"])
+    return counts
 
 
 def _gap_interval(key: str, text: Rows, image: Rows, score: str, seed: int) -> dict[str, float | None]:
