@@ -9,7 +9,7 @@ per gold label: no ``/``, which marks a per-category score), ... plus ``modality
 ``context_modality_gap`` when both context tasks ran. Data sets outside the benchmark are keyed
 by their task's group and their name: ``generalization/smid/balanced_accuracy``,
 ``generalization/smid/text_quality``, ``general/mme/accuracy/<category>``,
-``general/mme/substring_accuracy``, ``general/mme/accuracy_plus``;
+``general/mme/substring_accuracy``, ``general/mme/accuracy_plus``, ``general/llavabench/relative_score``;
 they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted.
 ``ci95/<key>/low`` and ``ci95/<key>/high`` bound each headline score's 95% bootstrap interval. A model
 behind an API adds ``api/prompt_tokens``, ``api/completion_tokens``, ``api/error_rows`` and
