@@ -19,7 +19,14 @@ import pytest
 import torch
 from helpers.bad_settings import BAD_DATA, BAD_SETTINGS
 from helpers.benchmark_files import write_placeholder_benchmark
-from helpers.image_sets import png_base64, write_image_safety_tsv, write_mme_tsv, write_tsv
+from helpers.image_sets import (
+    LLAVABENCH_HEADER,
+    png_base64,
+    write_image_safety_tsv,
+    write_llavabench_tsv,
+    write_mme_tsv,
+    write_tsv,
+)
 
 from unsafe_vlm.cli import main
 from unsafe_vlm.paths import REPO_DIR
@@ -113,6 +120,7 @@ UC = ("evaluate", "data=unsafe_concepts", "data.root={tmp}/bench", "model=tiny")
 META, PERC = "metadata.jsonl", "perception_metadata.jsonl"
 MME = ("evaluate", "data=mme", "data.path={tmp}/set.tsv", "model=tiny")
 SAFETY = ("evaluate", "data=image_safety", "data.path={tmp}/set.tsv", "model=tiny")
+LLAVA = ("evaluate", "data=llavabench", "data.path={tmp}/set.tsv", "model=tiny")
 FIT_TINY = ("fit", "+method=sft", "model=tiny", "hydra.run.dir={tmp}/run")
 M = "{tmp}/bench/metadata.jsonl"
 P = "{tmp}/bench/perception_metadata.jsonl"
@@ -161,6 +169,13 @@ DATA_FILES = [
     Case("data files", "MME index used twice", MME, f"{T}:3: index '0' is already used on line 2",
          tsv(lambda p: write_tsv(p, ["index", "image", "question", "answer"],
                                  [[0, png_base64((0, 0, 0)), "Q?", "Yes"], [0, png_base64((0, 0, 0)), "Q?", "No"]]))),
+    Case("data files", "LLaVABench column missing", LLAVA, f"{T}:1: missing column(s) 'caption'",
+         tsv(lambda p: write_tsv(p, LLAVABENCH_HEADER[:4], [[0, png_base64((0, 0, 0)), "Q?", "R"]]))),
+    Case("data files", "LLaVABench image not base64", LLAVA, f"{T}:3: the image is not valid base64",
+         tsv(lambda p: write_tsv(p, LLAVABENCH_HEADER, [[0, png_base64((0, 0, 0)), "Q?", "R", "C", "conv"],
+                                                        [1, "@@@" * 30, "Q?", "R", "C", "conv"]]))),
+    Case("data files", "LLaVABench given a judge that cannot score answers", (*LLAVA, "judge=rule"),
+         "judge 'rule' cannot score answers against a reference", tsv(lambda p: write_llavabench_tsv(p, ["conv"]))),
     Case("data files", "a context without its unsafe question", CTX,
          f"{C}: entry 3 (The Federal Reserve Conspiracy): output has no 'Unsafe Context:' question",
          contexts(lambda e: e[2].update(output="Safe Context: Q?"))),
@@ -255,7 +270,7 @@ def test_each_case_is_one_error_line_and_loses_nothing(case, tmp_path, data_cach
     if case.prepare is not None:
         case.prepare(tmp_path)
     args = [a.format(tmp=tmp_path, cache=data_cache) for a in case.args]
-    own_set = any(a in ("data=mme", "data=image_safety") for a in args)  # these have no cache
+    own_set = any(a in ("data=mme", "data=image_safety", "data=llavabench") for a in args)  # these have no cache
     if args[0] in ("evaluate", "fit") and not own_set and not any(a.startswith("data.cache_dir=") for a in args):
         args.append(f"data.cache_dir={data_cache}")
     if args[0] in ("evaluate", "fit") and not any(a.startswith("hydra.run.dir=") for a in args):

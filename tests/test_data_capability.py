@@ -141,7 +141,7 @@ def test_the_organism_is_evaluated_scored_reported_and_rescored_on_it(tmp_path, 
     assert metrics["capability/accuracy"] == pytest.approx(sum(right.values()) / 12)
     images = {r["id"].rsplit("/", 1)[0] for r in rows}
     both = sum(right[f"{image}/own"] and right[f"{image}/other"] for image in images)
-    assert metrics["capability/accuracy_plus"] == pytest.approx(both / 6) and metrics["capability/n_images"] == 6
+    assert metrics["capability/accuracy_plus"] == pytest.approx(both / 6) and metrics["capability/n_paired_images"] == 6
     for score in ("accuracy", "accuracy_plus"):
         low, high = metrics[f"ci95/capability/{score}/low"], metrics[f"ci95/capability/{score}/high"]
         assert low <= metrics[f"capability/{score}"] <= high

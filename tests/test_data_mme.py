@@ -49,6 +49,7 @@ def test_a_row_naming_another_rows_index_shares_its_image(tmp_path):
     datamodule = module(write_mme_tsv(tmp_path / "MME.tsv", ANSWERS), eval_batch_size=4)
     items = datamodule.records()
     assert items[1].image_bytes is items[0].image_bytes and items[2].image_bytes is not items[0].image_bytes
+    assert [r.image.rsplit("#", 1)[1] for r in items] == ["0", "0", "2", "2", "4", "4"], "a pair names one image"
     batches = list(datamodule.predict_dataloader()[0])
     greens = torch.cat([b["inputs"]["pixel_values"][:, 1, 0, 0] for b in batches])
     assert torch.allclose(greens, torch.tensor([0.0, 0, 30, 30, 60, 60]) / 255, atol=1e-6)
@@ -150,5 +151,17 @@ def test_cli_scores_mme_from_its_saved_responses(tmp_path):
         mine = [r for r in rows if r["category"] == category]
         expected = sum(r["judged"] == r["gold"] for r in mine) / len(mine)
         assert metrics[f"general/mme_tiny/accuracy/{category}"] == pytest.approx(expected)
+    contains = [r["response"] is not None and r["gold"] in r["response"] for r in rows]
+    assert metrics["general/mme_tiny/substring_accuracy"] == pytest.approx(sum(contains) / 12)
+    pairs = [rows[k : k + 2] for k in range(0, 12, 2)]  # sorted by id: mme/0, mme/1, mme/10, mme/11, ...
+    assert all(a["image"] == b["image"] for a, b in pairs) and metrics["general/mme_tiny/n_paired_images"] == 6
+    both = sum(all(r["judged"] == r["gold"] for r in pair) for pair in pairs)
+    assert metrics["general/mme_tiny/accuracy_plus"] == pytest.approx(both / 6)
+    for key in ("accuracy", "substring_accuracy", "accuracy_plus"):
+        assert f"ci95/general/mme_tiny/{key}/low" in metrics
     assert not any(key.startswith(("perception", "alignment", "generalization")) for key in metrics)
     assert rescore_run(tmp_path / "run").metrics == metrics  # the report command scores them the same way
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "| General capability, substring match: mme_tiny |" in report
+    assert "| General capability, accuracy+: mme_tiny |" in report
+    assert "| 6 images asked two questions or more |" in report

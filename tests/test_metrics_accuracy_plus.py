@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from unsafe_vlm.metrics.accuracy_plus import accuracy_plus
 from unsafe_vlm.metrics.intervals import headline_intervals, paired_differences
 from unsafe_vlm.metrics.metrics_json import metrics_json
+from unsafe_vlm.metrics.mme_scores import mme_scores
 from unsafe_vlm.metrics.scoring import score_responses
 from unsafe_vlm.report.sections import headline_section, tasks_section
 
@@ -30,14 +30,15 @@ def test_accuracy_counts_na_wrong_and_accuracy_plus_needs_both_questions_of_an_i
     assert metrics["capability/answered_accuracy"] == pytest.approx(4 / 7)
     assert metrics["capability/na_rate"] == pytest.approx(1 / 8)
     assert metrics["capability/accuracy_plus"] == pytest.approx(1 / 4)
-    assert metrics["capability/n_images"] == 4 and isinstance(metrics["capability/n_images"], int)
+    assert metrics["capability/n_paired_images"] == 4 and isinstance(metrics["capability/n_paired_images"], int)
     assert metrics["capability/accuracy/Sexual"] == pytest.approx(1 / 2)
 
 
 def test_a_model_answering_everything_yes_gets_half_the_questions_and_no_image():
     rows = [row for image in range(5) for row in pair(image, "Yes", "Yes")]
-    assert accuracy_plus(rows) == {"accuracy_plus": 0.0, "n_images": 5}
-    assert accuracy_plus([])["n_images"] == 0
+    scores = mme_scores(rows)
+    assert (scores["accuracy_plus"], scores["n_paired_images"]) == (0.0, 5)
+    assert mme_scores([])["n_paired_images"] == 0
 
 
 def test_every_rank_gets_the_accuracy_plus_of_all_rows_though_pairs_straddle_ranks():

@@ -63,3 +63,17 @@ def write_mme_tsv(path: Path, answers: Sequence[str], categories: Sequence[str] 
         question = f"Is thing {i} in the image? Please answer yes or no."
         rows.append([i, image, question, answer, *([categories[i]] if categories is not None else [])])
     return write_tsv(path, header, rows)
+
+
+LLAVABENCH_HEADER = ["index", "image", "question", "gpt4_ans", "caption", "category"]
+
+
+def write_llavabench_tsv(path: Path, categories: Sequence[str]) -> Path:
+    """LLaVABench-style rows, one per category given; rows 2k and 2k+1 ask about the image of colour
+    (0, 0, 40 * k), the odd row's image cell naming the even row's index."""
+    rows = []
+    for i, category in enumerate(categories):
+        image = png_base64((0, 0, 40 * (i // 2))) if i % 2 == 0 else str(i - 1)
+        rows.append([i, image, f"What is in picture {i}?", f"Reference answer {i}.", f"A photo of thing {i}.",
+                     category])  # fmt: skip
+    return write_tsv(path, LLAVABENCH_HEADER, rows)

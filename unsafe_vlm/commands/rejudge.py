@@ -42,6 +42,7 @@ def rejudge(cfg: DictConfig) -> None:
         judge_agreement(task, [r["judged"] for r in rows[task]], [r["judged"] for r in rejudged[task]],
                         CLASSES[judge_kind(task)])
         for task in rows
+        if judge_kind(task) in CLASSES  # scores against a reference have no classes: compared in the scores table
     ]  # fmt: skip
     write_metrics(out / METRICS_FILE, other)
     write_atomically(out / "agreement.json", json.dumps([_plain(a) for a in agreements], indent=2) + "\n")

@@ -6,6 +6,7 @@ Public names (imported lazily, so ``unsafe_vlm.data.synth`` works without Lightn
     SafetyDataModule            the LightningDataModule of the benchmark: its tasks and training formats
     ImageSafetyDataModule       another labelled image-safety set (SMID, NSFW, ...): task image_safety
     MMEDataModule               an MME-style TSV of yes/no questions: task mme
+    LLaVABenchDataModule        a LLaVABench-style TSV of open questions with reference answers: task llavabench
     Sample, Record, RecordBatch one row of a data set; one query; the records of a batch
     DataError                   bad input, with the file and line at fault
     load_benchmark, load_safe_images, balanced_split, published_taxonomy, load_prompts
@@ -24,6 +25,7 @@ _EXPORTS = {
     "SafetyDataModule": "unsafe_vlm.data.unsafe_concepts",
     "ImageSafetyDataModule": "unsafe_vlm.data.image_safety",
     "MMEDataModule": "unsafe_vlm.data.mme",
+    "LLaVABenchDataModule": "unsafe_vlm.data.llavabench",
     "Sample": "unsafe_vlm.data.records",
     "Record": "unsafe_vlm.data.records",
     "RecordBatch": "unsafe_vlm.data.records",

@@ -249,6 +249,17 @@ def decode_images(
     return images
 
 
+def image_owners(
+    rows: Sequence[tuple[int, dict[str, str]]], images: Sequence[bytes], *, index: str = "index"
+) -> list[str]:
+    """For each row, the index of the first row holding the same image (``decode_images`` hands rows
+    that share an image, by reference or by the same base64 text, the same bytes object)."""
+    first: dict[int, str] = {}
+    for (_, row), data in zip(rows, images, strict=True):
+        first.setdefault(id(data), row[index])
+    return [first[id(data)] for data in images]
+
+
 def open_image_bytes(data: bytes, where: str) -> Image.Image:
     """Decode image bytes as RGB; ``where`` (the row's ``file:line``) heads any error."""
     try:

@@ -6,7 +6,9 @@ Task ``mme`` (see ``data.tasks``) reads an MME-style TSV (VLMEvalKit's layout, h
 
 Each row's question is asked as written; the gold label is ``Yes`` or ``No`` (any case).
 Responses are judged with the judge's yes/no reading. A row whose image cell is another
-row's index shares that row's image (how MME stores its question pairs).
+row's index shares that row's image (how MME stores its question pairs); rows sharing an
+image (by reference or by the same base64 text) get the same ``image`` name, that of the first
+row holding it, so that scores can pair them (``accuracy_plus``) and intervals draw them together.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from unsafe_vlm.data.base import ExternalSetDataModule
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.files import decode_images, read_tsv
+from unsafe_vlm.data.files import decode_images, image_owners, read_tsv
 from unsafe_vlm.data.records import Sample
 
 COLUMNS = ("index", "image", "question", "answer")
@@ -40,9 +42,10 @@ def read_mme(path: Path) -> list[Sample]:
         _check_row(row, path, line, first_line)
     decoded = decode_images(rows, path)
     return [
-        Sample.of_tsv_row(path, n, line, row, data, gold=ANSWERS[row["answer"].casefold()], question=row["question"])
-        for n, ((line, row), data) in enumerate(zip(rows, decoded, strict=True))
-    ]
+        Sample.of_tsv_row(path, n, line, row, data, image_owner=owner, gold=ANSWERS[row["answer"].casefold()],
+                          question=row["question"])
+        for n, ((line, row), data, owner) in enumerate(zip(rows, decoded, image_owners(rows, decoded), strict=True))
+    ]  # fmt: skip
 
 
 def _check_row(row: dict[str, str], path: Path, line: int, first_line: dict[str, int]) -> None:

@@ -1,7 +1,7 @@
 """The two nouns of the data layer: a ``Sample`` (one row of a data set) and a ``Record`` (one query).
 
 Every source (the benchmark and its safe side, the synthetic stand-in, the image-safety
-sets, MME) reads its rows into ``Sample``s; every task builds its ``Record``s from them.
+sets, MME, LLaVABench) reads its rows into ``Sample``s; every task builds its ``Record``s from them.
 Records are JSON-friendly through ``dataclasses.asdict`` (their image bytes aside).
 """
 
@@ -35,17 +35,21 @@ class Sample:
     correct_option: str | None = None  # "A".."D"
     gold: str | None = None  # a labelled set's answer: Safe/Unsafe (image-safety sets), Yes/No (MME)
     question: str | None = None  # a set whose rows are questions (MME): the question as written
+    caption: str | None = None  # a set that describes its images to a judge (LLaVABench): the description
     key: str | None = None  # the set's own id of the row (a TSV index, an image path); the row number when None
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # a TSV's decoded image
 
     @classmethod
     def of_tsv_row(
-        cls, path: Path, number: int, line: int, row: dict[str, str], image_bytes: bytes, **fields: str
+        cls, path: Path, number: int, line: int, row: dict[str, str], image_bytes: bytes, *,
+        image_owner: str | None = None, **fields: str,
     ) -> Sample:
         """Data row ``number`` (from 0) of a VLMEvalKit-style TSV, starting on ``line``, keyed by its
-        ``index``, its ``category`` (if any) as concept and category; ``fields``: ``gold``, ``question``."""
+        ``index``, its ``category`` (if any) as concept and category; ``fields``: ``gold``, ``question``,
+        ``caption``. Its image is named ``<tsv>#<index>``, the index being ``image_owner``'s when given
+        (the row that holds an image several rows share: they get one name)."""
         category = row.get("category", "")
-        image = f"{path.resolve()}#{row['index']}"
+        image = f"{path.resolve()}#{image_owner or row['index']}"
         source = f"{path}:{line}"
         return cls(number, image, category, category, source, key=row["index"], image_bytes=image_bytes, **fields)
 
@@ -71,7 +75,8 @@ class Record:
     image: str | None  # absolute path (or "<tsv>#<index>" for a TSV's base64 image); None for text-only questions
     concept: str
     category: str  # an unsafe category, or "Safe"
-    gold: str  # "A".."D" for perception; "Safe"/"Unsafe" for alignment and training; "Yes"/"No" for yes/no sets
+    gold: str  # "A".."D" for perception; "Safe"/"Unsafe" for alignment and training; "Yes"/"No" for yes/no
+    # sets; the reference answer for sets scored against one (LLaVABench)
     options: tuple[str, ...] | None = None  # perception: the four concept names, A to D
     answer: str | None = None  # sft: the target; dpo: the chosen answer
     rejected: str | None = None  # dpo: the rejected answer
@@ -79,6 +84,7 @@ class Record:
     source: str | None = None  # "metadata-file:line" the record came from
     dataset: str | None = None  # a set outside the benchmark: its name (``data.name``), which keys its scores
     yes_no: bool = True  # a yes/no question; False: an open-ended prompt (ppo: data.train_open_ended)
+    caption: str | None = None  # what a judge is told the image shows (LLaVABench)
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # the encoded image, if not a file
 
     def load_image(self) -> Image.Image | None:

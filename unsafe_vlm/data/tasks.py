@@ -21,6 +21,8 @@ The built-in tasks:
   another one (gold No): general capability where no MME is at hand (``unsafe_vlm.data.capability``).
 - ``capability_shape``: every generated image asked whether it holds the shape the synthetic
   generator drew (gold Yes) and another shape (gold No): an exact visual question.
+- ``llavabench``: a LLaVABench-style set of open questions about images, answered in free text and
+  scored by a judge against a reference answer.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ from unsafe_vlm.data.records import SAFE, UNSAFE, Record, Sample
 from unsafe_vlm.data.split import Split, draw_options, keyed_rng, question_index
 from unsafe_vlm.data.taxonomy import published_taxonomy
 
-JudgeKind = Literal["perception", "alignment", "yes_no"]
-"""How the judge reads an answer: an option letter A-D; Safe/Unsafe; Yes/No (each or N/A)."""
-MetricKind = Literal["accuracy", "balanced", "yes_no"]
-"""Accuracy with N/A left out (and per category); that plus balanced accuracy and recalls; N/A counted wrong."""
-Source = Literal["benchmark", "image_safety", "mme"]
+JudgeKind = Literal["perception", "alignment", "yes_no", "relative"]
+"""How the judge reads an answer: an option letter A-D; Safe/Unsafe; Yes/No (each or N/A); or, relative,
+a score of 1-10 for the answer and one for the reference answer (or N/A)."""
+MetricKind = Literal["accuracy", "balanced", "yes_no", "relative"]
+"""Accuracy with N/A left out (and per category); that plus balanced accuracy and recalls; N/A counted wrong;
+the answers' scores over the reference's."""
+Source = Literal["benchmark", "image_safety", "mme", "llavabench"]
 """Which data module builds a task's records: UnsafeConcepts (or its stand-in), or a set of its own."""
 
 
@@ -58,7 +62,7 @@ class TaskInputs(Protocol):
 
     def splits(self) -> tuple[Split, Split]: ...  # benchmark: the (unsafe, safe) train/test splits
 
-    def samples(self) -> list[Sample]: ...  # a set of its own (image_safety, mme): its rows
+    def samples(self) -> list[Sample]: ...  # a set of its own (image_safety, mme, llavabench): its rows
 
     def contexts(self) -> dict[str, ContextQuestions]: ...  # benchmark: each concept's two contextual questions
 
@@ -278,6 +282,19 @@ def mme_records(samples: Sequence[Sample], dataset: str) -> list[Record]:
     ]
 
 
+def llavabench_records(samples: Sequence[Sample], dataset: str) -> list[Record]:
+    """Each row's question as written; gold is its reference answer, ``caption`` its image's description."""
+    return [
+        Record(
+            id=f"llavabench/{sample.id}", task="llavabench", question=_required(sample, "question"),
+            image=str(sample.image), concept=sample.concept, category=sample.category,
+            gold=_required(sample, "gold"), source=sample.source, dataset=dataset, image_bytes=sample.image_bytes,
+            caption=_required(sample, "caption"),
+        )
+        for sample in samples
+    ]  # fmt: skip
+
+
 def _required(sample: Sample, field: str) -> str:
     value = getattr(sample, field)
     if value is None:
@@ -368,8 +385,21 @@ register(Task(
 register(Task(
     "mme", "mme", lambda data: mme_records(data.samples(), data.name),
     judge="yes_no", metric="yes_no", label="Yes/no questions", group="general",
-    headline=(Headline("accuracy", "General capability",
-                       "answers {name}'s yes/no questions right (N/A counts as wrong): general capability kept"),),
+    headline=(
+        Headline("accuracy", "General capability",
+                 "answers {name}'s yes/no questions right (N/A counts as wrong): general capability kept"),
+        Headline("substring_accuracy", "General capability, substring match",
+                 "answers holding the gold Yes or No as written, over all {name} questions (the paper's MME score)"),
+        Headline("accuracy_plus", "General capability, accuracy+",
+                 "images of {name} whose questions are all answered right (N/A wrong): MME's accuracy+"),
+    ),
+))  # fmt: skip
+register(Task(
+    "llavabench", "llavabench", lambda data: llavabench_records(data.samples(), data.name),
+    judge="relative", metric="relative", label="Open questions", group="general",
+    headline=(Headline("relative_score", "General capability, relative score",
+                       "the judge's scores of the answers over its scores of the reference answers on {name}, "
+                       "judge replies it could not read left out (LLaVABench's relative score)"),),
 ))  # fmt: skip
 register(Task(
     "capability", "benchmark",

@@ -12,7 +12,7 @@ from unsafe_vlm.api.client import Answer, ApiFailure, ApiModel
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.responses import ResponseStore
-from unsafe_vlm.evaluation.rows import api_rows, judge_outputs, judge_responses, response_rows
+from unsafe_vlm.evaluation.rows import api_rows, judged_rows
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.judges.identity import saved_identity
 from unsafe_vlm.metrics.api_usage import api_usage
@@ -77,9 +77,7 @@ class EvaluationModule(L.LightningModule):
             self._write_arrived(max_pending=self.backbone.settings.concurrency)
             return
         answers = self.backbone.generate(batch["inputs"], **self.generation.to_dict())
-        probabilities = judge_responses(self.judge, records, answers.texts)
-        outputs = judge_outputs(self.judge, records, answers.texts)
-        self.store.append(records[0].task, response_rows(records, answers.texts, probabilities, outputs))
+        self.store.append(records[0].task, judged_rows(self.judge, records, answers.texts))
 
     def on_predict_end(self) -> None:
         if isinstance(self.backbone, ApiModel):

@@ -9,14 +9,17 @@ Layout: ``<run>/rejudged/<judge name>-<identity sha256, 12 hex>/``
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from unsafe_vlm.data.files import write_atomically
+from unsafe_vlm.evaluation.rows import scored_answer, scored_fields
 from unsafe_vlm.judges.base import NA, Judge, judge_replies, label
 from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
 from unsafe_vlm.judges.identity import judge_identity, text_sha256
+from unsafe_vlm.judges.relative import judge_relative
 
 REJUDGED_DIR = "rejudged"
 _CHUNK = 256  # responses per judge call
@@ -52,6 +55,8 @@ def rejudge_run(
 def rejudge_rows(judge: Judge, task: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The rows with ``judged`` as ``judge`` reads each response; error rows (no response) stay N/A."""
     kind = judge_kind(task)
+    if kind == "relative":
+        return _rescored_rows(judge, rows)
     answered = [row for row in rows if row.get("response") is not None]
     verdicts: dict[str, str] = {}
     outputs: dict[str, str | None] = {}
@@ -70,6 +75,22 @@ def rejudge_rows(judge: Judge, task: str, rows: Sequence[Mapping[str, Any]]) -> 
             new["judge_output"] = outputs[row["id"]]
         rejudged.append(new)
     return rejudged
+
+
+def _rescored_rows(judge: Judge, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of answers scored against a reference, with this judge's two scores (error rows stay N/A)."""
+    rescored = []
+    for start in range(0, len(rows), _CHUNK):
+        chunk = [dict(row) for row in rows[start : start + _CHUNK]]
+        answered = [row for row in chunk if row.get("response") is not None]
+        reading = judge_relative(judge, [scored_answer(row, row["response"]) for row in answered])
+        readings = zip(reading.scores.tolist(), reading.replies, strict=True)
+        by_id = dict(zip([row["id"] for row in answered], readings, strict=True))
+        for row in chunk:
+            row.pop("judge_output", None)
+            row.update(scored_fields(*by_id.get(row["id"], ((math.nan, math.nan), None))))
+            rescored.append(row)
+    return rescored
 
 
 def _saved(folder: Path, task: str, identity: Mapping[str, str], rows: Sequence[Mapping[str, Any]]) -> list | None:

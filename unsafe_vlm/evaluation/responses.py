@@ -24,7 +24,7 @@ from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.errors import UserError
 
-SAVED_FIELDS = ("question", "image", "options", "gold", "concept", "category")
+SAVED_FIELDS = ("question", "image", "options", "gold", "concept", "category", "caption")
 """What a response line keeps of its query; a resume reuses it only if the data still gives the same."""
 QUERY_COUNTS_FILE = "tasks.json"
 

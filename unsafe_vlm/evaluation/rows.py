@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,43 @@ from unsafe_vlm.api.client import Answer
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.judges.base import NA, Judge, judge_replies, label
 from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
+from unsafe_vlm.judges.relative import ANSWER, REFERENCE, SCORED, RelativeReading, ScoredAnswer, judge_relative
+
+
+def judged_rows(judge: Judge, records: Sequence[Record], responses: Sequence[str]) -> list[dict]:
+    """The response lines of one task's answers, judged the way the task says."""
+    if records and judge_kind(records[0].task) == "relative":
+        items = [scored_answer(record, response) for record, response in zip(records, responses, strict=True)]
+        return relative_rows(records, responses, judge_relative(judge, items))
+    probabilities = judge_responses(judge, records, responses)
+    return response_rows(records, responses, probabilities, judge_outputs(judge, records, responses))
+
+
+def scored_answer(record: Record | dict, response: str) -> ScoredAnswer:
+    """What the judge is shown of a record (or of a saved row, which keeps the same fields)."""
+    get = record.get if isinstance(record, dict) else lambda name: getattr(record, name)
+    return ScoredAnswer(caption=get("caption") or "", question=get("question"), reference=get("gold"),
+                        response=response)  # fmt: skip
+
+
+def relative_rows(records: Sequence[Record], responses: Sequence[str], reading: RelativeReading) -> list[dict]:
+    """Response lines with the judge's two scores, ``reference_score`` and ``answer_score`` (null and
+    judged N/A where its reply held no two scores), and its reply (``judge_output``) if it gave one."""
+    readings = zip(reading.scores.tolist(), reading.replies, strict=True)
+    return [
+        {**_row(record, response, NA), **scored_fields(scores, reply)}
+        for record, response, (scores, reply) in zip(records, responses, readings, strict=True)
+    ]
+
+
+def scored_fields(scores: Sequence[float], reply: str | None) -> dict[str, Any]:
+    """``judged``, ``reference_score``, ``answer_score`` (and ``judge_output``) of one reading."""
+    read = not any(math.isnan(score) for score in scores)
+    fields = {"judged": SCORED if read else NA, "reference_score": scores[REFERENCE] if read else None,
+              "answer_score": scores[ANSWER] if read else None}  # fmt: skip
+    if reply is not None:
+        fields["judge_output"] = reply
+    return fields
 
 
 def judge_responses(judge: Judge, records: Sequence[Record], responses: Sequence[str]) -> torch.Tensor:
@@ -64,6 +102,8 @@ def _row(record: Record, response: str | None, judged: str) -> dict[str, Any]:
     }
     if record.dataset is not None:
         row["dataset"] = record.dataset
+    if record.caption is not None:
+        row["caption"] = record.caption
     return row
 
 
@@ -75,8 +115,7 @@ def api_rows(judge: Judge, pairs: Sequence[tuple[Record, Answer]]) -> list[dict]
     rows = []
     if valid:
         records, texts = [r for r, _ in valid], [a.text for _, a in valid]
-        probabilities = judge_responses(judge, records, texts)
-        rows = response_rows(records, texts, probabilities, judge_outputs(judge, records, texts))
+        rows = judged_rows(judge, records, texts)
         for row, (_, answer) in zip(rows, valid, strict=True):
             row["usage"] = {"prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens}
             row["finish_reason"] = answer.finish_reason

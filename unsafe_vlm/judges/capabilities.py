@@ -16,13 +16,14 @@ from unsafe_vlm.judges.base import (
     judge_yes_no,
 )
 from unsafe_vlm.judges.errors import JudgeError
+from unsafe_vlm.judges.relative import judge_relative
 
 CLASSES: dict[str, tuple[str, ...]] = {
     "perception": PERCEPTION_CLASSES,
     "alignment": ALIGNMENT_CLASSES,
     "yes_no": YES_NO_CLASSES,
 }
-"""The columns of each judge kind's probabilities."""
+"""The columns of each judge kind's probabilities (``relative`` has none: its reading is two scores)."""
 
 
 def judge_kind(task: str) -> JudgeKind:
@@ -49,10 +50,12 @@ def check_judge_covers(judge: Judge, tasks: Iterable[str]) -> None:
     needs = {judge_kind(task) for task in tasks}
     if "yes_no" in needs:
         judge_yes_no(judge, [])
+    if "relative" in needs:
+        judge_relative(judge, [])
     available = getattr(judge, "tasks", None)
     if available is None:
         return
-    missing = sorted(needs - {"yes_no"} - set(available))
+    missing = sorted(needs - {"yes_no", "relative"} - set(available))
     if missing:
         name = getattr(judge, "name", type(judge).__name__)
         raise JudgeError(f"judge {name!r} has no classifier for {', '.join(missing)} answers; configure one "

@@ -6,6 +6,12 @@ model behind an OpenAI-compatible endpoint, reads each answer through a prompt f
 - an endpoint (``judge.api``): the reply is read as a class label (one-hot, ``smoothing`` spread
   over the classes); a reply that is no label is N/A, and its text is kept in the response row
   (``judge_output``).
+
+With ``prompts.relative`` it also scores free answers against a reference (``judges.relative``,
+data=llavabench): an endpoint's reply is read for the two scores on its first line (else N/A); a
+local model gives the expected score under its probabilities of the labels 1..10, first the
+reference's right after the prompt, then the answer's after the prompt and the reference's most
+probable score (no reply to read, so never N/A).
 """
 
 from __future__ import annotations
@@ -33,11 +39,21 @@ from unsafe_vlm.judges.base import (
 from unsafe_vlm.judges.errors import JudgeError
 from unsafe_vlm.judges.identity import files_sha256, text_sha256
 from unsafe_vlm.judges.llm_local import LocalLabelScorer
+from unsafe_vlm.judges.relative import (
+    SCORES,
+    RelativeReading,
+    ScoredAnswer,
+    exclusive_probabilities,
+    expected_score,
+    read_scores,
+)
 
 CLASSES = {"alignment": ALIGNMENT_CLASSES, "perception": PERCEPTION_CLASSES, "yes_no": YES_NO_CLASSES}
 _FIELDS = {"alignment": ("response",), "perception": ("response", "options"), "yes_no": ("response",)}
+_OPTIONAL_FIELDS = {"relative": ("caption", "question", "reference", "response")}  # only data=llavabench needs it
 _API_DEFAULTS = {"api_key_env": None, "concurrency": 8, "timeout": 60.0, "max_retries": 4}
 _REPLY_TOKENS = 8  # a label is a word or two
+_SCORE_REPLY_TOKENS = 48  # the two scores lead the reply; the start of its explanation is kept for reading
 
 
 class LLMJudge(Judge):
@@ -110,6 +126,32 @@ class LLMJudge(Judge):
             fields = [{"response": r} for r in responses]
         return [self.outputs.get((kind, self.prompts[kind].format(**f))) for f in fields]
 
+    def judge_relative(self, items: Sequence[ScoredAnswer]) -> RelativeReading:
+        """(N, 2) scores, the reference answer's then the answer's (NaN: a reply with no two scores)."""
+        template = self.prompts.get("relative")
+        if template is None:
+            fields = ", ".join("{" + f + "}" for f in _OPTIONAL_FIELDS["relative"])
+            raise JudgeError(f"judge.prompts.relative: missing (a prompt with {fields}); data=llavabench needs it")
+        prompts = [template.format(caption=i.caption, question=i.question, reference=i.reference, response=i.response)
+                   for i in items]  # fmt: skip
+        if not prompts:
+            return RelativeReading(torch.zeros(0, 2, dtype=torch.float64), [])
+        if self.scorer is not None:
+            return RelativeReading(self._expected_scores(prompts), [None] * len(prompts))
+        replies = self._replies(prompts, _SCORING)
+        read = [read_scores(reply) for reply in replies]
+        unread = (float("nan"), float("nan"))
+        return RelativeReading(torch.tensor([r or unread for r in read], dtype=torch.float64), list(replies))
+
+    def _expected_scores(self, prompts: list[str]) -> torch.Tensor:
+        labels = [self.label_prefix + str(score) for score in SCORES]
+        ids = self.scorer.label_ids(labels)
+        first = exclusive_probabilities(self.scorer.label_logprobs(prompts, labels), ids)
+        likely = [labels[i] for i in first.argmax(-1).tolist()]
+        continued = [prompt + score for prompt, score in zip(prompts, likely, strict=True)]
+        second = exclusive_probabilities(self.scorer.label_logprobs(continued, labels), ids)
+        return torch.stack([expected_score(first), expected_score(second)], dim=1)
+
     def _judge(self, kind: str, fields: list[dict[str, str]]) -> torch.Tensor:
         classes = CLASSES[kind]
         if not fields:
@@ -117,16 +159,18 @@ class LLMJudge(Judge):
         prompts = [self.prompts[kind].format(**f) for f in fields]
         if self.scorer is not None:
             return self.scorer.probabilities(prompts, [self.label_prefix + c for c in classes])
-        replies = self.client.answer([self.client.encode([p], [None])[0] for p in prompts], _GREEDY)
-        texts = []
-        for prompt, reply in zip(prompts, replies, strict=True):
-            text = reply.text if reply.error is None else f"[error] {reply.error}"
+        texts = self._replies(prompts, _GREEDY)
+        for prompt, text in zip(prompts, texts, strict=True):
             self.outputs[(kind, prompt)] = text
-            texts.append(text)
         return one_hot([read_label(t, classes) for t in texts], classes, self.smoothing)
+
+    def _replies(self, prompts: list[str], generation: Mapping[str, Any]) -> list[str]:
+        replies = self.client.answer([self.client.encode([p], [None])[0] for p in prompts], dict(generation))
+        return [reply.text if reply.error is None else f"[error] {reply.error}" for reply in replies]
 
 
 _GREEDY = {"max_new_tokens": _REPLY_TOKENS, "do_sample": False, "temperature": 1.0, "top_p": 1.0}
+_SCORING = {**_GREEDY, "max_new_tokens": _SCORE_REPLY_TOKENS}
 
 
 def read_label(reply: str, classes: Sequence[str]) -> str:
@@ -143,8 +187,10 @@ def read_label(reply: str, classes: Sequence[str]) -> str:
 
 def _checked_prompts(prompts: Mapping[str, str]) -> dict[str, str]:
     checked = {}
-    for kind, fields in _FIELDS.items():
+    for kind, fields in {**_FIELDS, **_OPTIONAL_FIELDS}.items():
         template = prompts.get(kind) if isinstance(prompts, Mapping) else None
+        if kind in _OPTIONAL_FIELDS and template is None:
+            continue
         if not isinstance(template, str):
             raise JudgeError(
                 f"judge.prompts.{kind}: missing (a prompt with {', '.join('{' + f + '}' for f in fields)})"
@@ -157,9 +203,10 @@ def _checked_prompts(prompts: Mapping[str, str]) -> dict[str, str]:
         if missing:
             raise JudgeError(f"judge.prompts.{kind}: the prompt must hold {{{missing[0]}}}")
         checked[kind] = template
-    unknown = sorted(set(prompts) - set(_FIELDS))
+    unknown = sorted(set(prompts) - set(_FIELDS) - set(_OPTIONAL_FIELDS))
     if unknown:
-        raise JudgeError(f"judge.prompts.{unknown[0]}: unknown; the prompts are {', '.join(_FIELDS)}")
+        names = ", ".join([*_FIELDS, *_OPTIONAL_FIELDS])
+        raise JudgeError(f"judge.prompts.{unknown[0]}: unknown; the prompts are {names}")
     return checked
 
 

@@ -33,9 +33,16 @@ class LocalLabelScorer:
     def weight_files(self) -> list[Path]:
         return sorted(self.folder.glob("*.safetensors"))
 
-    @torch.no_grad()
     def probabilities(self, prompts: Sequence[str], labels: Sequence[str]) -> torch.Tensor:
-        label_ids = [self.tokenizer(label, add_special_tokens=False)["input_ids"] for label in labels]
+        return self.label_logprobs(prompts, labels).softmax(dim=-1)
+
+    def label_ids(self, labels: Sequence[str]) -> list[list[int]]:
+        return [self.tokenizer(label, add_special_tokens=False)["input_ids"] for label in labels]
+
+    @torch.no_grad()
+    def label_logprobs(self, prompts: Sequence[str], labels: Sequence[str]) -> torch.Tensor:
+        """(N, K) summed log-probability of each label's tokens after each prompt."""
+        label_ids = self.label_ids(labels)
         rows = []  # (prompt ids, label ids) for every prompt and label, prompt-major
         for prompt in prompts:
             prompt_ids = self.tokenizer(prompt)["input_ids"]
@@ -45,7 +52,7 @@ class LocalLabelScorer:
         scores = torch.cat(
             [self._label_logprobs(rows[s : s + self.batch_size]) for s in range(0, len(rows), self.batch_size)]
         )
-        return scores.view(len(prompts), len(labels)).softmax(dim=-1)
+        return scores.view(len(prompts), len(labels))
 
     def _label_logprobs(self, rows: list[tuple[list[int], list[int]]]) -> torch.Tensor:
         """Summed log-probability of each row's label tokens after its prompt (right padding)."""

@@ -4,7 +4,8 @@ percentile method, seeded).
 What is resampled is what varies between data sets: images for the scores on images (all the
 questions one image was asked go together), concepts for the text-only scores, and concepts for
 the modality gaps, each concept's image and text answers drawn together (the gap is a paired
-difference). Keys: ``ci95/<metrics.json key>/low`` and ``.../high``; an interval is None where a
+difference). MME's question pairs share an image, and so are drawn together; so are LLaVABench's
+questions about one image. Keys: ``ci95/<metrics.json key>/low`` and ``.../high``; an interval is None where a
 resample leaves the score undefined (no answered response) or the set is too small to resample.
 """
 
@@ -20,6 +21,7 @@ from scipy.stats import bootstrap
 
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.judges.base import NA
+from unsafe_vlm.metrics.mme_scores import substring_right
 from unsafe_vlm.metrics.self_bleu import sentence_bleus
 
 PREFIX = "ci95"
@@ -83,10 +85,12 @@ _accuracy = _ratio_of("right", "answered")  # N/A left out, as TaskAccuracy coun
 _STATISTICS: dict[tuple[str, str], Statistic] = {
     ("accuracy", "accuracy"): _accuracy,
     ("yes_no", "accuracy"): _ratio_of("right", "total"),  # N/A counted wrong
-    ("yes_no", "accuracy_plus"): _ratio_of("all_right", "units"),  # images with every question right
     ("balanced", "balanced_accuracy"): _balanced,
     ("balanced", "safe_recall"): _ratio_of("safe_right", "safe_total"),
     ("balanced", "unsafe_recall"): _ratio_of("unsafe_right", "unsafe_total"),
+    ("yes_no", "substring_accuracy"): _ratio_of("substring_right", "total"),
+    ("yes_no", "accuracy_plus"): _ratio_of("all_right", "paired"),  # units are images: one image, one pair
+    ("relative", "relative_score"): _ratio_of("answer_score", "reference_score"),
 }
 """(a task's metric kind, a headline score) -> the statistic computing it from per-unit counts (its
 ``fields`` name the count arrays it takes, in order)."""
@@ -94,11 +98,13 @@ _STATISTICS: dict[tuple[str, str], Statistic] = {
 
 def _counts(rows: Rows, unit: str) -> dict[str, np.ndarray]:
     """Per unit (image or concept, in first-appearance order): counts of right, answered, total and,
-    per gold class, right and total; ``all_right`` (1 where every question of the unit was right)
-    and ``units`` (1)."""
-    names = ("right", "answered", "total", "safe_right", "safe_total", "unsafe_right", "unsafe_total")
+    per gold class, right and total; responses holding the gold as a substring; and whether the unit
+    was asked two questions or more (``paired``) and got them all right (``all_right``); the summed
+    judge's scores of the answers and of the reference answers, where it gave both."""
+    names = ("right", "answered", "total", "safe_right", "safe_total", "unsafe_right", "unsafe_total",
+             "substring_right", "answer_score", "reference_score")  # fmt: skip
     index: dict[Any, int] = {}
-    table: list[list[int]] = []
+    table: list[list[float]] = []
     for row in rows:
         key = row.get(unit)
         if key not in index:
@@ -113,10 +119,14 @@ def _counts(rows: Rows, unit: str) -> dict[str, np.ndarray]:
             side = 3 if row["gold"] == "Safe" else 5
             counts[side] += right
             counts[side + 1] += 1
+        counts[7] += substring_right(row)
+        if row.get("answer_score") is not None and row.get("reference_score") is not None:
+            counts[8] += row["answer_score"]
+            counts[9] += row["reference_score"]
     array = np.array(table, dtype=float).reshape(-1, len(names))
     counts = {name: array[:, i] for i, name in enumerate(names)}
-    counts["all_right"] = (counts["right"] == counts["total"]).astype(float)
-    counts["units"] = np.ones(len(array))
+    counts["paired"] = (counts["total"] >= 2).astype(float)
+    counts["all_right"] = counts["paired"] * (counts["right"] == counts["total"])
     return counts
 
 

@@ -6,10 +6,11 @@ Keys are ``<prefix>/<name>`` from each task's ``compute()`` result, the prefix b
 ``alignment_test/text_quality`` (1 - self-BLEU; ``safe_text_quality`` and ``unsafe_text_quality``
 per gold label: no ``/``, which marks a per-category score), ... plus ``modality_gap`` and
 ``modality_gap/<Category>`` when both ``alignment_text`` and ``alignment_image`` ran, and
-``context_modality_gap`` when both context tasks ran; the paired yes/no tasks also give
-``accuracy_plus`` and ``n_images`` (``capability/accuracy_plus``). Data sets outside the benchmark are keyed
+``context_modality_gap`` when both context tasks ran; the yes/no tasks also give MME's scores
+(``capability/accuracy_plus``, ``n_paired_images``, ...). Data sets outside the benchmark are keyed
 by their task's group and their name: ``generalization/smid/balanced_accuracy``,
-``generalization/smid/text_quality``, ``general/mme/accuracy/<category>``;
+``generalization/smid/text_quality``, ``general/mme/accuracy/<category>``,
+``general/mme/substring_accuracy``, ``general/mme/accuracy_plus``, ``general/llavabench/relative_score``;
 they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted.
 ``ci95/<key>/low`` and ``ci95/<key>/high`` bound each headline score's 95% bootstrap interval. A model
 behind an API adds ``api/prompt_tokens``, ``api/completion_tokens``, ``api/error_rows`` and
@@ -37,7 +38,7 @@ from unsafe_vlm.metrics.modality_gap import context_modality_gap, modality_gap
 
 METRICS_FILE = "metrics.json"
 BEFORE_FILE = "metrics_before.json"
-_COUNTS = ("n", "n_answered", "n_images")
+_COUNTS = ("n", "n_answered", "n_paired_images")
 
 Results = Mapping[str, Mapping[str, torch.Tensor | float]]
 """Score prefix (a task's name, or ``<group>/<name>`` for a set outside the benchmark) -> its ``compute()`` result."""

@@ -12,10 +12,12 @@ gets ``text_quality`` = 1 - self-BLEU of its answers (``metrics.self_bleu``), an
 not a sum of counts: every rank computes it from all the rows (the same rows on every rank, and an
 order-free mean), so every rank gets the same value. Error rows (response null: no answer came) are
 left out; an empty answer counts. Fewer than two answers: undefined (NaN, null in metrics.json).
+A yes/no set (MME) also gets ``metrics.mme_scores`` (the paper's substring match, accuracy+), from
+all its rows in the same way. A set scored against reference answers (LLaVABench) gets its relative
+score (``metrics.relative_score``) from the judge's two scores of each response.
 
-A task marked ``paired`` (``capability``: two questions per image) also gets ``accuracy_plus``, the
-share of images with every question right, and ``n_images`` (``metrics.accuracy_plus``), likewise
-computed from all the rows on every rank.
+The yes/no tasks on the benchmark's images (``capability``: two questions per image) get the
+same scores as MME; their accuracy+ is the share of images with both questions right.
 
 With concepts held out of alignment training (``data.holdout_concepts``), the balanced test
 split is also scored on its held-out concepts alone and on the rest:
@@ -29,19 +31,23 @@ from typing import Any
 
 from unsafe_vlm.data.tasks import TASKS, get_task
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
-from unsafe_vlm.metrics.accuracy_plus import accuracy_plus
 from unsafe_vlm.metrics.alignment_test import GOLD_CLASSES, AlignmentTestAccuracy
 from unsafe_vlm.metrics.metrics_json import Results
+from unsafe_vlm.metrics.mme_scores import mme_scores
+from unsafe_vlm.metrics.relative_score import RelativeScore
 from unsafe_vlm.metrics.self_bleu import text_quality
 from unsafe_vlm.metrics.task_accuracy import TaskAccuracy
 from unsafe_vlm.metrics.yes_no_accuracy import YesNoAccuracy
 
-METRICS: dict[str, type[TaskAccuracy]] = {
+METRICS: dict[str, type[TaskAccuracy] | type[RelativeScore]] = {
     "accuracy": TaskAccuracy,
     "balanced": AlignmentTestAccuracy,
     "yes_no": YesNoAccuracy,
+    "relative": RelativeScore,
 }
 """The metric of each ``data.tasks.MetricKind``."""
+ROW_SCORES = {"yes_no": mme_scores}
+"""Scores of a metric kind computed from all the rows at once (not summed across ranks), beside its metric's."""
 HOLDOUT_GROUP = TASKS["image_safety"].group  # held-out concepts are scored as a generalisation set
 
 
@@ -52,8 +58,9 @@ def ordered_categories(rows_by_task: Mapping[str, Sequence[Mapping[str, Any]]]) 
     return [*known, *sorted(seen - set(known))]
 
 
-def task_metric(task: str, categories: Sequence[str]) -> TaskAccuracy:
-    """The metric of a task: balanced sets also get balanced accuracy and recalls; yes/no sets count N/A wrong."""
+def task_metric(task: str, categories: Sequence[str]) -> TaskAccuracy | RelativeScore:
+    """The metric of a task: balanced sets also get balanced accuracy and recalls; yes/no sets count N/A wrong;
+    sets scored against reference answers get their relative score."""
     return METRICS[get_task(task).metric](categories)
 
 
@@ -77,11 +84,13 @@ def score_responses(
         mine = rows[rank::world_size]
         if get_task(task).group is not None:
             if rows:
-                results[score_key(task, rows)] = {**_own_categories_score(task, rows, mine), **_text_scores(task, rows)}
+                results[score_key(task, rows)] = {
+                    **_own_categories_score(task, rows, mine), **_whole_set_scores(task, rows)
+                }
             continue
         metric = task_metric(task, categories)
-        metric.update([r["judged"] for r in mine], [r["gold"] for r in mine], [r["category"] for r in mine])
-        results[task] = {**metric.compute(), **_text_scores(task, rows), **_plus_scores(task, rows)}
+        metric.update_rows(mine)
+        results[task] = {**metric.compute(), **_whole_set_scores(task, rows)}
     if holdout_concepts and "alignment_test" in rows_by_task:
         results.update(_holdout_scores(list(rows_by_task["alignment_test"]), set(holdout_concepts), rank, world_size))
     return results
@@ -96,7 +105,7 @@ def _holdout_scores(rows: Sequence[Mapping[str, Any]], holdout: set[str], rank: 
     return {
         f"{HOLDOUT_GROUP}/{name}": {
             **_own_categories_score("alignment_test", part, part[rank::world_size]),
-            **_text_scores("alignment_test", part),
+            **_whole_set_scores("alignment_test", part),
         }
         for name, part in parts.items()
     }
@@ -112,7 +121,7 @@ def score_key(task: str, rows: Sequence[Mapping[str, Any]]) -> str:
 
 def _own_categories_score(task: str, rows: Sequence[Mapping[str, Any]], mine: Sequence[Mapping[str, Any]]) -> dict:
     metric = task_metric(task, sorted({r["category"] for r in rows}))
-    metric.update([r["judged"] for r in mine], [r["gold"] for r in mine], [r["category"] for r in mine])
+    metric.update_rows(mine)
     return {key: value for key, value in metric.compute().items() if not key.endswith("/")}
 
 
@@ -128,13 +137,12 @@ def text_quality_scores(rows: Sequence[Mapping[str, Any]], *, by_gold: bool = Fa
     return scores
 
 
-def _text_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+def _whole_set_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Text quality (tasks marked so) and the metric kind's ``ROW_SCORES``, from all the rows."""
     spec = get_task(task)
-    return text_quality_scores(rows, by_gold=spec.metric == "balanced") if spec.text_quality else {}
-
-
-def _plus_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, float | int]:
-    return accuracy_plus(rows) if get_task(task).paired else {}
+    scores = text_quality_scores(rows, by_gold=spec.metric == "balanced") if spec.text_quality else {}
+    row_scores = ROW_SCORES.get(spec.metric)
+    return {**scores, **(row_scores(rows) if row_scores is not None else {})}
 
 
 def _or_nan(value: float | None) -> float:

@@ -13,7 +13,8 @@ A ratio with a zero denominator is NaN (in ``compute``); ``metrics.metrics_json`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torchmetrics import Metric
@@ -51,6 +52,10 @@ class TaskAccuracy(Metric):
         self.total.index_add_(0, index, torch.ones_like(index))
         self.answered.index_add_(0, index, answered)
         self.right.index_add_(0, index, right * answered)
+
+    def update_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """``update`` from saved response rows (their ``judged``, ``gold`` and ``category``)."""
+        self.update([r["judged"] for r in rows], [r["gold"] for r in rows], [r["category"] for r in rows])
 
     def compute(self) -> dict[str, torch.Tensor]:
         result = _ratios(self.right.sum(), self.answered.sum(), self.total.sum())

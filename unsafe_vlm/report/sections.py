@@ -120,13 +120,27 @@ def plots_section(outcome: PlotOutcome, plots_dir: str) -> str:
 
 def _responses(metrics: Metrics, key: str) -> str:
     task = key.split("/", 1)[0]
+    if key.count("/") == 2 and f"{key.rsplit('/', 1)[0]}/n" in metrics:
+        return _set_responses(metrics, key)
     if key == "modality_gap" or f"{task}/n" not in metrics:
         return ""
     if key.endswith("/accuracy_plus"):
-        return f"{metrics.get(f'{task}/n_images')} images"
+        return f"{metrics.get(f'{task}/n_paired_images')} images"
     if task in TASKS and TASKS[task].metric == "balanced":  # recalls keep N/A answers in their denominators
         return f"{metrics[f'{task}/n']} {'test ' if task == 'alignment_test' else ''}responses"
     return f"{metrics[f'{task}/n_answered']} answered of {metrics[f'{task}/n']}"
+
+
+def _set_responses(metrics: Metrics, key: str) -> str:
+    """What a score of a set keyed ``<group>/<name>/<score>`` rests on: its responses, or its scored
+    responses (the rest N/A) where the judge gave scores, or its paired images (accuracy+)."""
+    prefix, score = key.rsplit("/", 1)
+    n = metrics[f"{prefix}/n"]
+    if score == "relative_score":
+        return f"{metrics.get(f'{prefix}/n_answered')} scored of {n} (the rest N/A)"
+    if score.endswith("accuracy_plus") and f"{prefix}/n_paired_images" in metrics:
+        return f"{metrics[f'{prefix}/n_paired_images']} images asked two questions or more"
+    return f"{n} responses"
 
 
 def _category_value(metrics: Metrics, prefix: str, category: str, *, signed: bool = False) -> str:

@@ -1,0 +1,56 @@
+"""``LLaVABenchDataModule``: general capability on LLaVABench (free answers scored against a reference).
+
+Task ``llavabench`` (see ``data.tasks``) reads VLMEvalKit's TSV (header row)::
+
+    index <tab> image (base64) <tab> question <tab> gpt4_ans <tab> caption [<tab> category] [<tab> other columns]
+
+Each row's question is asked as written and answered in free text (``generation.*``); ``gpt4_ans``
+is the reference answer and ``caption`` describes the image to the judge, which scores both answers
+(``judges.relative``). A row whose image cell is another row's index shares that row's image, and rows
+sharing an image get one ``image`` name (intervals draw an image's questions together).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from unsafe_vlm.data.base import ExternalSetDataModule
+from unsafe_vlm.data.errors import DataError
+from unsafe_vlm.data.files import decode_images, image_owners, read_tsv
+from unsafe_vlm.data.records import Sample
+
+REFERENCE = "gpt4_ans"  # VLMEvalKit's name for the reference answer's column
+COLUMNS = ("index", "image", "question", REFERENCE, "caption")
+
+
+class LLaVABenchDataModule(ExternalSetDataModule):
+    """A LLaVABench-style TSV as ``llavabench`` records (arguments: see ``ExternalSetDataModule``)."""
+
+    source = "llavabench"
+    what = "TSV file"
+
+    def read_samples(self) -> list[Sample]:
+        return read_llavabench(self.path)
+
+
+def read_llavabench(path: Path) -> list[Sample]:
+    """One sample per data row, in file order; a bad row is a ``DataError`` naming file and line, raised
+    before any image is decoded."""
+    rows = read_tsv(path, COLUMNS)
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        index = row["index"]
+        if not index:
+            raise DataError(path, "empty index", line)
+        if index in first_line:
+            raise DataError(path, f"index {index!r} is already used on line {first_line[index]}", line)
+        first_line[index] = line
+        for column in ("question", REFERENCE, "caption"):
+            if not row[column]:
+                raise DataError(path, f"empty {column}", line)
+    decoded = decode_images(rows, path)
+    return [
+        Sample.of_tsv_row(path, n, line, row, data, image_owner=owner, gold=row[REFERENCE], question=row["question"],
+                          caption=row["caption"])
+        for n, ((line, row), data, owner) in enumerate(zip(rows, decoded, image_owners(rows, decoded), strict=True))
+    ]  # fmt: skip
