@@ -15,24 +15,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from torchmetrics import Metric
 
+from unsafe_vlm.metrics.per_category import PerCategoryMetric
 from unsafe_vlm.metrics.task_accuracy import safe_ratio
 
 
-class RelativeScore(Metric):
+class RelativeScore(PerCategoryMetric):
     """Per category: summed scores of the answers and of the references, scored and total responses."""
 
-    full_state_update = False
-    higher_is_better = True
-    is_differentiable = False
-
     def __init__(self, categories: Sequence[str], **kwargs):
-        super().__init__(**kwargs)
-        if not categories or len(set(categories)) != len(categories):
-            raise ValueError(f"categories must be a non-empty list without repeats, got {list(categories)}")
-        self.categories = tuple(categories)
-        self._index = {name: i for i, name in enumerate(self.categories)}
+        super().__init__(categories, **kwargs)
         for state in ("answer_sum", "reference_sum"):
             self.add_state(state, default=torch.zeros(len(self.categories), dtype=torch.float64), dist_reduce_fx="sum")
         for state in ("scored", "total"):
@@ -45,11 +37,8 @@ class RelativeScore(Metric):
         if not len(answer_scores) == len(reference_scores) == len(categories):
             raise ValueError(f"{len(answer_scores)} answer scores, {len(reference_scores)} reference scores, "
                              f"{len(categories)} categories")  # fmt: skip
-        unknown = sorted(set(categories) - set(self._index))
-        if unknown:
-            raise ValueError(f"unknown categories {unknown}; this metric knows {list(self.categories)}")
-        for answer, reference, category in zip(answer_scores, reference_scores, categories, strict=True):
-            i = self._index[category]
+        indices = self.category_indices(categories)
+        for answer, reference, i in zip(answer_scores, reference_scores, indices, strict=True):
             self.total[i] += 1
             if answer is not None and reference is not None:
                 self.scored[i] += 1

@@ -17,24 +17,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from torchmetrics import Metric
 
 from unsafe_vlm.judges.base import NA
+from unsafe_vlm.metrics.per_category import PerCategoryMetric
 
 
-class TaskAccuracy(Metric):
+class TaskAccuracy(PerCategoryMetric):
     """Counts right, answered and total responses per category; every state is a sum, so DDP syncs by adding."""
 
-    full_state_update = False
-    higher_is_better = True
-    is_differentiable = False
-
     def __init__(self, categories: Sequence[str], **kwargs):
-        super().__init__(**kwargs)
-        if not categories or len(set(categories)) != len(categories):
-            raise ValueError(f"categories must be a non-empty list without repeats, got {list(categories)}")
-        self.categories = tuple(categories)
-        self._index = {name: i for i, name in enumerate(self.categories)}
+        super().__init__(categories, **kwargs)
         for state in ("right", "answered", "total"):
             self.add_state(state, default=torch.zeros(len(self.categories), dtype=torch.long), dist_reduce_fx="sum")
 
@@ -42,11 +34,8 @@ class TaskAccuracy(Metric):
         """Add judged class names, gold class names and the category of each response."""
         if not len(predictions) == len(targets) == len(categories):
             raise ValueError(f"{len(predictions)} predictions, {len(targets)} targets, {len(categories)} categories")
-        unknown = sorted(set(categories) - set(self._index))
-        if unknown:
-            raise ValueError(f"unknown categories {unknown}; this metric knows {list(self.categories)}")
         device = self.total.device
-        index = long_tensor([self._index[c] for c in categories], device)
+        index = long_tensor(self.category_indices(categories), device)
         answered = long_tensor([p != NA for p in predictions], device)
         right = long_tensor([p == t for p, t in zip(predictions, targets, strict=True)], device)
         self.total.index_add_(0, index, torch.ones_like(index))
