@@ -3,7 +3,7 @@
 Runs ``python -m unsafe_vlm fit +method=<m>`` for each method with the default config (the
 organism on the synthetic stand-in), holding some concepts out of alignment training, and
 writes one markdown table: before / SFT / DPO / PPO / GRPO / RLOO, with the held-out concepts
-scored apart and the general-capability tasks added to the evaluations. RLOO is GRPO's module
+scored apart and the shape questions added to the evaluations. RLOO is GRPO's module
 with the leave-one-out baseline and no std division.
 
     python tools/compare_methods.py                       # writes runs/compare/comparison.md
@@ -49,7 +49,7 @@ ROWS = (  # (metrics.json key, label, a difference in points)
     ("generalization/held_out_concepts/balanced_accuracy", "Balanced accuracy, held-out concepts", False),
 )
 SAFE_HELD_OUT = 9
-# The defaults' tasks plus the general-capability ones, which the defaults leave out (600 queries each).
+# The defaults' tasks plus the shape questions, which the defaults leave out (600 queries).
 TASKS = (
     "[perception,alignment_image,alignment_text,alignment_test,context_image,context_text,capability,capability_shape]"
 )
