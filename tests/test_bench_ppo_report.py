@@ -21,6 +21,7 @@ def lap(*, value_passes: int = 0, total: float = 1.0) -> dict:
         passes[("update", "value", True)] = value_passes
     return {
         "total": total,
+        "cpu": 0.5 * total,
         "seconds": {"generate": 0.2, "judge": 0.01, "rollout": 0.4, "update": 0.5, "backward": 0.2},
         "calls": {"generate": 1, "rollout": 1, "update": 1, "backward": 4},
         "passes": passes,
@@ -75,7 +76,8 @@ def test_each_set_up_is_compared_with_shared_round_by_round_and_rounds_are_poole
     results = [run("shared", 0, 1.0), run("frozen", 0, 1.2), run("frozen", 1, 3.0), run("shared", 1, 2.0)]
     # without generation (0.2 s of each lap): 1.0/0.8 and 2.8/1.8
     assert ratio_lines(results) == [
-        "frozen / shared: iteration 1.35x (rounds: 1.20, 1.50); without generation 1.40x (rounds: 1.25, 1.56)"
+        "frozen / shared: iteration 1.35x (rounds: 1.20, 1.50); without generation 1.40x (rounds: 1.25, 1.56); "
+        "CPU time 1.35x (rounds: 1.20, 1.50)"
     ]
     assert ratio_lines([r for r in results if r["setup"] == "frozen"]) == []
     merged = pooled(results)

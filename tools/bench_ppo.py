@@ -13,7 +13,9 @@ value adapter, and GRPO), medians over the timed iterations after a warm-up:
   - the rollout's generated tokens/s against the floor: a bare batched ``model.generate`` of the
     same prompts and the same number of new tokens, sampling alike, run right after each
     iteration (so both see the same load);
-  - each set-up's iteration time against PPO's shared set-up, round by round.
+  - each set-up's iteration time against PPO's shared set-up, round by round: wall time, wall
+    time without generation, and the process's CPU time (one torch thread: the figure other
+    jobs on the machine move least).
 
 With ``--rounds`` above 1 every set-up runs once per round in one worker process, the order
 reversed every other round, so each ratio compares runs made back to back; peak memory is then
@@ -185,7 +187,7 @@ class LapLog:
     def __init__(self, timer, counter, sync, after_lap=None):
         self.timer, self.counter, self.sync, self.after_lap = timer, counter, sync, after_lap
         self.laps: list[dict] = []
-        self._start = 0.0
+        self._start = self._cpu_start = 0.0
 
     def callback(self):
         import lightning as L
@@ -212,15 +214,18 @@ class LapLog:
         if self.sync is not None:
             self.sync()
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def stop(self) -> None:
         if self.sync is not None:
             self.sync()
         total = time.perf_counter() - self._start
+        cpu = time.process_time() - self._cpu_start  # this process's CPU time: what other jobs' load moves least
         seconds, calls = self.timer.lap()
         counter = self.counter
         lap = {
             "total": total,
+            "cpu": cpu,
             "seconds": seconds,
             "calls": calls,
             "passes": {(k.phase, k.role, k.grad): n for k, n in counter.calls.items()},

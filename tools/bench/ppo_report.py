@@ -3,7 +3,7 @@
 Input: one result per set-up and round, ``{"setup", "method", "peak_mib", "laps"}`` and ``"round"``
 (0 when missing), with one lap per timed iteration::
 
-    total           seconds of the iteration (training batch start to end)
+    total           seconds of the iteration (training batch start to end); cpu the process's CPU seconds
     seconds, calls  per phase: generate, judge, rollout, update, backward
     passes          {(phase, role, grad): model calls}; pass_seconds the same in seconds
     images          {phase: images encoded}; vision_seconds the same in seconds
@@ -107,9 +107,9 @@ def pooled(results: list[dict]) -> list[dict]:
 
 
 def ratio_lines(results: list[dict], baseline: str = BASELINE) -> list[str]:
-    """Each set-up's median iteration over the baseline's of the same round, whole and without
-    generation (whose length follows what each policy has learnt to answer): the median over the
-    rounds and every round's. Empty without the baseline."""
+    """Each set-up's median iteration over the baseline's of the same round: wall time, wall time
+    without generation (whose length follows what each policy has learnt to answer) and CPU time;
+    the median over the rounds and every round's. Empty without the baseline."""
     rounds = sorted({result.get("round", 0) for result in results})
     by_key = {(result["setup"], result.get("round", 0)): result["laps"] for result in results}
     if not any(key[0] == baseline for key in by_key):
@@ -118,7 +118,8 @@ def ratio_lines(results: list[dict], baseline: str = BASELINE) -> list[str]:
     for setup in dict.fromkeys(result["setup"] for result in results if result["setup"] != baseline):
         parts = []
         for label, value in (("iteration", lambda lap: lap["total"]),
-                             ("without generation", lambda lap: lap["total"] - lap["seconds"]["generate"])):
+                             ("without generation", lambda lap: lap["total"] - lap["seconds"]["generate"]),
+                             ("CPU time", lambda lap: lap["cpu"])):
             ratios = [median(by_key[setup, r], value) / median(by_key[baseline, r], value) for r in rounds
                       if (setup, r) in by_key and (baseline, r) in by_key]
             each = ", ".join(f"{x:.2f}" for x in ratios)
