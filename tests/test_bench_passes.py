@@ -100,7 +100,7 @@ def ppo_iteration_passes(value_adapter: str, *, batch: int = 4, minibatch: int =
     return counter
 
 
-@pytest.mark.parametrize("value_adapter", ["shared", "separate"])
+@pytest.mark.parametrize("value_adapter", ["shared", "separate", "frozen"])
 def test_one_ppo_iteration_makes_one_reference_pass_and_one_forward_per_update(value_adapter):
     counter = ppo_iteration_passes(value_adapter)
     updates = 2 * math.ceil(4 / 2)
@@ -110,7 +110,7 @@ def test_one_ppo_iteration_makes_one_reference_pass_and_one_forward_per_update(v
     assert counter.count("update", "reference") == 0
     # the images are encoded in generation and once more for all the passes after it
     assert counter.images == {"generate": 4, "rollout": 4}
-    if value_adapter == "shared":  # one pass gives log-probs and values
+    if value_adapter != "separate":  # shared: one pass gives log-probs and values; frozen: the reference pass
         assert counter.count("rollout") == 2 and counter.count("update") == updates
     else:  # the value adapter is a second network over the same rows: one more pass each time
         assert counter.count("rollout", "value") == 1 and counter.count("update", "value", grad=True) == updates

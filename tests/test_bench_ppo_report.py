@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.ppo_report import COLUMNS, pass_goal, pass_summary, split_rows
+from bench.ppo_report import COLUMNS, pass_goal, pass_summary, pooled, ratio_lines, split_rows
 
 METHOD = {"batch_size": 4, "minibatch_size": 2, "ppo_epochs": 2}  # 2 epochs x 2 minibatches = 4 updates
 
@@ -21,6 +21,7 @@ def lap(*, value_passes: int = 0, total: float = 1.0) -> dict:
         passes[("update", "value", True)] = value_passes
     return {
         "total": total,
+        "cpu": 0.5 * total,
         "seconds": {"generate": 0.2, "judge": 0.01, "rollout": 0.4, "update": 0.5, "backward": 0.2},
         "calls": {"generate": 1, "rollout": 1, "update": 1, "backward": 4},
         "passes": passes,
@@ -36,7 +37,7 @@ def lap(*, value_passes: int = 0, total: float = 1.0) -> dict:
 
 def result(**lap_options) -> dict:
     laps = [lap(**lap_options, total=t) for t in (1.0, 1.2, 0.9)]
-    return {"value_adapter": "shared", "method": METHOD, "laps": laps, "peak_mib": 512.0}
+    return {"setup": "shared", "method": METHOD, "laps": laps, "peak_mib": 512.0}
 
 
 def test_one_reference_one_policy_and_value_and_one_pass_per_update_meets_the_goal():
@@ -65,3 +66,26 @@ def test_rows_split_the_median_iteration_and_compare_generation_with_its_floor()
     assert parts["update: backward"][4] == "4"
     iteration = parts["iteration"]
     assert iteration[5] == "4.0 prompts/s" and iteration[7] == "512"
+
+
+def test_each_set_up_is_compared_with_shared_round_by_round_and_rounds_are_pooled():
+    def run(setup: str, round_index: int, total: float) -> dict:
+        laps = [lap(total=total + d) for d in (0.0, 0.1, -0.1)]
+        return {"setup": setup, "round": round_index, "method": METHOD, "laps": laps, "peak_mib": None}
+
+    results = [run("shared", 0, 1.0), run("frozen", 0, 1.2), run("frozen", 1, 3.0), run("shared", 1, 2.0)]
+    # without generation (0.2 s of each lap): 1.0/0.8 and 2.8/1.8
+    assert ratio_lines(results) == [
+        "frozen / shared: iteration 1.35x (rounds: 1.20, 1.50); without generation 1.40x (rounds: 1.25, 1.56); "
+        "CPU time 1.35x (rounds: 1.20, 1.50)"
+    ]
+    assert ratio_lines([r for r in results if r["setup"] == "frozen"]) == []
+    merged = pooled(results)
+    assert [r["setup"] for r in merged] == ["shared", "frozen"] and len(merged[1]["laps"]) == 6
+    assert split_rows(merged[1])[-1][-1] == ""  # no peak memory when set-ups shared a process
+
+
+def test_grpo_counts_its_updates_over_every_answer_of_its_groups():
+    grpo = {**METHOD, "group_size": 2}  # 4 prompts x 2 answers, minibatches of 2, 2 epochs: 8 updates
+    goal = pass_goal(lap(), grpo)
+    assert goal["updates"] == 8 and goal["met"]

@@ -14,7 +14,8 @@ TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
 
 @pytest.mark.parametrize(("script", "words"), [
     ("bench_train.py", ["{sft,dpo}", "--rounds", "--model"]),
-    ("bench_ppo.py", ["--value-adapter", "--iterations", "--model"]),
+    ("bench_ppo.py", ["--setups", "--rounds", "--iterations", "--model"]),
+    ("bench_value_pass.py", ["--repeats", "--model"]),
     ("bench_eval.py", ["--queries", "--model"]),
     ("bench_serve.py", ["--queries", "--model", "--threads"]),
     ("bench_self_bleu.py", ["--answers", "--nltk-repeats", "--seed"]),

@@ -28,7 +28,8 @@ def ppo_settings(**changes) -> PPOSettings:
 
 
 @pytest.mark.slow
-def test_ppo_learns_the_reward_of_its_judge():
+@pytest.mark.parametrize("value_adapter", ["separate", "frozen"])
+def test_ppo_learns_the_reward_of_its_judge(value_adapter):
     L.seed_everything(0, verbose=False)
     backbone, cfg = sharp_tiny_backbone()
     inputs = backbone.encode(QUESTIONS, [None] * len(QUESTIONS))
@@ -40,7 +41,7 @@ def test_ppo_learns_the_reward_of_its_judge():
     batch = {"records": records, "inputs": inputs}
     iterations = 12
     loader = DataLoader(range(iterations), batch_size=None, collate_fn=lambda _: batch)
-    module = PPOModule(backbone, ppo_settings(lr=3e-4), cfg.lora, judge=judge)
+    module = PPOModule(backbone, ppo_settings(lr=3e-4, value_adapter=value_adapter), cfg.lora, judge=judge)
     trainer = quiet_trainer()
     trainer.fit(module, train_dataloaders=loader)
 

@@ -1,8 +1,8 @@
 """PPO: one iteration against its own floor, on the same model, prompts and settings.
 
-Runs PPO iterations of the suite's module (conf/method/ppo.yaml resolved for the model, the
-rule judge) under a Lightning trainer and reports, per value-adapter set-up (each in its own
-process), medians over the timed iterations after a warm-up:
+Runs on-policy iterations of the suite's modules (conf/method/ppo.yaml or grpo.yaml resolved for
+the model, the rule judge) under a Lightning trainer and reports, per set-up (PPO with each
+value adapter, and GRPO), medians over the timed iterations after a warm-up:
 
   - the time of one iteration split into rollout generation, judge, the rollout's passes
     (policy, value, reference), the rest of the rollout (image features, log-probs, rewards,
@@ -12,12 +12,19 @@ process), medians over the timed iterations after a warm-up:
     and minibatch, and the images encoded;
   - the rollout's generated tokens/s against the floor: a bare batched ``model.generate`` of the
     same prompts and the same number of new tokens, sampling alike, run right after each
-    iteration (so both see the same load).
+    iteration (so both see the same load);
+  - each set-up's iteration time against PPO's shared set-up, round by round: wall time, wall
+    time without generation, and the process's CPU time (one torch thread: the figure other
+    jobs on the machine move least).
 
+With ``--rounds`` above 1 every set-up runs once per round in one worker process, the order
+reversed every other round, so each ratio compares runs made back to back; peak memory is then
+the process's, so it is left out on the CPU (one round runs each set-up in its own process).
+Every run reseeds as training starts: the first rollout is the same for every PPO set-up.
 On a GPU the phase timers synchronise at every phase boundary (the iteration pays for that).
 
-    python tools/bench_ppo.py                                    # tiny model, both value adapters
-    python tools/bench_ppo.py --model organism --value-adapter separate --iterations 5
+    python tools/bench_ppo.py                                    # tiny model, every set-up
+    python tools/bench_ppo.py --model organism --rounds 3 --setups separate shared frozen
 """
 
 from __future__ import annotations
@@ -26,34 +33,42 @@ import argparse
 import multiprocessing as mp
 import time
 
-VALUE_ADAPTERS = ("separate", "shared")
+SETUPS = ("separate", "shared", "frozen", "grpo")  # PPO's value adapters, then GRPO (no value model)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny", help="a conf/model name (default: tiny)")
-    parser.add_argument("--value-adapter", choices=(*VALUE_ADAPTERS, "both"), default="both")
+    parser.add_argument("--setups", nargs="+", choices=SETUPS, default=list(SETUPS),
+                        help="PPO value adapters and grpo (default: all)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of every set-up, alternating, in one process")
     parser.add_argument("--iterations", type=int, default=4, help="timed iterations after the warm-up")
     parser.add_argument("--warmup", type=int, default=1, help="iterations before timing")
-    parser.add_argument("--batch-size", type=int, default=None, help="prompts per iteration (default: ppo.yaml)")
-    parser.add_argument("--max-new-tokens", type=int, default=None, help="default: ppo.yaml")
+    parser.add_argument("--batch-size", type=int, default=None, help="prompts per iteration (default: the yaml's)")
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="default: the yaml's")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
 
-    adapters = VALUE_ADAPTERS if args.value_adapter == "both" else (args.value_adapter,)
     context = mp.get_context("spawn")
     results = []
-    for adapter in adapters:
+    if args.rounds == 1:
+        for setup in args.setups:
+            with context.Pool(1) as pool:
+                results.append(pool.apply(measure, (setup, vars(args))))
+    else:
         with context.Pool(1) as pool:
-            results.append(pool.apply(measure, (adapter, vars(args))))
+            for round_index in range(args.rounds):
+                order = args.setups if round_index % 2 == 0 else args.setups[::-1]
+                for setup in order:
+                    results.append({**pool.apply(measure, (setup, vars(args))), "round": round_index})
     print_report(results, args)
 
 
 # ----- one process per set-up --------------------------------------------------------------
 
 
-def measure(value_adapter: str, options: dict) -> dict:
+def measure(setup: str, options: dict) -> dict:
     import lightning as L
     import torch
 
@@ -64,7 +79,7 @@ def measure(value_adapter: str, options: dict) -> dict:
     from unsafe_vlm.backbones.registry import build_backbone
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
-    from unsafe_vlm.methods.ppo import PPOModule, PPOSettings
+    from unsafe_vlm.methods.registry import method_class
 
     if options["threads"]:
         torch.set_num_threads(options["threads"])
@@ -72,11 +87,14 @@ def measure(value_adapter: str, options: dict) -> dict:
     device = options["device"]
     model_cfg = model_config(options["model"])
     backbone = build_backbone(model_cfg)
-    method = method_settings("ppo", model_cfg, value_adapter=value_adapter)
+    name = "grpo" if setup == "grpo" else "ppo"
+    method = method_settings(name, model_cfg, **({} if name == "grpo" else {"value_adapter": setup}))
     for key in ("batch_size", "max_new_tokens"):
         if options[key] is not None:
             method[key] = options[key]
-    module = PPOModule(backbone, PPOSettings.from_config(method, "method"), model_cfg.lora, judge=RuleJudge())
+    module_class = method_class(name)
+    settings = module_class.settings_class.from_config(method, "method")
+    module = module_class(backbone, settings, model_cfg.lora, judge=RuleJudge())
 
     sync = synchronizer(device)
     counter = PassCounter(backbone.model, sync=sync)
@@ -100,7 +118,7 @@ def measure(value_adapter: str, options: dict) -> dict:
         counter.reset()
 
     iterations = options["warmup"] + options["iterations"]
-    records = training_records("ppo", iterations * int(method["batch_size"]))
+    records = training_records("ppo", iterations * int(method["batch_size"]))  # GRPO's are PPO's prompts
     loader = torch.utils.data.DataLoader(
         records, batch_size=int(method["batch_size"]), collate_fn=Collator(backbone, "ppo")
     )
@@ -119,10 +137,10 @@ def measure(value_adapter: str, options: dict) -> dict:
     trainer.fit(module, train_dataloaders=loader)
     counter.remove()
     return {
-        "value_adapter": value_adapter,
+        "setup": setup,
         "method": method,
         "laps": laps.laps[options["warmup"] :],
-        "peak_mib": peak_memory_mib(device),
+        "peak_mib": peak_memory_mib(device) if options["rounds"] == 1 or device.startswith("cuda") else None,
     }
 
 
@@ -169,14 +187,19 @@ class LapLog:
     def __init__(self, timer, counter, sync, after_lap=None):
         self.timer, self.counter, self.sync, self.after_lap = timer, counter, sync, after_lap
         self.laps: list[dict] = []
-        self._start = 0.0
+        self._start = self._cpu_start = 0.0
 
     def callback(self):
+        import lightning as L
         from lightning.pytorch.callbacks import Callback
 
         log = self
 
         class Laps(Callback):
+            def on_train_start(self, trainer, module):
+                # past every set-up's own initialisation, so each PPO set-up draws the same first rollout
+                L.seed_everything(0, verbose=False)
+
             def on_train_batch_start(self, trainer, module, batch, batch_idx):
                 log.start()
 
@@ -191,15 +214,18 @@ class LapLog:
         if self.sync is not None:
             self.sync()
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def stop(self) -> None:
         if self.sync is not None:
             self.sync()
         total = time.perf_counter() - self._start
+        cpu = time.process_time() - self._cpu_start  # this process's CPU time: what other jobs' load moves least
         seconds, calls = self.timer.lap()
         counter = self.counter
         lap = {
             "total": total,
+            "cpu": cpu,
             "seconds": seconds,
             "calls": calls,
             "passes": {(k.phase, k.role, k.grad): n for k, n in counter.calls.items()},
@@ -234,19 +260,25 @@ def training_records(kind: str, count: int) -> list:
 
 def print_report(results: list[dict], args: argparse.Namespace) -> None:
     from bench.memory import memory_label
-    from bench.ppo_report import COLUMNS, NUMERIC, pass_summary, split_rows
+    from bench.ppo_report import COLUMNS, NUMERIC, pass_summary, pooled, ratio_lines, split_rows
     from bench.table import machine_line, markdown_table, versions_line
 
-    method = results[0]["method"]
     print(machine_line(args.device, args.threads))
     print(versions_line())
-    print(f"model {args.model}, PPO batch {method['batch_size']}, minibatch {method['minibatch_size']}, "
-          f"{method['ppo_epochs']} epochs, up to {method['max_new_tokens']} new tokens, rule judge; "
-          f"median of {args.iterations} iterations after {args.warmup} warm-up")
-    rows = [row for result in results for row in split_rows(result)]
+    for setup in dict.fromkeys(r["setup"] for r in results):
+        method = next(r["method"] for r in results if r["setup"] == setup)
+        group = f", {method['group_size']} answers per prompt" if "group_size" in method else ""
+        print(f"{setup}: batch {method['batch_size']} prompts{group}, minibatch {method['minibatch_size']}, "
+              f"{method['ppo_epochs']} epochs, up to {method['max_new_tokens']} new tokens")
+    print(f"model {args.model}, rule judge; median of {args.iterations} iterations after {args.warmup} warm-up, "
+          f"{args.rounds} round(s)")
+    merged = pooled(results)
+    rows = [row for result in merged for row in split_rows(result)]
     print(markdown_table([*COLUMNS, f"{memory_label(args.device)} (MiB)"], rows, numeric=NUMERIC))
-    for result in results:
+    for result in merged:
         print(pass_summary(result))
+    for line in ratio_lines(results):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ BAD_SETTINGS = [
     ("fit", ["+method=ppo", "method.whiten_advantages=maybe"],
      "method.whiten_advantages: 'maybe' is not a boolean (true or false)"),
     ("fit", ["+method=ppo", "method.value_adapter=both"],
-     "method.value_adapter: 'both' is not one of: 'separate', 'shared'"),
+     "method.value_adapter: 'both' is not one of: 'separate', 'shared', 'frozen'"),
     ("fit", ["+method=ppo", "+method.clip_ration=0.1"], "method.clip_ration: unknown key; did you mean 'clip_ratio'?"),
     ("fit", ["+method=grpo", "method.group_size=1"], "method.group_size: 1 must be at least 2"),
     ("fit", ["+method=grpo", "method.kl_penalty=both"], "method.kl_penalty: 'both' is not one of: 'loss', 'reward'"),

@@ -1,9 +1,9 @@
 """The PPO benchmark's table: one iteration's time split, its passes, and generation against its floor.
 
-Input: one result per value-adapter set-up, ``{"value_adapter", "method", "peak_mib", "laps"}``,
-with one lap per timed iteration::
+Input: one result per set-up and round, ``{"setup", "method", "peak_mib", "laps"}`` and ``"round"``
+(0 when missing), with one lap per timed iteration::
 
-    total           seconds of the iteration (training batch start to end)
+    total           seconds of the iteration (training batch start to end); cpu the process's CPU seconds
     seconds, calls  per phase: generate, judge, rollout, update, backward
     passes          {(phase, role, grad): model calls}; pass_seconds the same in seconds
     images          {phase: images encoded}; vision_seconds the same in seconds
@@ -21,14 +21,15 @@ import statistics
 from collections.abc import Callable
 
 ROLES = {"default": "policy", "value": "value", "reference": "reference"}
-COLUMNS = ["value adapter", "part", "ms / iteration", "share", "model passes / iteration", "throughput",
+BASELINE = "shared"  # the set-up every iteration time is compared with
+COLUMNS = ["set-up", "part", "ms / iteration", "share", "model passes / iteration", "throughput",
            "time / floor"]
 NUMERIC = [False, False, True, True, True, True, True, True]
 
 
 def split_rows(result: dict) -> list[list[str]]:
     """Table rows (``COLUMNS`` plus peak memory) for one set-up."""
-    laps, adapter = result["laps"], result["value_adapter"]
+    laps, adapter = result["laps"], result["setup"]
     last = laps[-1]
     total = median(laps, lambda lap: lap["total"])
 
@@ -61,14 +62,16 @@ def split_rows(result: dict) -> list[list[str]]:
     rows.append(row("Lightning, logging, scheduler", median(laps, lambda lap: lap["total"] - lap["seconds"]["rollout"]
                                                               - lap["seconds"]["update"])))
     prompts = int(result["method"]["batch_size"])
-    rows.append(row("iteration", total, "", f"{prompts / total:.1f} prompts/s", "", f"{result['peak_mib']:.0f}"))
+    peak = "" if result["peak_mib"] is None else f"{result['peak_mib']:.0f}"
+    rows.append(row("iteration", total, "", f"{prompts / total:.1f} prompts/s", "", peak))
     return rows
 
 
 def pass_goal(lap: dict, method: dict) -> dict:
     """The passes one iteration makes beyond generation, against the goal: at most one reference
     pass, one policy-and-value pass, and one forward and one backward per PPO epoch and minibatch."""
-    updates = int(method["ppo_epochs"]) * math.ceil(int(method["batch_size"]) / int(method["minibatch_size"]))
+    answers = int(method["batch_size"]) * int(method.get("group_size", 1))  # GRPO answers each prompt a group of times
+    updates = int(method["ppo_epochs"]) * math.ceil(answers / min(int(method["minibatch_size"]), answers))
     reference = count(lap, "rollout", "reference", False)
     policy_value = count(lap, "rollout", None, False) - reference
     forwards = count(lap, "update", None, True)
@@ -86,10 +89,43 @@ def pass_summary(result: dict) -> str:
         f"{n} in {phase} ({1000 * median(laps, lambda lap, p=phase: lap['vision_seconds'].get(p, 0.0)):.1f} ms)"
         for phase, n in sorted(laps[-1]["images"].items()) if phase != "plain"
     )
-    return (f"{result['value_adapter']}: beyond generation, one iteration makes {goal['reference']} reference pass, "
+    return (f"{result['setup']}: beyond generation, one iteration makes {goal['reference']} reference pass, "
             f"{goal['policy_value']} policy-and-value pass(es), {goal['forwards']} forward and {goal['backwards']} "
             f"backward passes for {goal['updates']} (epoch, minibatch) updates: goal "
             f"{'met' if goal['met'] else 'missed'}. Images encoded: {images}.")
+
+
+def pooled(results: list[dict]) -> list[dict]:
+    """One result per set-up, in the order first run, its laps those of every round."""
+    merged: dict[str, dict] = {}
+    for result in results:
+        if result["setup"] in merged:
+            merged[result["setup"]]["laps"] = merged[result["setup"]]["laps"] + result["laps"]
+        else:
+            merged[result["setup"]] = dict(result)
+    return list(merged.values())
+
+
+def ratio_lines(results: list[dict], baseline: str = BASELINE) -> list[str]:
+    """Each set-up's median iteration over the baseline's of the same round: wall time, wall time
+    without generation (whose length follows what each policy has learnt to answer) and CPU time;
+    the median over the rounds and every round's. Empty without the baseline."""
+    rounds = sorted({result.get("round", 0) for result in results})
+    by_key = {(result["setup"], result.get("round", 0)): result["laps"] for result in results}
+    if not any(key[0] == baseline for key in by_key):
+        return []
+    lines = []
+    for setup in dict.fromkeys(result["setup"] for result in results if result["setup"] != baseline):
+        parts = []
+        for label, value in (("iteration", lambda lap: lap["total"]),
+                             ("without generation", lambda lap: lap["total"] - lap["seconds"]["generate"]),
+                             ("CPU time", lambda lap: lap["cpu"])):
+            ratios = [median(by_key[setup, r], value) / median(by_key[baseline, r], value) for r in rounds
+                      if (setup, r) in by_key and (baseline, r) in by_key]
+            each = ", ".join(f"{x:.2f}" for x in ratios)
+            parts.append(f"{label} {statistics.median(ratios):.2f}x (rounds: {each})")
+        lines.append(f"{setup} / {baseline}: " + "; ".join(parts))
+    return lines
 
 
 def rollout_rest(lap: dict) -> float:

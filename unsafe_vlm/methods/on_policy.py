@@ -149,9 +149,7 @@ class OnPolicyModule(AlignmentModule):
             max_length=method.max_new_tokens if method.length_bonus_per == "max_new_tokens" else None,
         )
         inputs = self.backbone.encode_images(sampled.inputs)  # every later pass reuses the image features
-        logprobs, values, _ = self.policy_and_values(inputs)
-        with self.backbone.reference():
-            ref_logprobs = self._tempered(self.backbone(inputs)).token_logprobs()
+        logprobs, ref_logprobs, values, fields = self.rollout_passes(inputs)
         mask = inputs["answer_mask"][:, inputs["prompt_length"] :]
         return Rollout(
             inputs=inputs,
@@ -163,6 +161,7 @@ class OnPolicyModule(AlignmentModule):
             finished=sampled.finished,
             correct=correct,
             scored=scored,
+            **fields,
             **self.advantages(scores, logprobs, ref_logprobs, values, mask),
         )
 
@@ -180,6 +179,16 @@ class OnPolicyModule(AlignmentModule):
             top_p=method.top_p,
             max_new_tokens=method.max_new_tokens,
         )
+
+    def rollout_passes(
+        self, inputs: ModelInputs
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
+        """The rollout's passes over its answers: the policy's log-probs (B, A), the reference's
+        (B, A), the values (B, A) or None, and any other ``Rollout`` field the method fills there."""
+        logprobs, values, _ = self.policy_and_values(inputs)
+        with self.backbone.reference():
+            ref_logprobs = self._tempered(self.backbone(inputs)).token_logprobs()
+        return logprobs, ref_logprobs, values, {}
 
     def policy_and_values(self, inputs: ModelInputs) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Answer log-probs (B, A), values (B, A) or None without a value model, and every

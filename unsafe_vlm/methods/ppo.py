@@ -3,6 +3,13 @@
 The rollout, scoring and update loop are ``unsafe_vlm.methods.on_policy``'s; what is PPO's own is
 here: a value head (on its own LoRA adapter by default), KL-shaped per-token rewards, GAE and
 whitened advantages, and the clipped value loss beside the policy loss.
+
+Where the value model lives (``method.value_adapter``):
+    separate - the paper's: its own LoRA adapter and a linear head; a second pass over every
+               rollout and minibatch
+    shared   - the policy's adapter and hidden states; one pass, the value loss trains the policy too
+    frozen   - a two-layer head on the frozen base's hidden states, which the rollout's reference
+               pass gives; no value pass at all, and the value loss trains the head alone
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ class PPOSettings(OnPolicySettings):
     whiten_advantages: bool
     clip_value: float = limit(gt=0)
     value_coef: float = limit(ge=0)
-    value_adapter: Literal["separate", "shared"]
+    value_adapter: Literal["separate", "shared", "frozen"]
 
 
 class PPOModule(OnPolicyModule):
@@ -55,9 +62,15 @@ class PPOModule(OnPolicyModule):
     def __init__(self, backbone: VLMBackbone, method: PPOSettings, lora: Mapping[str, Any], judge: Judge):
         super().__init__(backbone, method, lora, judge)
         self.separate_value_adapter = method.value_adapter == "separate"
-        self.value_head = nn.Linear(backbone.hidden_size, 1)
-        nn.init.zeros_(self.value_head.weight)
-        nn.init.zeros_(self.value_head.bias)
+        self.frozen_value_features = method.value_adapter == "frozen"
+        width = backbone.hidden_size
+        if self.frozen_value_features:  # features nothing adapts: the head needs a layer of its own
+            self.value_head = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, 1))
+            output = self.value_head[-1]
+        else:
+            self.value_head = output = nn.Linear(width, 1)
+        nn.init.zeros_(output.weight)
+        nn.init.zeros_(output.bias)
 
     def configure_model(self) -> None:
         super().configure_model()
@@ -68,25 +81,44 @@ class PPOModule(OnPolicyModule):
 
     # ----- what PPO adds to the shared iteration --------------------------------------------
 
-    def policy_and_values(self, inputs: ModelInputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def policy_and_values(self, inputs: ModelInputs) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Answer log-probs (B, A), values (B, A) and every next-token log-probability (B, A, V)
         of the policy (at the sampling temperature), the last for the entropy bonus.
 
         With a shared adapter one pass gives both; with a separate value adapter the value
         head reads the hidden states of a second pass through that adapter (the paper's set-up),
-        which skips the output layer.
+        which skips the output layer. With frozen value features the values are None here: the
+        rollout's reference pass gives their features (``rollout_passes``, ``penalty``).
         """
-        outputs = self._tempered(self.backbone(inputs, hidden=not self.separate_value_adapter))
+        shared = self.method.value_adapter == "shared"
+        outputs = self._tempered(self.backbone(inputs, hidden=shared))
         log_probabilities = outputs.log_probabilities()
         logprobs = outputs.token_logprobs(log_probabilities)
-        if not self.separate_value_adapter:
+        if shared:
             return logprobs, self._values(outputs.hidden), log_probabilities
+        if self.frozen_value_features:
+            return logprobs, None, log_probabilities
         with self._adapter(VALUE_ADAPTER):
             hidden = self.backbone(inputs, hidden=True, logits=False).hidden
         return logprobs, self._values(hidden), log_probabilities
 
+    def rollout_passes(
+        self, inputs: ModelInputs
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
+        """With frozen value features the reference pass also returns the last hidden states; the
+        values are the head's reading of them, and the rollout keeps them for every update (the
+        frozen base gives the same ones each epoch)."""
+        if not self.frozen_value_features:
+            return super().rollout_passes(inputs)
+        logprobs, _, _ = self.policy_and_values(inputs)
+        with self.backbone.reference():
+            reference = self._tempered(self.backbone(inputs, hidden=True))
+        features = reference.hidden
+        return logprobs, reference.token_logprobs(), self._values(features), {"value_features": features}
+
     def _values(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.value_head(hidden.to(self.value_head.weight.dtype)).squeeze(-1).float()
+        dtype = next(self.value_head.parameters()).dtype
+        return self.value_head(hidden.to(dtype)).squeeze(-1).float()
 
     def advantages(
         self,
@@ -115,6 +147,8 @@ class PPOModule(OnPolicyModule):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The clipped value loss over the episode's tokens, weighted by value_coef."""
         episode = episode_mask(mask, self.method.score_position)
+        if self.frozen_value_features:
+            values = self._values(rollout.value_features[rows])
         value = clipped_value_loss(
             values, rollout.values[rows], rollout.returns[rows], episode, clip=self.method.clip_value
         )

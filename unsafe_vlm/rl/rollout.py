@@ -29,6 +29,8 @@ class Rollout:
     values:        (B, A) PPO only: value estimates when the answers were sampled
     rewards:       (B, A) PPO only: KL-shaped per-token rewards, the judge's score at method.score_position
     returns:       (B, A) PPO only: advantages + values, the value head's targets
+    value_features: (B, A, H) PPO with ``value_adapter: frozen`` only: the frozen base's last
+                   hidden states, what the value head reads in every update
     """
 
     inputs: ModelInputs
@@ -44,6 +46,7 @@ class Rollout:
     values: torch.Tensor | None = None
     rewards: torch.Tensor | None = None
     returns: torch.Tensor | None = None
+    value_features: torch.Tensor | None = None
 
     @property
     def size(self) -> int:
