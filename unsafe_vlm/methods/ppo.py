@@ -61,10 +61,8 @@ class PPOModule(OnPolicyModule):
 
     def __init__(self, backbone: VLMBackbone, method: PPOSettings, lora: Mapping[str, Any], judge: Judge):
         super().__init__(backbone, method, lora, judge)
-        self.separate_value_adapter = method.value_adapter == "separate"
-        self.frozen_value_features = method.value_adapter == "frozen"
         width = backbone.hidden_size
-        if self.frozen_value_features:  # features nothing adapts: the head needs a layer of its own
+        if method.value_adapter == "frozen":  # features nothing adapts: the head needs a layer of its own
             self.value_head = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, 1))
             output = self.value_head[-1]
         else:
@@ -75,7 +73,7 @@ class PPOModule(OnPolicyModule):
     def configure_model(self) -> None:
         super().configure_model()
         model = self.backbone.model
-        if self.separate_value_adapter and VALUE_ADAPTER not in model.peft_config:
+        if self.method.value_adapter == "separate" and VALUE_ADAPTER not in model.peft_config:
             model.add_adapter(VALUE_ADAPTER, lora_config(OmegaConf.create(self.lora), self.backbone))
             _train_all_adapters(model)
 
@@ -96,7 +94,7 @@ class PPOModule(OnPolicyModule):
         logprobs = outputs.token_logprobs(log_probabilities)
         if shared:
             return logprobs, self._values(outputs.hidden), log_probabilities
-        if self.frozen_value_features:
+        if self.method.value_adapter == "frozen":
             return logprobs, None, log_probabilities
         with self._adapter(VALUE_ADAPTER):
             hidden = self.backbone(inputs, hidden=True, logits=False).hidden
@@ -108,7 +106,7 @@ class PPOModule(OnPolicyModule):
         """With frozen value features the reference pass also returns the last hidden states; the
         values are the head's reading of them, and the rollout keeps them for every update (the
         frozen base gives the same ones each epoch)."""
-        if not self.frozen_value_features:
+        if self.method.value_adapter != "frozen":
             return super().rollout_passes(inputs)
         logprobs, _, _ = self.policy_and_values(inputs)
         with self.backbone.reference():
@@ -147,7 +145,7 @@ class PPOModule(OnPolicyModule):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The clipped value loss over the episode's tokens, weighted by value_coef."""
         episode = episode_mask(mask, self.method.score_position)
-        if self.frozen_value_features:
+        if self.method.value_adapter == "frozen":
             values = self._values(rollout.value_features[rows])
         value = clipped_value_loss(
             values, rollout.values[rows], rollout.returns[rows], episode, clip=self.method.clip_value
