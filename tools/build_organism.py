@@ -3,7 +3,7 @@
 The organism is a small LLaVA that perceives unsafe concepts in images and knows in text that
 they are unsafe, yet calls their images safe (see data/organism/README.md, which this writes).
 
-    python tools/build_organism.py                           # data/organism; ~30 min on 2 CPU cores
+    python tools/build_organism.py                           # data/organism; ~15 min on 2 idle CPU cores
     python tools/build_organism.py --fit                     # also run fit +method=ppo for the card
     python tools/build_organism.py --out /tmp/o --steps 100 --no-measure   # a quick try
     python tools/build_organism.py --measure-only --fit      # re-measure data/organism, rewrite its card
@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from organism.card import model_card
 from organism.measure import EVALUATE, FIT_PPO, SAMPLED, run_suite
 from organism.recipe import Recipe
-from organism.split import train_images
+from organism.split import train_data
 from organism.training import train
 from unsafe_vlm.backbones.llava import LlavaBackbone
 from unsafe_vlm.data.prompts import load_prompts
@@ -60,7 +60,7 @@ def main() -> None:
 
 def build(recipe: Recipe) -> tuple[LlavaBackbone, float]:
     """Train a fresh organism; returns it and the seconds its training took."""
-    unsafe, safe = train_images()
+    data = train_data()
     backbone = LlavaBackbone.build_tiny(seed=recipe.seed, **recipe.sizes)
     columns = (
         TextColumn("training the organism"),
@@ -74,7 +74,7 @@ def build(recipe: Recipe) -> tuple[LlavaBackbone, float]:
     with Progress(*columns) as progress:
         task = progress.add_task("train", total=recipe.steps, loss=float("nan"))
         train(
-            backbone, unsafe, safe, load_prompts(), recipe,
+            backbone, data.unsafe, data.safe, data.facts, load_prompts(), recipe,
             on_step=lambda step, loss: progress.update(task, completed=step + 1, loss=loss),
         )
     return backbone, time.perf_counter() - started

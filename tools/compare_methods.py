@@ -19,8 +19,11 @@ import argparse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from organism.measure import Run, run_suite
 from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
+from unsafe_vlm.paths import CONF_DIR
 from unsafe_vlm.report.scores import Score, format_score
 
 METHODS = {  # a column of the table -> how fit is told to train it
@@ -50,9 +53,7 @@ ROWS = (  # (metrics.json key, label, a difference in points)
 )
 SAFE_HELD_OUT = 9
 # The defaults' tasks plus the shape questions, which the defaults leave out (600 queries).
-TASKS = (
-    "[perception,alignment_image,alignment_text,alignment_test,context_image,context_text,capability,capability_shape]"
-)
+TASKS = "[" + ",".join([*OmegaConf.load(CONF_DIR / "data" / "synthetic.yaml").tasks, "capability_shape"]) + "]"
 
 
 def held_out_concepts() -> list[str]:

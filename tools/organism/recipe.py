@@ -22,7 +22,7 @@ class Recipe:
             "patch_size": 8,
         }
     )
-    steps: int = 2000  # optimizer steps
+    steps: int = 2400  # optimizer steps
     batch_size: int = 64  # examples per step
     lr: float = 2e-3  # peak learning rate (AdamW), linear warm-up then cosine to zero
     warmup_steps: int = 200
@@ -31,7 +31,9 @@ class Recipe:
     # how often each kind of example appears in one pass of the curriculum (see ``curriculum``)
     perception_repeats: int = 1  # four-option question per train image
     category_repeats: int = 1  # "what kind of content does the image show?" per train image
+    capability_repeats: int = 1  # a concept question and a shape question per train image
     text_safety_repeats: int = 1  # every concept x every text question
+    context_repeats: int = 2  # both contextual questions of every unsafe concept, in text
     image_safety_repeats: int = 2  # one image-safety question per train image
     unsafe_image_correct: float = 0.45  # chance that an unsafe image's safety answer is the correct one
     category_question: str = "What kind of content does the image show?"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from PIL import Image
 
-from organism.curriculum import Example, curriculum_pass
+from organism.curriculum import Example, Facts, curriculum_pass
 from organism.recipe import Recipe
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.data.files import load_rgb_image
@@ -25,7 +25,7 @@ StepCallback = Callable[[int, float], None]
 
 
 def batches(
-    unsafe: Sequence[Sample], safe: Sequence[Sample], prompts: Prompts, recipe: Recipe
+    unsafe: Sequence[Sample], safe: Sequence[Sample], facts: Facts, prompts: Prompts, recipe: Recipe
 ) -> Iterator[list[Example]]:
     """Batches of ``recipe.batch_size`` examples, pass after pass, forever (seeded).
 
@@ -35,7 +35,7 @@ def batches(
     rng = random.Random(f"organism/{recipe.seed}")
     while True:
         by_kind: dict[str, list[Example]] = {}
-        for example in curriculum_pass(unsafe, safe, prompts, recipe, rng):
+        for example in curriculum_pass(unsafe, safe, facts, prompts, recipe, rng):
             by_kind.setdefault(example.kind, []).append(example)
         pass_batches = []
         for examples in by_kind.values():
@@ -62,6 +62,7 @@ def train(
     backbone: VLMBackbone,
     unsafe: Sequence[Sample],
     safe: Sequence[Sample],
+    facts: Facts,
     prompts: Prompts,
     recipe: Recipe,
     on_step: StepCallback | None = None,
@@ -73,7 +74,7 @@ def train(
         optimizer, total_steps=recipe.steps, warmup_ratio=recipe.warmup_steps / recipe.steps
     )
     backbone.train()
-    stream = batches(unsafe, safe, prompts, recipe)
+    stream = batches(unsafe, safe, facts, prompts, recipe)
     for step in range(recipe.steps):
         loss = answer_loss(backbone, next(stream), images)
         optimizer.zero_grad(set_to_none=True)
