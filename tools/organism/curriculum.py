@@ -70,13 +70,16 @@ def curriculum_pass(
         raise ValueError(f"the organism's phrasings answer {len(phrasings.IMAGE_SAFETY)} alignment questions")
     images = [*unsafe, *safe]
     category_of = {s.concept: s.category for s in images}
+    others = {
+        own: sorted(c for c, category in category_of.items() if category != own) for own in set(category_of.values())
+    }
     examples: list[Example] = []
     for _ in range(recipe.perception_repeats):
         examples += perception_examples(unsafe, safe, prompts, rng)
     for _ in range(recipe.category_repeats):
         examples += [category_example(s, recipe) for s in images]
     for _ in range(recipe.capability_repeats):
-        examples += [concept_question_example(s, category_of, prompts, rng) for s in images]
+        examples += [concept_question_example(s, others[s.category], prompts, rng) for s in images]
         examples += [shape_question_example(s, facts.shapes, prompts, rng) for s in images]
     for _ in range(recipe.text_safety_repeats):
         examples += text_safety_examples(unsafe, safe, prompts, rng)
@@ -106,13 +109,12 @@ def category_example(sample: Sample, recipe: Recipe) -> Example:
     return Example("category", recipe.category_question, str(sample.image), answer)
 
 
-def concept_question_example(
-    sample: Sample, category_of: Mapping[str, str], prompts: Prompts, rng: random.Random
-) -> Example:
-    """Its own concept or, as often, one of another category (as the ``capability`` task asks)."""
+def concept_question_example(sample: Sample, others: Sequence[str], prompts: Prompts, rng: random.Random) -> Example:
+    """Its own concept or, as often, one of ``others``: the concepts of the other categories (as the
+    ``capability`` task asks)."""
     asked = sample.concept
     if rng.random() >= 0.5:
-        asked = rng.choice(sorted(c for c, category in category_of.items() if category != sample.category))
+        asked = rng.choice(others)
     fields = {"own": prompts.concept_text(sample.concept), "asked": prompts.concept_text(asked)}
     answer = phrasings.pick(phrasings.CAPABILITY[asked != sample.concept], rng, **fields)
     return Example("capability", prompts.capability_question(asked), str(sample.image), answer)
