@@ -26,7 +26,7 @@ LAYERS = (
     ("commands",),
     ("cli", "config_check", "__main__"),
 )
-SHARED = ("errors", "paths", "settings", "__init__")  # "__init__": the package's own __init__.py
+SHARED = ("errors", "paths", "registry", "settings", "__init__")  # "__init__": the package's own __init__.py
 LOADED_BY_NAME = re.compile(r"unsafe_vlm(\.\w+)+:\w+")
 
 
