@@ -59,7 +59,8 @@ def test_fit_plus_method_composes_exactly_as_written():
 
 
 def test_unknown_method_lists_the_methods():
-    with pytest.raises(ConfigError, match="unknown method 'ppx'; choose one of: dpo, grpo, ppo, sft"):
+    expected = r"unknown method 'ppx'; did you mean 'ppo'\? choose one of: dpo, grpo, ppo, sft"
+    with pytest.raises(ConfigError, match=expected):
         check_overrides("fit", ["+method=ppx"])
 
 
