@@ -39,7 +39,8 @@ COMMANDS: Registry[Command] = Registry(
             "unsafe_vlm.commands.fit:fit",
         ),
         "evaluate": Command(
-            "measure perception, image and text alignment, and the modality gap", "unsafe_vlm.commands.evaluate:evaluate"
+            "measure perception, image and text alignment, and the modality gap",
+            "unsafe_vlm.commands.evaluate:evaluate",
         ),
         "synth": Command("write the synthetic stand-in data set: synth out=DIR", "unsafe_vlm.commands.synth:synth"),
         "serve": Command(
