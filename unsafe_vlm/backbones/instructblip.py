@@ -49,10 +49,10 @@ class InstructBlipTiny(Settings):
 
     seed: int  # draws the random weights
     vocab_size: int = limit(ge=1)
+    qformer_vocab_size: int = limit(ge=1)  # the Q-Former's own WordPiece tokenizer
     hidden_size: int = limit(ge=1)
     num_layers: int = limit(ge=1)
     num_heads: int = limit(ge=1)
-    qformer_vocab_size: int = limit(ge=1)  # the Q-Former's own WordPiece tokenizer
     qformer_hidden_size: int = limit(ge=1)
     qformer_layers: int = limit(ge=1)
     qformer_heads: int = limit(ge=1)
