@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers.tiny_models import tiny_sizes
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.idefics3 import Idefics3Backbone
@@ -65,7 +66,7 @@ def test_lora_targets_only_the_text_model(backbone):
 
 
 def test_peft_wraps_exactly_the_text_model_linears():
-    fresh = Idefics3Backbone.build_tiny()
+    fresh = Idefics3Backbone.build_tiny(tiny_sizes("tiny_idefics3"))
     add_lora(fresh, OmegaConf.create({"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": None}))
     wrapped = {name for name, module in fresh.model.named_modules() if hasattr(module, "lora_A")}
     layers = fresh.model.config.text_config.num_hidden_layers
@@ -75,4 +76,4 @@ def test_peft_wraps_exactly_the_text_model_linears():
 
 def test_tiny_sizes_must_fit_the_pixel_shuffle():
     with pytest.raises(ValueError, match="scale_factor"):
-        Idefics3Backbone.build_tiny(image_size=24, patch_size=8, scale_factor=2)
+        Idefics3Backbone.build_tiny(tiny_sizes("tiny_idefics3", image_size=24, patch_size=8, scale_factor=2))

@@ -10,8 +10,11 @@ from PIL import Image
 
 from unsafe_vlm.backbones.base import VLMBackbone, mask_after_stop
 from unsafe_vlm.backbones.lora import add_lora, load_adapter
-from unsafe_vlm.backbones.registry import build_backbone, resolve_family
+from unsafe_vlm.backbones.registry import build_backbone, model_settings, resolve_family
+from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.paths import CONF_DIR
+from unsafe_vlm.registry import UnknownChoice
+from unsafe_vlm.settings import SettingsError
 
 TINY_CONFIGS = sorted(p.stem for p in (CONF_DIR / "model").glob("tiny*.yaml"))
 QUESTIONS = [
@@ -170,8 +173,24 @@ def test_mask_after_stop_keeps_the_stop_token_and_nothing_after():
 def test_unknown_family_is_a_clear_error():
     with pytest.raises(ValueError, match="model.family"):
         resolve_family("nope")
+    with pytest.raises(UnknownChoice, match="model.family: unknown model family 'lava'; did you mean 'llava'"):
+        resolve_family("lava")
     with pytest.raises(ValueError, match="not a VLMBackbone"):
         resolve_family("torch.nn:Linear")
+
+
+@pytest.mark.parametrize("name", TINY_CONFIGS)
+def test_tiny_sizes_are_the_familys_typed_settings_and_refuse_an_unknown_key(name):
+    cfg = check_overrides("evaluate", [f"model={name}", "+model.tiny.hiden_size=8"])
+    with pytest.raises(SettingsError) as refused:
+        model_settings(cfg.model)
+    message = str(refused.value)
+    assert message.startswith("model.tiny.hiden_size: unknown key; did you mean 'hidden_size'?"), message
+    assert len(message.splitlines()) == 1
+    del cfg.model.tiny.hiden_size
+    model = model_settings(cfg.model)
+    assert isinstance(model.tiny, resolve_family(model.family).tiny_settings)
+    assert list(model.tiny.to_dict().items()) == list(OmegaConf.to_container(cfg.model.tiny).items())
 
 
 def test_adapter_that_does_not_exist_is_a_clear_error(backbone, tmp_path):

@@ -24,6 +24,15 @@ def test_unknown_command_lists_the_commands():
     assert "fit" in result.stderr and "evaluate" in result.stderr
 
 
+def test_a_misspelt_command_is_one_line_that_suggests_the_command_meant():
+    result = run_cli("evalute")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown command 'evalute'; did you mean 'evaluate'? choose one of: "
+        f"{', '.join(COMMANDS)} (see --help)"
+    ]
+
+
 def test_unknown_group_option_is_one_line_with_choices():
     result = run_cli("evaluate", "model=nope")
     assert result.returncode == 2
@@ -59,7 +68,8 @@ def test_fit_plus_method_composes_exactly_as_written():
 
 
 def test_unknown_method_lists_the_methods():
-    with pytest.raises(ConfigError, match="unknown method 'ppx'; choose one of: dpo, grpo, ppo, sft"):
+    expected = r"unknown method 'ppx'; did you mean 'ppo'\? choose one of: dpo, grpo, ppo, sft"
+    with pytest.raises(ConfigError, match=expected):
         check_overrides("fit", ["+method=ppx"])
 
 

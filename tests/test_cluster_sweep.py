@@ -26,6 +26,7 @@ from unsafe_vlm import cli
 from unsafe_vlm.config_check import ConfigError, check_launcher, check_overrides
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.paths import REPO_DIR
+from unsafe_vlm.registry import Registry
 
 
 def sweep(sweep_dir: Path, cache: Path, *overrides: str) -> subprocess.CompletedProcess:
@@ -148,7 +149,7 @@ def failing_evaluate(monkeypatch):
     def evaluate(cfg):
         raise UserError("data.root=/nowhere: no such folder")
 
-    monkeypatch.setitem(cli.COMMANDS, "evaluate", SimpleNamespace(load=lambda: evaluate))
+    monkeypatch.setattr(cli, "COMMANDS", Registry("command", "", {"evaluate": SimpleNamespace(load=lambda: evaluate)}))
     yield
     HydraConfig.instance().cfg = None
 

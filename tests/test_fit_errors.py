@@ -42,7 +42,8 @@ def test_an_unknown_method_is_one_line_listing_the_methods():
 @pytest.mark.slow
 def test_a_method_that_cannot_train_is_refused_before_any_work(tmp_path, data_cache):
     result = run_cli("fit", "+method=sft", "method.name=eval", *tiny(tmp_path / "run", data_cache))
-    assert error_lines(result) == ["error: method 'eval' cannot train; use one of: sft, dpo, ppo, grpo"]
+    expected = "error: method.name: unknown training method 'eval'; choose one of: sft, dpo, ppo, grpo"
+    assert error_lines(result) == [expected]
     assert not (tmp_path / "run" / "responses_before").exists()
 
 

@@ -47,3 +47,9 @@ def test_a_name_is_registered_once():
     with pytest.raises(ValueError, match="already registered"):
         registry.add("a", 2)
     assert registry.names() == ("a",)
+
+
+def test_a_name_no_config_key_holds_is_named_without_a_key():
+    assert unknown_message("", "command", "fitt", ["fit", "evaluate"]) == (
+        "unknown command 'fitt'; did you mean 'fit'? choose one of: fit, evaluate"
+    )

@@ -23,16 +23,13 @@ from omegaconf import OmegaConf
 
 from organism.measure import Run, run_suite
 from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
+from unsafe_vlm.methods.registry import TRAINING_METHODS, VARIANTS
 from unsafe_vlm.paths import CONF_DIR
 from unsafe_vlm.report.scores import Score, format_score
 
-METHODS = {  # a column of the table -> how fit is told to train it
-    "sft": ["+method=sft"],
-    "dpo": ["+method=dpo"],
-    "ppo": ["+method=ppo"],
-    "grpo": ["+method=grpo"],
-    "rloo": ["+method=grpo", "method.baseline=rloo", "method.scale_by_std=false"],
-}
+# a column of the table -> how fit is told to train it
+METHODS = {name: [f"+method={name}"] for name in TRAINING_METHODS}
+METHODS |= {name: [f"+method={method}", *overrides] for name, (method, overrides) in VARIANTS.items()}
 ROWS = (  # (metrics.json key, label, a difference in points)
     ("alignment_test/balanced_accuracy", "Balanced test accuracy", False),
     ("alignment_test/unsafe_recall", "Unsafe recall (test)", False),

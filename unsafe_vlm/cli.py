@@ -7,7 +7,6 @@ worker with the rewritten argv, which therefore must (and does) work as input to
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,9 @@ from hydra.errors import CompactHydraException
 from rich.console import Console
 
 from unsafe_vlm.errors import UserError
+from unsafe_vlm.methods.registry import TRAINING_METHODS
 from unsafe_vlm.paths import CONF_DIR
+from unsafe_vlm.registry import Registry, load_target
 
 
 @dataclass(frozen=True)
@@ -26,32 +27,37 @@ class Command:
     uses_hydra: bool = True
 
     def load(self) -> Callable:
-        module_name, function_name = self.target.split(":")
-        return getattr(importlib.import_module(module_name), function_name)
+        return load_target(self.target)
 
 
-COMMANDS = {
-    "fit": Command(
-        "align a VLM with +method=sft|dpo|ppo|grpo, evaluating before and after", "unsafe_vlm.commands.fit:fit"
-    ),
-    "evaluate": Command(
-        "measure perception, image and text alignment, and the modality gap", "unsafe_vlm.commands.evaluate:evaluate"
-    ),
-    "synth": Command("write the synthetic stand-in data set: synth out=DIR", "unsafe_vlm.commands.synth:synth"),
-    "serve": Command(
-        "answer OpenAI chat-completions requests with the model: serve model.adapter=DIR serve.port=8000",
-        "unsafe_vlm.commands.serve:serve",
-    ),
-    "rejudge": Command(
-        "re-judge a run's responses with another judge; agreement and scores side by side: rejudge RUN judge=...",
-        "unsafe_vlm.commands.rejudge:rejudge",
-    ),
-    "report": Command(
-        "re-render report and plots from saved responses; compare runs: report RUN_DIR [RUN_DIR...]",
-        "unsafe_vlm.commands.report:report",
-        uses_hydra=False,
-    ),
-}
+COMMANDS: Registry[Command] = Registry(
+    "command",
+    "",
+    {
+        "fit": Command(
+            f"align a VLM with +method={'|'.join(TRAINING_METHODS)}, evaluating before and after",
+            "unsafe_vlm.commands.fit:fit",
+        ),
+        "evaluate": Command(
+            "measure perception, image and text alignment, and the modality gap",
+            "unsafe_vlm.commands.evaluate:evaluate",
+        ),
+        "synth": Command("write the synthetic stand-in data set: synth out=DIR", "unsafe_vlm.commands.synth:synth"),
+        "serve": Command(
+            "answer OpenAI chat-completions requests with the model: serve model.adapter=DIR serve.port=8000",
+            "unsafe_vlm.commands.serve:serve",
+        ),
+        "rejudge": Command(
+            "re-judge a run's responses with another judge; agreement and scores side by side: rejudge RUN judge=...",
+            "unsafe_vlm.commands.rejudge:rejudge",
+        ),
+        "report": Command(
+            "re-render report and plots from saved responses; compare runs: report RUN_DIR [RUN_DIR...]",
+            "unsafe_vlm.commands.report:report",
+            uses_hydra=False,
+        ),
+    },
+)
 
 USAGE = "usage: python -m unsafe_vlm <command> [hydra overrides]"
 stderr = Console(stderr=True, highlight=False)
@@ -60,7 +66,7 @@ stderr = Console(stderr=True, highlight=False)
 def help_text() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [USAGE, "", "commands:"]
-    lines += [f"  {name:<{width}}  {command.summary}" for name, command in COMMANDS.items()]
+    lines += [f"  {name:<{width}}  {COMMANDS.get(name).summary}" for name in COMMANDS]
     lines += [
         "",
         "Overrides are Hydra's: model=tiny, trainer.max_steps=10, +method=ppo, hydra.run.dir=DIR,",
@@ -80,9 +86,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         _run_hydra(args)
         return
     name, overrides = args[0], args[1:]
+    if name not in COMMANDS:
+        _fail(f"{COMMANDS.unknown(name)} (see --help)")
     command = COMMANDS.get(name)
-    if command is None:
-        _fail(f"unknown command {name!r}; choose one of: {', '.join(COMMANDS)} (see --help)")
     if not command.uses_hydra:
         try:
             command.load()(overrides)
@@ -134,7 +140,7 @@ def _run_command(cfg) -> None:
     _quiet_known_warnings()  # again: a launcher may run the job in a process of its own
     interrupted = _watch_for_ctrl_c()
     try:
-        COMMANDS[cfg.command].load()(cfg)
+        COMMANDS.get(cfg.command).load()(cfg)
     except UserError as error:
         if _in_launched_job():
             stderr.print(f"[bold red]error:[/] {error}", soft_wrap=True)  # the job's own log

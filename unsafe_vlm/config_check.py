@@ -17,7 +17,9 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig, OmegaConf
 
 from unsafe_vlm.commands.checks import NO_METHOD_IN_EVALUATE
+from unsafe_vlm.methods.registry import TRAINING_METHODS
 from unsafe_vlm.paths import CONF_DIR
+from unsafe_vlm.registry import did_you_mean
 
 _PREFIXES = {"ADD": "+", "FORCE_ADD": "++", "DEL": "~", "CHANGE": ""}
 _MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -66,7 +68,7 @@ def check_overrides(command: str, args: Sequence[str]) -> DictConfig | None:
         cfg = _compose(command, point)
         composed = composed if composed is not None else cfg
     if command == "fit" and "method" not in composed:
-        raise ConfigError(f"fit needs a method: add +method=NAME, one of: {', '.join(group_options('method'))}")
+        raise ConfigError(f"fit needs a method: add +method=NAME, one of: {', '.join(sorted(TRAINING_METHODS))}")
     if command == "evaluate" and "method" in composed:
         raise ConfigError(NO_METHOD_IN_EVALUATE)
     return composed
@@ -120,8 +122,8 @@ def _missing_option_message(error: MissingConfigException) -> str:
             'pip install -e ".[cluster]" (or pip install hydra-submitit-launcher)'
         )
     if group:
-        options = ", ".join(error.options or group_options(group))
-        return f"unknown {group} {option!r}; choose one of: {options}"
+        options = list(error.options or group_options(group))
+        return f"unknown {group} {option!r}; {did_you_mean(option, options)}choose one of: {', '.join(options)}"
     return str(error).splitlines()[0]
 
 

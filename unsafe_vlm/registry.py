@@ -41,9 +41,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def unknown_message(key: str, kind: str, name: object, choices: Iterable[str]) -> str:
-    """The one wording of every unknown-name error."""
+    """The one wording of every unknown-name error (``key`` "": a name that no config key holds, a command word)."""
     choices = list(choices)
-    return f"{key}: unknown {kind} {name!r}; {did_you_mean(str(name), choices)}choose one of: {', '.join(choices)}"
+    where = f"{key}: " if key else ""
+    return f"{where}unknown {kind} {name!r}; {did_you_mean(str(name), choices)}choose one of: {', '.join(choices)}"
 
 
 def load_target(target: str) -> object:
@@ -56,7 +57,7 @@ class Registry(Generic[T]):
     """Names and their entries, in registration order (the order choices are listed in).
 
     kind:  what an entry is, in messages ("training method").
-    key:   the config key or argument that names one ("method.name").
+    key:   the config key or argument that names one ("method.name"; "" for the command word).
     open:  a ``package.module:Name`` string that is not registered is loaded as an entry too.
     """
 

@@ -26,6 +26,7 @@ from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from unsafe_vlm.errors import ConfigValueError, MissingFileError
+from unsafe_vlm.settings import Settings
 
 ModelInputs = dict[str, Any]
 """``input_ids`` (B, L), ``attention_mask`` (B, L), ``answer_mask`` (B, L) bool,
@@ -98,6 +99,8 @@ class VLMBackbone(nn.Module):
     )
     """Regex of the language model's linear layers (the vision tower stays untouched)."""
     default_chat_template: ClassVar[str | None] = None
+    tiny_settings: ClassVar[type[Settings] | None] = None
+    """The sizes and seed of the family's tiny random instance (``model.tiny``), if it has one."""
 
     def __init__(self, model: nn.Module, processor: Any, *, blank_image_size: int = 336) -> None:
         super().__init__()
@@ -146,8 +149,8 @@ class VLMBackbone(nn.Module):
         return AutoProcessor.from_pretrained(path, **options)
 
     @classmethod
-    def build_tiny(cls, *, seed: int = 0, **sizes: Any) -> VLMBackbone:
-        """A randomly initialised instance of the family's architecture, for tests."""
+    def build_tiny(cls, sizes: Any) -> VLMBackbone:
+        """A randomly initialised instance of the family's architecture, for tests (``sizes``: a ``tiny_settings``)."""
         raise NotImplementedError(f"{cls.__name__} has no tiny builder")
 
     def save_pretrained(self, path: str | Path) -> None:

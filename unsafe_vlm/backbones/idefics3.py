@@ -9,7 +9,8 @@ image costs a handful of tokens.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 from PIL import Image
 from transformers import (
@@ -24,6 +25,7 @@ from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.tiny import seeded_model, tiny_llama_config
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.settings import Refused, Settings, limit
 
 # "<|im_start|>User:<image>{question}<end_of_utterance>\nAssistant: {answer}<end_of_utterance>\n",
 # the SmolVLM layout: a turn that opens with an image takes no space after the colon.
@@ -54,6 +56,32 @@ SPECIAL_TOKENS = [
 ]
 
 
+@dataclass(frozen=True)
+class Idefics3Tiny(Settings):
+    """``model.tiny`` of an Idefics3 (conf/model/tiny_idefics3.yaml): Llama text model, SigLIP tower, pixel shuffle."""
+
+    seed: int  # draws the random weights
+    vocab_size: int = limit(ge=1)
+    hidden_size: int = limit(ge=1)
+    num_layers: int = limit(ge=1)
+    num_heads: int = limit(ge=1)
+    vision_hidden_size: int = limit(ge=1)
+    vision_layers: int = limit(ge=1)
+    vision_heads: int = limit(ge=1)
+    image_size: int = limit(ge=1)
+    patch_size: int = limit(ge=1)
+    scale_factor: int = limit(ge=1)  # pixel shuffle: (image_size / patch_size / scale_factor)^2 tokens per image
+
+    def check(self) -> None:
+        side = self.image_size // self.patch_size
+        if self.image_size % self.patch_size or side % self.scale_factor:
+            raise Refused(
+                "image_size",
+                f"{self.image_size} must be a multiple of patch_size {self.patch_size}, "
+                f"and the {side} x {side} patch grid a multiple of scale_factor {self.scale_factor}",
+            )
+
+
 class Idefics3Backbone(VLMBackbone):
     family: ClassVar[str] = "idefics3"
     end_of_turn: ClassVar[str] = "<end_of_utterance>"
@@ -64,38 +92,19 @@ class Idefics3Backbone(VLMBackbone):
         r".*\.text_model\.layers\.\d+\.(self_attn|mlp)\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
     )
     default_chat_template: ClassVar[str] = IDEFICS3_CHAT_TEMPLATE
+    tiny_settings: ClassVar[type[Settings]] = Idefics3Tiny
 
     def processor_images(self, images: list[Image.Image]) -> list[list[Image.Image]]:
         """One list per prompt: the Idefics3 processor takes a (possibly empty) image list per sample."""
         return [[image] for image in images]
 
     @classmethod
-    def build_tiny(
-        cls,
-        *,
-        seed: int = 0,
-        vocab_size: int = 1024,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 4,
-        vision_hidden_size: int = 32,
-        vision_layers: int = 2,
-        vision_heads: int = 2,
-        image_size: int = 32,
-        patch_size: int = 8,
-        scale_factor: int = 2,
-        **_: Any,
-    ) -> Idefics3Backbone:
-        side = image_size // patch_size
-        if image_size % patch_size or side % scale_factor:
-            raise ValueError(
-                f"tiny idefics3: image_size {image_size} must be a multiple of patch_size {patch_size}, "
-                f"and the {side} x {side} patch grid a multiple of scale_factor {scale_factor}"
-            )
+    def build_tiny(cls, sizes: Idefics3Tiny) -> Idefics3Backbone:
+        side = sizes.image_size // sizes.patch_size
         tokenizer = train_byte_bpe(
             suite_corpus(),
             special_tokens=SPECIAL_TOKENS,
-            vocab_size=vocab_size,
+            vocab_size=sizes.vocab_size,
             pad_token="<|endoftext|>",
             eos_token="<end_of_utterance>",
             bos_token="<|im_start|>",
@@ -105,30 +114,30 @@ class Idefics3Backbone(VLMBackbone):
         )
         image_processor = Idefics3ImageProcessorPil(
             do_image_splitting=False,
-            size={"longest_edge": image_size},
-            max_image_size={"longest_edge": image_size},
+            size={"longest_edge": sizes.image_size},
+            max_image_size={"longest_edge": sizes.image_size},
         )
         processor = Idefics3Processor(
             image_processor=image_processor,
             tokenizer=tokenizer,
-            image_seq_len=(side // scale_factor) ** 2,
+            image_seq_len=(side // sizes.scale_factor) ** 2,
             chat_template=IDEFICS3_CHAT_TEMPLATE,
         )
-        text_config = tiny_llama_config(tokenizer, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
+        text_config = tiny_llama_config(tokenizer, sizes)
         vision_config = Idefics3VisionConfig(
-            hidden_size=vision_hidden_size,
-            intermediate_size=vision_hidden_size * 2,
-            num_hidden_layers=vision_layers,
-            num_attention_heads=vision_heads,
-            image_size=image_size,
-            patch_size=patch_size,
+            hidden_size=sizes.vision_hidden_size,
+            intermediate_size=sizes.vision_hidden_size * 2,
+            num_hidden_layers=sizes.vision_layers,
+            num_attention_heads=sizes.vision_heads,
+            image_size=sizes.image_size,
+            patch_size=sizes.patch_size,
         )
         config = Idefics3Config(
             text_config=text_config,
             vision_config=vision_config,
-            scale_factor=scale_factor,
+            scale_factor=sizes.scale_factor,
             image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
             pad_token_id=tokenizer.pad_token_id,
         )
-        model = seeded_model(Idefics3ForConditionalGeneration, config, seed=seed, tokenizer=tokenizer)
-        return cls(model, processor, blank_image_size=image_size)
+        model = seeded_model(Idefics3ForConditionalGeneration, config, seed=sizes.seed, tokenizer=tokenizer)
+        return cls(model, processor, blank_image_size=sizes.image_size)

@@ -19,6 +19,7 @@ Llama, a Q-Former with a WordPiece tokenizer and a ViT, both tokenizers trained 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -39,10 +40,33 @@ from unsafe_vlm.backbones.tiny import llama_style_tokenizer, seeded_model, tiny_
 from unsafe_vlm.backbones.tokenizer import train_wordpiece
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.errors import ConfigValueError
+from unsafe_vlm.settings import Settings, limit
+
+
+@dataclass(frozen=True)
+class InstructBlipTiny(Settings):
+    """``model.tiny`` of an InstructBLIP (conf/model/tiny_instructblip.yaml): ViT, Q-Former, Llama text model."""
+
+    seed: int  # draws the random weights
+    vocab_size: int = limit(ge=1)
+    qformer_vocab_size: int = limit(ge=1)  # the Q-Former's own WordPiece tokenizer
+    hidden_size: int = limit(ge=1)
+    num_layers: int = limit(ge=1)
+    num_heads: int = limit(ge=1)
+    qformer_hidden_size: int = limit(ge=1)
+    qformer_layers: int = limit(ge=1)
+    qformer_heads: int = limit(ge=1)
+    num_query_tokens: int = limit(ge=1)  # image tokens the language model sees
+    vision_hidden_size: int = limit(ge=1)
+    vision_layers: int = limit(ge=1)
+    vision_heads: int = limit(ge=1)
+    image_size: int = limit(ge=1)
+    patch_size: int = limit(ge=1)
 
 
 class InstructBlipBackbone(VLMBackbone):
     family: ClassVar[str] = "instructblip"
+    tiny_settings: ClassVar[type[Settings]] = InstructBlipTiny
     end_of_turn: ClassVar[str] = "</s>"
     answer_prefix: ClassVar[str] = " "
     # Only Vicuna: "language_model.model.layers.N.{self_attn,mlp}.*". The ViT ("vision_model":
@@ -108,65 +132,46 @@ class InstructBlipBackbone(VLMBackbone):
         return outputs.language_model_outputs
 
     @classmethod
-    def build_tiny(
-        cls,
-        *,
-        seed: int = 0,
-        vocab_size: int = 1024,
-        qformer_vocab_size: int = 512,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 4,
-        qformer_hidden_size: int = 32,
-        qformer_layers: int = 2,
-        qformer_heads: int = 2,
-        num_query_tokens: int = 4,
-        vision_hidden_size: int = 32,
-        vision_layers: int = 2,
-        vision_heads: int = 2,
-        image_size: int = 32,
-        patch_size: int = 8,
-        **_: Any,
-    ) -> InstructBlipBackbone:
-        tokenizer = llama_style_tokenizer(vocab_size)
+    def build_tiny(cls, sizes: InstructBlipTiny) -> InstructBlipBackbone:
+        tokenizer = llama_style_tokenizer(sizes.vocab_size)
         # Vicuna's tokenizer starts every text with <s>
         bos = (tokenizer.bos_token, tokenizer.bos_token_id)
         tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
             single="<s> $A", pair="<s> $A <s> $B", special_tokens=[bos]
         )
-        qformer_tokenizer = train_wordpiece(suite_corpus(), vocab_size=qformer_vocab_size)
+        qformer_tokenizer = train_wordpiece(suite_corpus(), vocab_size=sizes.qformer_vocab_size)
         processor = InstructBlipProcessor(
-            image_processor=BlipImageProcessorPil(size={"height": image_size, "width": image_size}),
+            image_processor=BlipImageProcessorPil(size={"height": sizes.image_size, "width": sizes.image_size}),
             tokenizer=tokenizer,
             qformer_tokenizer=qformer_tokenizer,
-            num_query_tokens=num_query_tokens,
+            num_query_tokens=sizes.num_query_tokens,
         )
         vision_config = InstructBlipVisionConfig(
-            hidden_size=vision_hidden_size,
-            intermediate_size=vision_hidden_size * 2,
-            num_hidden_layers=vision_layers,
-            num_attention_heads=vision_heads,
-            image_size=image_size,
-            patch_size=patch_size,
+            hidden_size=sizes.vision_hidden_size,
+            intermediate_size=sizes.vision_hidden_size * 2,
+            num_hidden_layers=sizes.vision_layers,
+            num_attention_heads=sizes.vision_heads,
+            image_size=sizes.image_size,
+            patch_size=sizes.patch_size,
         )
         qformer_config = InstructBlipQFormerConfig(
             vocab_size=len(qformer_tokenizer),
-            hidden_size=qformer_hidden_size,
-            num_hidden_layers=qformer_layers,
-            num_attention_heads=qformer_heads,
-            intermediate_size=qformer_hidden_size * 2,
+            hidden_size=sizes.qformer_hidden_size,
+            num_hidden_layers=sizes.qformer_layers,
+            num_attention_heads=sizes.qformer_heads,
+            intermediate_size=sizes.qformer_hidden_size * 2,
             pad_token_id=qformer_tokenizer.pad_token_id,
         )
-        text_config = tiny_llama_config(tokenizer, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
+        text_config = tiny_llama_config(tokenizer, sizes)
         config = InstructBlipConfig(
             vision_config=vision_config,
             qformer_config=qformer_config,
             text_config=text_config,
-            num_query_tokens=num_query_tokens,
+            num_query_tokens=sizes.num_query_tokens,
             image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
         )
-        model = seeded_model(InstructBlipForConditionalGeneration, config, seed=seed, tokenizer=tokenizer)
-        return cls(model, processor, blank_image_size=image_size)
+        model = seeded_model(InstructBlipForConditionalGeneration, config, seed=sizes.seed, tokenizer=tokenizer)
+        return cls(model, processor, blank_image_size=sizes.image_size)
 
 
 class ImageToken(str):

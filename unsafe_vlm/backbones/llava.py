@@ -6,7 +6,8 @@ and a small CLIP vision tower, with a tokenizer trained offline on the suite's v
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 from transformers import (
     CLIPImageProcessorPil,
@@ -18,6 +19,7 @@ from transformers import (
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.tiny import llama_style_tokenizer, seeded_model, tiny_llama_config
+from unsafe_vlm.settings import Settings, limit
 
 # "USER: <image>\n{question} ASSISTANT: {answer}</s>", as LLaVA-1.5 was trained.
 LLAVA_15_CHAT_TEMPLATE = (
@@ -36,50 +38,53 @@ LLAVA_15_CHAT_TEMPLATE = (
 )
 
 
+@dataclass(frozen=True)
+class LlavaTiny(Settings):
+    """``model.tiny`` of a LLaVA (conf/model/tiny.yaml): a Llama text model and a CLIP vision tower."""
+
+    seed: int  # draws the random weights
+    vocab_size: int = limit(ge=1)
+    hidden_size: int = limit(ge=1)
+    num_layers: int = limit(ge=1)
+    num_heads: int = limit(ge=1)
+    vision_hidden_size: int = limit(ge=1)
+    vision_layers: int = limit(ge=1)
+    vision_heads: int = limit(ge=1)
+    image_size: int = limit(ge=1)
+    patch_size: int = limit(ge=1)
+
 
 class LlavaBackbone(VLMBackbone):
     family: ClassVar[str] = "llava"
     end_of_turn: ClassVar[str] = "</s>"
     answer_prefix: ClassVar[str] = " "
     default_chat_template: ClassVar[str] = LLAVA_15_CHAT_TEMPLATE
+    tiny_settings: ClassVar[type[Settings]] = LlavaTiny
 
     @classmethod
-    def build_tiny(
-        cls,
-        *,
-        seed: int = 0,
-        vocab_size: int = 1024,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 4,
-        vision_hidden_size: int = 32,
-        vision_layers: int = 2,
-        vision_heads: int = 2,
-        image_size: int = 32,
-        patch_size: int = 8,
-        **_: Any,
-    ) -> LlavaBackbone:
-        tokenizer = llama_style_tokenizer(vocab_size, chat_template=LLAVA_15_CHAT_TEMPLATE)
+    def build_tiny(cls, sizes: LlavaTiny) -> LlavaBackbone:
+        tokenizer = llama_style_tokenizer(sizes.vocab_size, chat_template=LLAVA_15_CHAT_TEMPLATE)
         image_processor = CLIPImageProcessorPil(
-            size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
+            size={"shortest_edge": sizes.image_size},
+            crop_size={"height": sizes.image_size, "width": sizes.image_size},
         )
         processor = LlavaProcessor(
             image_processor=image_processor,
             tokenizer=tokenizer,
-            patch_size=patch_size,
+            patch_size=sizes.patch_size,
             vision_feature_select_strategy="default",
             num_additional_image_tokens=1,
             chat_template=LLAVA_15_CHAT_TEMPLATE,
             image_token="<image>",
         )
-        text_config = tiny_llama_config(tokenizer, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads)
+        text_config = tiny_llama_config(tokenizer, sizes)
         vision_config = CLIPVisionConfig(
-            hidden_size=vision_hidden_size,
-            intermediate_size=vision_hidden_size * 2,
-            num_hidden_layers=vision_layers,
-            num_attention_heads=vision_heads,
-            image_size=image_size,
-            patch_size=patch_size,
+            hidden_size=sizes.vision_hidden_size,
+            intermediate_size=sizes.vision_hidden_size * 2,
+            num_hidden_layers=sizes.vision_layers,
+            num_attention_heads=sizes.vision_heads,
+            image_size=sizes.image_size,
+            patch_size=sizes.patch_size,
         )
         config = LlavaConfig(
             text_config=text_config,
@@ -89,5 +94,5 @@ class LlavaBackbone(VLMBackbone):
             vision_feature_select_strategy="default",
             pad_token_id=tokenizer.pad_token_id,
         )
-        model = seeded_model(LlavaForConditionalGeneration, config, seed=seed, tokenizer=tokenizer)
-        return cls(model, processor, blank_image_size=image_size)
+        model = seeded_model(LlavaForConditionalGeneration, config, seed=sizes.seed, tokenizer=tokenizer)
+        return cls(model, processor, blank_image_size=sizes.image_size)

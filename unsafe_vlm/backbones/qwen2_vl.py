@@ -10,7 +10,9 @@ architectures at toy sizes, with a tokenizer trained offline on the suite's voca
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import torch
 from transformers import (
@@ -27,6 +29,7 @@ from unsafe_vlm.backbones.base import ModelInputs, VLMBackbone
 from unsafe_vlm.backbones.tiny import seeded_model
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.settings import Settings, limit
 
 # The ChatML layout the Qwen2-VL instruct models were trained on, written for this suite:
 # "<|im_start|>system\n...<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>
@@ -83,6 +86,25 @@ class Qwen2VLImageTextProcessor(Qwen2VLProcessor):
         ProcessorMixin.__init__(self, image_processor, tokenizer, chat_template=chat_template)
 
 
+@dataclass(frozen=True)
+class Qwen2VLTiny(Settings):
+    """``model.tiny`` of a Qwen2-VL or Qwen2.5-VL (conf/model/tiny_qwen2_vl.yaml, tiny_qwen2_5_vl.yaml)."""
+
+    seed: int  # draws the random weights
+    architecture: Literal["qwen2_vl", "qwen2_5_vl"]
+    vocab_size: int = limit(ge=1)
+    hidden_size: int = limit(ge=1)
+    num_layers: int = limit(ge=1)
+    num_heads: int = limit(ge=1)
+    num_kv_heads: int = limit(ge=1)
+    vision_hidden_size: int = limit(ge=1)
+    vision_layers: int = limit(ge=1)
+    vision_heads: int = limit(ge=1)
+    patch_size: int = limit(ge=1)
+    min_pixels: int = limit(ge=1)  # images are resized to sides that are multiples of 2 * patch_size,
+    max_pixels: int = limit(ge=1)  # with an area between min_pixels and max_pixels
+
+
 class Qwen2VLBackbone(VLMBackbone):
     family: ClassVar[str] = "qwen2_vl"
     end_of_turn: ClassVar[str] = "<|im_end|>"
@@ -93,6 +115,7 @@ class Qwen2VLBackbone(VLMBackbone):
         r".*language_model\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|o_proj)|mlp\.(gate_proj|up_proj|down_proj))"
     )
     default_chat_template: ClassVar[str] = QWEN2_VL_CHAT_TEMPLATE
+    tiny_settings: ClassVar[type[Settings]] = Qwen2VLTiny
 
     @classmethod
     def load_processor(cls, path: str, **options: Any) -> Qwen2VLImageTextProcessor:
@@ -130,59 +153,41 @@ class Qwen2VLBackbone(VLMBackbone):
         return sorted(ids)
 
     @classmethod
-    def build_tiny(
-        cls,
-        *,
-        seed: int = 0,
-        architecture: str = "qwen2_vl",
-        vocab_size: int = 1024,
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        num_heads: int = 4,
-        num_kv_heads: int = 2,
-        vision_hidden_size: int = 32,
-        vision_layers: int = 2,
-        vision_heads: int = 2,
-        patch_size: int = 14,
-        min_pixels: int = 56 * 56,
-        max_pixels: int = 84 * 84,
-        blank_image_size: int = 56,
-        **_: Any,
-    ) -> Qwen2VLBackbone:
-        """``architecture``: "qwen2_vl" or "qwen2_5_vl". Images are resized to sides that are
-        multiples of ``2 * patch_size`` with an area between ``min_pixels`` and ``max_pixels``."""
-        if architecture not in _ARCHITECTURES:
-            raise ValueError(f"model.tiny.architecture: {architecture!r} is not one of {sorted(_ARCHITECTURES)}")
-        config_class, model_class = _ARCHITECTURES[architecture]
+    def build_tiny(cls, sizes: Qwen2VLTiny) -> Qwen2VLBackbone:
+        config_class, model_class = _ARCHITECTURES[sizes.architecture]
         tokenizer = train_byte_bpe(
             suite_corpus(),
             special_tokens=SPECIAL_TOKENS,
-            vocab_size=vocab_size,
+            vocab_size=sizes.vocab_size,
             pad_token="<|endoftext|>",
             eos_token="<|im_end|>",
             extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
             chat_template=QWEN2_VL_CHAT_TEMPLATE,
         )
         image_processor = Qwen2VLImageProcessorPil(
-            min_pixels=min_pixels, max_pixels=max_pixels, patch_size=patch_size, merge_size=2, temporal_patch_size=2
+            min_pixels=sizes.min_pixels,
+            max_pixels=sizes.max_pixels,
+            patch_size=sizes.patch_size,
+            merge_size=2,
+            temporal_patch_size=2,
         )
         processor = Qwen2VLImageTextProcessor(image_processor, tokenizer, chat_template=QWEN2_VL_CHAT_TEMPLATE)
-        head_dim = hidden_size // num_heads
+        head_dim = sizes.hidden_size // sizes.num_heads
         text_config = {
             "vocab_size": len(tokenizer),
-            "hidden_size": hidden_size,
-            "intermediate_size": hidden_size * 2,
-            "num_hidden_layers": num_layers,
-            "num_attention_heads": num_heads,
-            "num_key_value_heads": num_kv_heads,
+            "hidden_size": sizes.hidden_size,
+            "intermediate_size": sizes.hidden_size * 2,
+            "num_hidden_layers": sizes.num_layers,
+            "num_attention_heads": sizes.num_heads,
+            "num_key_value_heads": sizes.num_kv_heads,
             "max_position_embeddings": 1024,
             "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": _mrope(head_dim)},
             "pad_token_id": tokenizer.pad_token_id,
             "eos_token_id": tokenizer.eos_token_id,
             "bos_token_id": None,
         }
-        vision_config = _vision_config(architecture, vision_hidden_size, vision_layers, vision_heads, patch_size)
-        vision_config["out_hidden_size" if architecture == "qwen2_5_vl" else "hidden_size"] = hidden_size
+        vision_config = _vision_config(sizes)
+        vision_config["out_hidden_size" if sizes.architecture == "qwen2_5_vl" else "hidden_size"] = sizes.hidden_size
         ids = tokenizer.convert_tokens_to_ids
         config = config_class(
             text_config=text_config,
@@ -192,9 +197,10 @@ class Qwen2VLBackbone(VLMBackbone):
             vision_start_token_id=ids("<|vision_start|>"),
             vision_end_token_id=ids("<|vision_end|>"),
         )
-        model = seeded_model(model_class, config, seed=seed, tokenizer=tokenizer)
+        model = seeded_model(model_class, config, seed=sizes.seed, tokenizer=tokenizer)
         model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.pad_token_id]
-        return cls(model, processor, blank_image_size=blank_image_size)
+        # the smallest square image the processor keeps at its size
+        return cls(model, processor, blank_image_size=math.isqrt(sizes.min_pixels))
 
 
 def _mrope(head_dim: int) -> list[int]:
@@ -206,9 +212,10 @@ def _mrope(head_dim: int) -> list[int]:
     return [time, height, half - time - height]
 
 
-def _vision_config(architecture: str, hidden: int, layers: int, heads: int, patch_size: int) -> dict[str, Any]:
-    common = {"depth": layers, "num_heads": heads, "patch_size": patch_size, "spatial_merge_size": 2}
-    if architecture == "qwen2_vl":
+def _vision_config(sizes: Qwen2VLTiny) -> dict[str, Any]:
+    hidden, layers, patch_size = sizes.vision_hidden_size, sizes.vision_layers, sizes.patch_size
+    common = {"depth": layers, "num_heads": sizes.vision_heads, "patch_size": patch_size, "spatial_merge_size": 2}
+    if sizes.architecture == "qwen2_vl":
         return {**common, "embed_dim": hidden, "mlp_ratio": 2}
     # Qwen2.5-VL attends inside windows except in the listed blocks; keep the last one global.
     return {

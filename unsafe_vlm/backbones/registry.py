@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -15,14 +14,21 @@ from unsafe_vlm.backbones.identity import BaseIdentity, tiny_identity
 from unsafe_vlm.backbones.lora import LoraSettings, load_adapter
 from unsafe_vlm.errors import ConfigValueError
 from unsafe_vlm.paths import shipped_or_given
+from unsafe_vlm.registry import Registry
 from unsafe_vlm.settings import Settings, limit
 
-FAMILIES = {
-    "llava": "unsafe_vlm.backbones.llava:LlavaBackbone",
-    "qwen2_vl": "unsafe_vlm.backbones.qwen2_vl:Qwen2VLBackbone",
-    "idefics3": "unsafe_vlm.backbones.idefics3:Idefics3Backbone",
-    "instructblip": "unsafe_vlm.backbones.instructblip:InstructBlipBackbone",
-}
+# open: "package.module:Class" names an adapter of your own
+FAMILIES: Registry[type[VLMBackbone]] = Registry(
+    "model family",
+    "model.family",
+    {
+        "llava": "unsafe_vlm.backbones.llava:LlavaBackbone",
+        "qwen2_vl": "unsafe_vlm.backbones.qwen2_vl:Qwen2VLBackbone",
+        "idefics3": "unsafe_vlm.backbones.idefics3:Idefics3Backbone",
+        "instructblip": "unsafe_vlm.backbones.instructblip:InstructBlipBackbone",
+    },
+    open=True,
+)
 
 
 def _dtype_problem(name: str) -> str | None:
@@ -38,7 +44,7 @@ class ModelSettings(Settings):
     name: str
     family: str  # a registered family or "package.module:Class"
     path: str | None  # hub id or folder; null builds the random `tiny` architecture
-    tiny: dict[str, Any] | None  # sizes and seed of the random instance (family-specific keys)
+    tiny: Any  # sizes and seed of the random instance: the family's ``tiny_settings``, or null
     dtype: str | None = limit(check=_dtype_problem)  # torch dtype of the weights, tiny ones too
     device_map: Any  # transformers device map (null, "auto", or a mapping)
     trust_remote_code: bool
@@ -46,6 +52,12 @@ class ModelSettings(Settings):
     blank_image_size: int = limit(ge=1)
     adapter: str | None  # folder of a trained LoRA adapter to load on top
     lora: LoraSettings
+
+    @classmethod
+    def from_config(cls, node: Any, prefix: str, *, partial: bool = False) -> ModelSettings:
+        """``Settings.from_config``, with ``tiny`` checked against (and held as) the family's tiny sizes."""
+        settings = super().from_config(node, prefix, partial=partial)
+        return replace(settings, tiny=_tiny_sizes(settings, prefix))
 
     @property
     def torch_dtype(self) -> torch.dtype | str | None:
@@ -59,16 +71,23 @@ def model_settings(node: Any) -> ModelSettings | ApiModelSettings:
     return ModelSettings.from_config(node, "model")
 
 
+def _tiny_sizes(model: ModelSettings, prefix: str) -> Settings | None:
+    """``model.tiny`` as the family's typed sizes (checked even when ``path`` leaves them unused);
+    None with a ``path`` and no tiny block, or a tiny block the family has no class for."""
+    key = f"{prefix}.tiny" if prefix else "tiny"
+    sizes = resolve_family(model.family).tiny_settings
+    if model.tiny is None or sizes is None:
+        if model.path:
+            return None
+        raise ConfigValueError(f"{key}: the family {model.family!r} has no tiny sizes here; give them, or a path")
+    return model.tiny if isinstance(model.tiny, sizes) else sizes.from_config(model.tiny, key)
+
+
 def resolve_family(family: str) -> type[VLMBackbone]:
     """A registered family name, or ``package.module:Class`` for an adapter of your own."""
-    target = FAMILIES.get(family, family)
-    if ":" not in target:
-        known = ", ".join(sorted(FAMILIES))
-        raise ConfigValueError(f"model.family: unknown family {family!r}; use one of {known} or 'module:Class'")
-    module_name, class_name = target.split(":", 1)
-    cls = getattr(importlib.import_module(module_name), class_name, None)
+    cls = FAMILIES.get(family)
     if not (isinstance(cls, type) and issubclass(cls, VLMBackbone)):
-        raise ConfigValueError(f"model.family: {target!r} is not a VLMBackbone subclass")
+        raise ConfigValueError(f"model.family: {family!r} is not a VLMBackbone subclass")
     return cls
 
 
@@ -90,7 +109,7 @@ def build_backbone(cfg: ModelSettings | ApiModelSettings | Any) -> VLMBackbone |
         )
         backbone.base_identity = BaseIdentity(model.path, model.revision)
     else:
-        backbone = cls.build_tiny(**(model.tiny or {}))
+        backbone = cls.build_tiny(model.tiny)
         backbone.blank_image_size = model.blank_image_size
         backbone.base_identity = tiny_identity(backbone.model)  # before the cast: one name in every dtype
         if isinstance(model.torch_dtype, torch.dtype):

@@ -28,15 +28,16 @@ def llama_style_tokenizer(vocab_size: int, *, chat_template: str | None = None) 
     )
 
 
-def tiny_llama_config(tokenizer: Any, *, hidden_size: int, num_layers: int, num_heads: int) -> LlamaConfig:
-    """A Llama language model of the given width and depth over the tokenizer's vocabulary."""
+def tiny_llama_config(tokenizer: Any, sizes: Any) -> LlamaConfig:
+    """A Llama language model over the tokenizer's vocabulary, as wide and deep as a family's tiny
+    sizes say (``hidden_size``, ``num_layers``, ``num_heads``)."""
     return LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        num_key_value_heads=num_heads,
+        hidden_size=sizes.hidden_size,
+        intermediate_size=sizes.hidden_size * 2,
+        num_hidden_layers=sizes.num_layers,
+        num_attention_heads=sizes.num_heads,
+        num_key_value_heads=sizes.num_heads,
         max_position_embeddings=1024,
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,

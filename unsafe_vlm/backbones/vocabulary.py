@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from omegaconf import OmegaConf
+import yaml
 
 from unsafe_vlm.paths import CONF_DIR, DATA_DIR, UNSAFE_CONCEPTS_DIR
 
@@ -38,7 +38,7 @@ _LATER_KEYS = ("open_ended", "capability", "capability_shape")
 def _prompt_strings(prompts_file: Path) -> list[str]:
     if not prompts_file.is_file():
         return []
-    prompts = OmegaConf.to_container(OmegaConf.load(prompts_file))
+    prompts = yaml.safe_load(prompts_file.read_text()) or {}
     for key in _LATER_KEYS:
         prompts.pop(key, None)
     strings: list[str] = []

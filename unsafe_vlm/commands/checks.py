@@ -13,7 +13,7 @@ from unsafe_vlm.backbones.registry import ModelSettings, model_settings
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.methods.base import MethodSettings
-from unsafe_vlm.methods.registry import method_class
+from unsafe_vlm.methods.registry import method_class, missing_method_message
 from unsafe_vlm.settings import Settings, limit
 
 NO_METHOD_IN_EVALUATE = (
@@ -76,7 +76,7 @@ def check_settings(cfg: DictConfig) -> RunSettings:
         )
     if cfg.command == "fit":
         if "method" not in cfg:
-            raise UserError("fit needs a method: add +method=sft, +method=dpo, +method=ppo or +method=grpo")
+            raise UserError(missing_method_message())
         method = method_class(cfg.method.get("name")).settings(cfg)
         if model.adapter:
             raise UserError(

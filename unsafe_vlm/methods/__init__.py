@@ -1,1 +1,1 @@
-"""Alignment methods as LightningModules: SFT, DPO and PPO over one shared base."""
+"""Alignment methods as LightningModules: SFT, DPO, PPO and GRPO over one shared base."""

@@ -36,7 +36,7 @@ class NonFiniteLossError(UserError):
 
 
 class AlignmentModule(L.LightningModule):
-    """Base of the SFT, DPO and PPO modules.
+    """Base of the SFT, DPO, PPO and GRPO modules.
 
     The backbone's base weights stay frozen; ``configure_model`` adds LoRA adapters (before a
     checkpoint is restored, so resuming finds them). With the adapters disabled the same

@@ -1,22 +1,41 @@
-"""Method names (``conf/method/*.yaml``'s ``name``) and their LightningModules."""
+"""The one list of training methods: ``method.name`` (conf/method/<name>.yaml) -> its LightningModule.
+
+Every message, help text and document that names the methods is made from this list or checked
+against it (tests/test_method_list.py).
+"""
 
 from __future__ import annotations
 
-import importlib
+from unsafe_vlm.registry import Registry
 
-from unsafe_vlm.errors import UserError
+TRAINING_METHODS: Registry[type] = Registry(
+    "training method",
+    "method.name",
+    {
+        "sft": "unsafe_vlm.methods.sft:SFTModule",
+        "dpo": "unsafe_vlm.methods.dpo:DPOModule",
+        "ppo": "unsafe_vlm.methods.ppo:PPOModule",
+        "grpo": "unsafe_vlm.methods.grpo:GRPOModule",
+    },
+)
 
-TRAINING_METHODS = {
-    "sft": "unsafe_vlm.methods.sft:SFTModule",
-    "dpo": "unsafe_vlm.methods.dpo:DPOModule",
-    "ppo": "unsafe_vlm.methods.ppo:PPOModule",
-    "grpo": "unsafe_vlm.methods.grpo:GRPOModule",  # RLOO too: method.baseline=rloo
+# Methods that are another method's module with other settings, named as methods of their own in
+# tables and documents: name -> (the method, the overrides that make it).
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "rloo": ("grpo", ("method.baseline=rloo", "method.scale_by_std=false")),
 }
 
 
 def method_class(name: str) -> type:
-    target = TRAINING_METHODS.get(name)
-    if target is None:
-        raise UserError(f"method {name!r} cannot train; use one of: {', '.join(TRAINING_METHODS)}")
-    module_name, class_name = target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    """The LightningModule that trains ``method.name``; ``UnknownChoice`` naming the methods if none."""
+    return TRAINING_METHODS.get(name)
+
+
+def either(words: list[str]) -> str:
+    """``a, b, c or d``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def missing_method_message() -> str:
+    """What ``fit`` without a method says."""
+    return f"fit needs a method: add {either([f'+method={name}' for name in TRAINING_METHODS])}"
