@@ -22,12 +22,12 @@ LISTS = [
     ("unsafe_vlm/methods/__init__.py", r"LightningModules: (.+) over one shared base"),
     ("unsafe_vlm/methods/base.py", r"Base of the (.+) modules"),
     ("unsafe_vlm/methods/base.py", r"name: str  # (.+) \(the module that trains\)"),
-    ("README.md", r"closes the\ngap by training \((.+), the last two"),
-    ("README.md", r"# align: \+method=([\w |]+),"),
-    ("README.md", r"which runs `fit \+method=([\w|]+)`"),
-    ("README.md", r"\| score \| before \| (.+) \|\n"),
-    ("README.md", r"EvaluationModule \(evaluation/\) or ([\w/]+) \(methods/\)"),
-    ("README.md", r"the (.+) LightningModules"),
+    ("README.md", r"closes the\ngap by training \((.+) with a reward"),
+    ("docs/getting-started.md", r"# align: \+method=([\w |]+),"),
+    ("docs/organism.md", r"which runs `fit \+method=([\w|]+)`"),
+    ("docs/organism.md", r"\| score \| before \| (.+) \|\n"),
+    ("docs/reference/structure.md", r"EvaluationModule \(evaluation/\) or ([\w/]+) \(methods/\)"),
+    ("docs/reference/structure.md", r"the (.+) LightningModules"),
     ("tools/compare_methods.py", r"miniature: (.+) from the same model"),
     ("tools/compare_methods.py", r"markdown table: before / (.+), with the held-out"),
 ]
@@ -72,9 +72,9 @@ def test_every_written_list_of_methods_names_the_registered_ones(file, pattern):
         assert_the_methods(names_in(written), f"{file}: {written}")
 
 
-def test_the_readme_table_of_methods_has_a_row_per_method():
-    section = (REPO_DIR / "README.md").read_text().split("### Methods", 1)[1].split("\n\n**", 1)[0]
-    assert_the_methods(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE), "README's ### Methods")
+def test_the_alignment_guide_has_a_row_per_method():
+    section = (REPO_DIR / "docs/guides/align.md").read_text().split("## Methods", 1)[1].split("\n\n", 2)[1]
+    assert_the_methods(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE), "align.md's ## Methods")
 
 
 def test_the_messages_and_help_name_every_method():
