@@ -66,7 +66,7 @@ def main() -> None:
                                                                 "deepspeed", "qwen"], help="checks to leave out")
     args = parser.parse_args()
     sizes = Sizes(args.tiny)
-    report = Report(args.device)
+    report = Report(args.device, args.out)
     started = time.perf_counter()
     for name in ("LLaVA-1.5-7B", "Qwen2.5-VL-7B"):
         if not (name.startswith("Qwen") and "qwen" in args.skip):
@@ -76,10 +76,8 @@ def main() -> None:
         if strategy not in args.skip:
             report.attempt(strategy, functools.partial(strategy_step, strategy, args.device, report))
     report.lines.append(f"all checks: {time.perf_counter() - started:.0f} s")
-    text = report.text()
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    report.save()
+    print(report.text())
     sys.exit(1 if report.failures else 0)
 
 
@@ -113,27 +111,37 @@ class Sizes:
 
 
 class Report:
-    """Rows of the summary table, the time splits, and which checks failed."""
+    """Rows of the summary table, the time splits, and which checks failed; written to ``out``
+    after every check, so a run cut short keeps what it measured."""
 
-    def __init__(self, device: str):
+    def __init__(self, device: str, out: Path | None = None):
         self.device = device
+        self.out = out
         self.rows: list[list[str]] = []
         self.splits: list[list[str]] = []
         self.lines: list[str] = []
         self.failures: list[str] = []
 
     def attempt(self, name: str, run):
-        started = time.perf_counter()
+        """``run()``'s result, or None when it raised: the error is printed and kept for the table."""
+        started, result, failure = time.perf_counter(), None, None
         try:
             result = run()
         except Exception as error:  # noqa: BLE001  (one failed check must not stop the others)
             traceback.print_exc()
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            self.failures.append(f"{name}: FAILED, {type(error).__name__}: {first[:300]}")
-            free(self.device)
-            return None
-        print(f"[gpu_check] {name}: {time.perf_counter() - started:.1f} s", flush=True)
+            failure = f"{name}: FAILED, {type(error).__name__}: {first[:300]}"
+        if failure is None:
+            print(f"[gpu_check] {name}: {time.perf_counter() - started:.1f} s", flush=True)
+        else:
+            self.failures.append(failure)
+        self.save()
+        free(self.device)  # out of the except block, so a failed check's tensors are released
         return result
+
+    def save(self) -> None:
+        if self.out is not None:
+            self.out.write_text(self.text() + "\n", encoding="utf-8")
 
     def text(self) -> str:
         card = torch.cuda.get_device_name(self.device) if self.device.startswith("cuda") else "CPU"
