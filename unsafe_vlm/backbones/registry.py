@@ -105,8 +105,8 @@ def build_backbone(cfg: ModelSettings | ApiModelSettings | Any) -> VLMBackbone |
 
 def checkpoint_activations(model: torch.nn.Module) -> None:
     """Recompute each layer's activations in the backward pass instead of keeping them; only in
-    train mode, so generation and evaluation are untouched. Non-reentrant checkpoints work with
-    LoRA's frozen base weights; transformers also makes the input embeddings require grad."""
+    train mode, so generation and evaluation are untouched. Non-reentrant checkpoints need no input
+    that requires grad, so they work with LoRA's frozen base weights and embeddings."""
     # activation_checkpointing_enable replaces gradient_checkpointing_enable in newer transformers
     enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
     enable({"use_reentrant": False})
