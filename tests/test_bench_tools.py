@@ -21,6 +21,8 @@ TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
     ("bench_self_bleu.py", ["--answers", "--nltk-repeats", "--seed"]),
     ("build_organism.py", ["--measure-only", "--steps", "--out"]),
     ("compare_methods.py", ["overrides", "--out", "--methods"]),
+    ("memory_estimate.py", ["--model", "--capacity"]),
+    ("gpu_check.py", ["--tiny", "--skip", "--out"]),
 ])
 def test_tool_scripts_print_their_help_from_any_folder(script, words, tmp_path):
     result = subprocess.run([sys.executable, str(TOOLS_DIR / script), "--help"],

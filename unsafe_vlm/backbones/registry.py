@@ -50,6 +50,7 @@ class ModelSettings(Settings):
     trust_remote_code: bool
     revision: str | None
     blank_image_size: int = limit(ge=1)
+    gradient_checkpointing: bool  # training recomputes each layer's activations in the backward pass
     adapter: str | None  # folder of a trained LoRA adapter to load on top
     lora: LoraSettings
 
@@ -114,6 +115,17 @@ def build_backbone(cfg: ModelSettings | ApiModelSettings | Any) -> VLMBackbone |
         backbone.base_identity = tiny_identity(backbone.model)  # before the cast: one name in every dtype
         if isinstance(model.torch_dtype, torch.dtype):
             backbone.model.to(model.torch_dtype)
+    if model.gradient_checkpointing:
+        checkpoint_activations(backbone.model)
     if model.adapter:
         load_adapter(backbone, model.adapter)
     return backbone
+
+
+def checkpoint_activations(model: torch.nn.Module) -> None:
+    """Recompute each layer's activations in the backward pass instead of keeping them; only in
+    train mode, so generation and evaluation are untouched. Non-reentrant checkpoints need no input
+    that requires grad, so they work with LoRA's frozen base weights and embeddings."""
+    # activation_checkpointing_enable replaces gradient_checkpointing_enable in newer transformers
+    enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+    enable({"use_reentrant": False})
