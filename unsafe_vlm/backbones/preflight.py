@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from unsafe_vlm.backbones.base import check_model_folder
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.paths import shipped_or_given
 from unsafe_vlm.registry import did_you_mean
@@ -48,6 +47,8 @@ def check_checkpoint(
 
     endpoint: the hub to ask (default: ``HF_ENDPOINT``, else huggingface.co).
     """
+    from unsafe_vlm.backbones.base import check_model_folder
+
     folder = Path(shipped_or_given(path)).expanduser()
     if folder.is_dir():
         check_model_folder(folder)
