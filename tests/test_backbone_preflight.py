@@ -80,7 +80,7 @@ def test_the_offline_flag_unset_and_the_endpoint_a_closed_port_from_the_environm
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     message, seconds = done.stdout.strip().splitlines()
     assert message.startswith("model.path: cannot reach http://127.0.0.1:") and REPO in message
-    assert float(seconds) < 3 and "Retrying" not in done.stderr
+    assert float(seconds) < 10 and "Retrying" not in done.stderr  # huggingface_hub retries for 23 s
 
 
 def test_a_gated_model_without_a_token_is_one_line(online):
