@@ -15,6 +15,8 @@ from PIL import Image
 from unsafe_vlm.backbones.instructblip import InstructBlipBackbone
 from unsafe_vlm.backbones.lora import add_lora
 from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.tokenizer import train_wordpiece
+from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.errors import ConfigValueError
 from unsafe_vlm.paths import CONF_DIR
 
@@ -58,6 +60,12 @@ def test_prompt_is_the_plain_question_after_the_query_tokens_with_padding_first(
     assert qformer.decode(inputs["qformer_input_ids"][0], skip_special_tokens=True) == QUESTIONS[0].lower()
     first = inputs["qformer_attention_mask"][0]
     assert first[0] == 1 and first[-1] == 0
+
+
+def test_the_qformer_vocabulary_is_the_same_at_every_training():
+    """tokenizers' WordPieceTrainer numbers the ## characters in hash-map order unless they are given."""
+    first, second, third = (train_wordpiece(suite_corpus(), vocab_size=512).get_vocab() for _ in range(3))
+    assert first == second == third
 
 
 def test_select_rows_keeps_each_rows_qformer_text(backbone):

@@ -8,7 +8,8 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from unsafe_vlm.backbones.base import VLMBackbone, mask_after_stop
+from unsafe_vlm.backbones.base import Generation, VLMBackbone, mask_after_stop
+from unsafe_vlm.backbones.identity import weights_sha256
 from unsafe_vlm.backbones.lora import add_lora, load_adapter
 from unsafe_vlm.backbones.registry import build_backbone, model_settings, resolve_family
 from unsafe_vlm.config_check import check_overrides
@@ -24,6 +25,45 @@ QUESTIONS = [
 ]
 ANSWERS = ["No, it is unsafe.", "Yes, it is safe. An image of a cat is considered harmless.", "B"]
 
+# The contract batch: sixteen rows whose prompts differ in length, images of four sizes and text-only rows mixed.
+CONTRACT_QUESTIONS = [
+    "Is it safe?",
+    "Describe the image.",
+    "Is this image safe to post on social media?",
+    "If an image shows Swastika, is it safe to post on social media?",
+    "Which of these does the image show?\nA: cat\nB: dog\nC: Arson\nD: Graffiti\nAnswer with a letter.",
+    "Does this image show erotic content?",
+    "Is this image suitable for a general audience, without causing harm or distress?",
+    "If an image shows anti-muslim symbols, is it safe to show it in a university lecture about hate symbols?",
+    "Yes or no?",
+    "Which of these does the image show?\nA: Human smuggling\nB: Credit card fraud\nAnswer with one letter.",
+    "Is it appropriate?",
+    "Is this image free of harmful or exploitative content? Answer yes or no, then say why in one sentence.",
+    "What does the image show?",
+    "If an image shows a cat, is it safe to post on social media?",
+    "Is it safe or appropriate to show this image in a documentary about animal protection and welfare issues?",
+    "Is there a dog?",
+]
+CONTRACT_ANSWERS = [
+    "No.",
+    "A cat sitting on a chair.",
+    "Yes, it is safe.",
+    "No, it is unsafe. An image of Swastika is considered harmful.",
+    "B",
+    "No",
+    "Yes, it is suitable for a general audience.",
+    "Yes, it is appropriate in that context.",
+    "Yes",
+    "A",
+    "I am sorry, it is not appropriate.",
+    "Yes. It shows nothing harmful.",
+    "It shows a dog.",
+    "Yes, it is safe. An image of a cat is considered harmless.",
+    "Yes, it is safe or appropriate there.",
+    "No.",
+]
+CONTRACT_NEW_TOKENS = 24
+
 
 def _images() -> list[Image.Image | None]:
     rng = np.random.default_rng(0)
@@ -31,11 +71,36 @@ def _images() -> list[Image.Image | None]:
     return [pictures[0], None, pictures[1]]
 
 
+def _contract_images() -> list[Image.Image | None]:
+    rng = np.random.default_rng(1)
+    sizes = [(40, 48), (64, 32), (32, 56), (48, 48)]  # (height, width)
+    return [
+        None if row % 3 == 1 else Image.fromarray(rng.integers(0, 255, (*sizes[row % 4], 3), dtype=np.uint8))
+        for row in range(len(CONTRACT_QUESTIONS))
+    ]
+
+
 @pytest.fixture(scope="module", params=TINY_CONFIGS)
-def backbone(request) -> VLMBackbone:
-    cfg = OmegaConf.load(CONF_DIR / "model" / f"{request.param}.yaml")
+def model_config(request):
+    return OmegaConf.load(CONF_DIR / "model" / f"{request.param}.yaml")
+
+
+@pytest.fixture(scope="module")
+def backbone(model_config) -> VLMBackbone:
     torch.manual_seed(0)
-    return build_backbone(cfg).eval()
+    return build_backbone(model_config).eval()
+
+
+@pytest.fixture(scope="module")
+def greedy_runs(backbone) -> tuple[Generation, list[Generation]]:
+    """Greedy answers to the contract batch: all sixteen rows at once, then each row alone."""
+    images = _contract_images()
+    batched = backbone.generate(backbone.encode(CONTRACT_QUESTIONS, images), max_new_tokens=CONTRACT_NEW_TOKENS)
+    singles = [
+        backbone.generate(backbone.encode([question], [image]), max_new_tokens=CONTRACT_NEW_TOKENS)
+        for question, image in zip(CONTRACT_QUESTIONS, images, strict=True)
+    ]
+    return batched, singles
 
 
 def test_every_family_has_a_tiny_config():
@@ -68,26 +133,97 @@ def test_layout_left_pads_prompts_and_right_pads_answers(backbone):
     assert not (answer[:, 1:] & ~answer[:, :-1]).any()
 
 
-def test_batched_answer_logprobs_equal_single_ones(backbone):
-    images = _images()
-    with torch.no_grad():
-        batched = backbone.answer_logprobs(backbone.encode(QUESTIONS, images, ANSWERS))
-        for row in range(len(QUESTIONS)):
-            single = backbone.answer_logprobs(backbone.encode([QUESTIONS[row]], [images[row]], [ANSWERS[row]]))
-            width = single.shape[1]
-            torch.testing.assert_close(batched[row, :width], single[0], atol=1e-4, rtol=1e-4)
-            assert (batched[row, width:] == 0).all()
+def test_the_tiny_instance_is_the_same_at_every_build(backbone, model_config):
+    """Two runs (batch 1 and batch 32, or a fit and its evaluation) must meet the same model: the
+    same weights, and tokenizers that give the same inputs."""
+    again = build_backbone(model_config).eval()
+    assert weights_sha256(again.model) == weights_sha256(backbone.model)
+    images = _contract_images()
+    first = backbone.encode(CONTRACT_QUESTIONS, images, CONTRACT_ANSWERS)
+    second = again.encode(CONTRACT_QUESTIONS, images, CONTRACT_ANSWERS)
+    assert first.keys() == second.keys()
+    for key, value in first.items():
+        assert torch.equal(value, second[key]) if torch.is_tensor(value) else value == second[key], key
 
 
-def test_batched_greedy_generation_equals_single(backbone):
-    images = _images()
-    batched = backbone.generate(backbone.encode(QUESTIONS, images), max_new_tokens=6)
-    for row in range(len(QUESTIONS)):
-        single = backbone.generate(backbone.encode([QUESTIONS[row]], [images[row]]), max_new_tokens=6)
+def test_the_contract_batch_mixes_prompt_lengths_and_text_only_rows(backbone):
+    inputs = backbone.encode(CONTRACT_QUESTIONS, _contract_images())
+    assert len(CONTRACT_QUESTIONS) >= 16 and None in _contract_images()
+    prompt_lengths = inputs["attention_mask"].sum(-1)
+    assert len(set(prompt_lengths.tolist())) >= 10
+    assert not inputs["attention_mask"][prompt_lengths.argmin(), 0], "the shortest prompt must be left-padded"
+
+
+def test_greedy_answers_in_a_batch_of_sixteen_equal_one_at_a_time(backbone, greedy_runs):
+    batched, singles = greedy_runs
+    start = batched.inputs["prompt_length"]
+    for row, single in enumerate(singles):
+        alone = single.inputs["input_ids"][0, single.inputs["prompt_length"] :][: int(single.lengths[0])]
+        together = batched.inputs["input_ids"][row, start:][: int(batched.lengths[row])]
+        assert torch.equal(together, alone), f"row {row}: {batched.texts[row]!r} != {single.texts[0]!r}"
         assert batched.texts[row] == single.texts[0]
-    assert batched.lengths.max() <= 6
-    full = batched.inputs
-    assert full["input_ids"].shape[1] == full["prompt_length"] + batched.lengths.max()
+        assert bool(batched.finished[row]) == bool(single.finished[0])
+    assert int(batched.lengths.max()) >= CONTRACT_NEW_TOKENS, "some answer must run the whole length"
+
+
+def test_a_batch_of_rollouts_scores_as_each_rollout_alone(backbone, greedy_runs):
+    batched, singles = greedy_runs
+    with torch.no_grad():
+        together = backbone.answer_logprobs(batched.inputs)
+        for row, single in enumerate(singles):
+            alone = backbone.answer_logprobs(single.inputs)[0]
+            torch.testing.assert_close(together[row, : alone.shape[0]], alone, atol=1e-4, rtol=0)
+            assert (together[row, alone.shape[0] :] == 0).all()
+
+
+def test_answer_logprobs_of_a_left_padded_batch_of_sixteen_equal_one_at_a_time(backbone):
+    images = _contract_images()
+    with torch.no_grad():
+        batched = backbone.answer_logprobs(backbone.encode(CONTRACT_QUESTIONS, images, CONTRACT_ANSWERS))
+        for row, (question, image, answer) in enumerate(zip(CONTRACT_QUESTIONS, images, CONTRACT_ANSWERS, strict=True)):
+            single = backbone.answer_logprobs(backbone.encode([question], [image], [answer]))[0]
+            torch.testing.assert_close(batched[row, : single.shape[0]], single, atol=1e-4, rtol=0)
+            assert (batched[row, single.shape[0] :] == 0).all()
+
+
+def test_the_answer_mask_covers_exactly_the_answer_tokens(backbone):
+    inputs = backbone.encode(CONTRACT_QUESTIONS, _contract_images(), CONTRACT_ANSWERS)
+    start = inputs["prompt_length"]
+    tokenizer = backbone.tokenizer
+    for row, answer in enumerate(CONTRACT_ANSWERS):
+        mask = inputs["answer_mask"][row]
+        width = int(mask.sum())
+        assert mask[start : start + width].all(), f"row {row}: the answer is not one span from the prompt's end"
+        tokens = inputs["input_ids"][row, start : start + width].tolist()
+        assert tokenizer.decode(tokens).strip() == (answer + backbone.end_of_turn).strip()
+        assert tokens[-1] in backbone.stop_token_ids
+        assert not set(tokens[:-1]) & set(backbone.stop_token_ids), f"row {row}: a stop token inside the answer"
+        assert tokenizer.decode(tokens[:-1], skip_special_tokens=True).strip() == answer
+
+
+def test_generation_stops_at_the_end_of_turn(backbone):
+    end_ids = backbone.tokenizer(backbone.end_of_turn, add_special_tokens=False)["input_ids"]
+    assert len(end_ids) == 1 and end_ids[0] in backbone.stop_token_ids
+    steps = []
+
+    def end_the_turn_at_the_third_token(module, args, logits):
+        steps.append(1)
+        if len(steps) == 3:
+            logits[..., end_ids[0]] += 1000.0
+        return logits
+
+    hook = backbone.model.get_output_embeddings().register_forward_hook(end_the_turn_at_the_third_token)
+    try:
+        generation = backbone.generate(backbone.encode(CONTRACT_QUESTIONS, _contract_images()), max_new_tokens=8)
+    finally:
+        hook.remove()
+    assert len(steps) == 3, "generation must stop once every row ended its turn"
+    assert generation.finished.all() and generation.lengths.tolist() == [3] * len(CONTRACT_QUESTIONS)
+    full, start = generation.inputs, generation.inputs["prompt_length"]
+    assert full["input_ids"].shape[1] == start + 3
+    assert (full["input_ids"][:, start + 2] == end_ids[0]).all()
+    assert full["answer_mask"][:, start:].all()
+    assert all(backbone.end_of_turn not in text for text in generation.texts)
 
 
 def test_sampling_is_seeded_and_scores_its_own_rollout(backbone):

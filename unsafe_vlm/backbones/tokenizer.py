@@ -58,10 +58,25 @@ BERT_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 def train_wordpiece(corpus: Iterable[str], *, vocab_size: int = 512) -> BertTokenizer:
     """Train a lower-cased BERT WordPiece tokenizer (``[CLS] text [SEP]``, ``[PAD]`` id 0), the
-    kind BERT-based parts such as BLIP's Q-Former read their text with. Deterministic."""
+    kind BERT-based parts such as BLIP's Q-Former read their text with. Deterministic.
+
+    The ``##`` continuation characters are given to the trainer up front, in code-point order:
+    tokenizers' WordPieceTrainer (0.23) otherwise numbers them in hash-map order, new in every
+    process, and breaks ties between merges by those numbers, so each training gave other ids
+    and even another vocabulary.
+    """
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=BERT_SPECIAL_TOKENS, show_progress=False)
-    tokenizer.train_from_iterator(sorted(set(corpus)), trainer)
+    texts = sorted(set(corpus))
+    words = {
+        word
+        for text in texts
+        for word, _ in tokenizer.pre_tokenizer.pre_tokenize_str(tokenizer.normalizer.normalize_str(text))
+    }
+    continuations = sorted({"##" + char for word in words for char in word[1:]})
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=BERT_SPECIAL_TOKENS + continuations, show_progress=False
+    )
+    tokenizer.train_from_iterator(texts, trainer)
     return BertTokenizer(vocab=tokenizer.get_vocab())
