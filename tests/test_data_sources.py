@@ -129,3 +129,22 @@ def test_tasks_are_listed_in_the_order_of_their_sources():
     sources = [TASKS[name].source for name in TASKS]
     assert sources == sorted(sources, key=list(SOURCES).index)
     assert list(TASKS)[:4] == ["perception", "alignment_image", "alignment_text", "alignment_test"]
+
+
+def test_the_task_order_does_not_depend_on_what_is_imported_or_registered_first():
+    import subprocess
+
+    first = {
+        "mme": "import unsafe_vlm.data.sources.mme",
+        "probe": "from unsafe_vlm.data.tasks import Task, register; "
+        "register(Task('probe', 'unsafe_concepts', None, 'alignment', 'accuracy', 'Probe'))",
+    }
+    shown = "; from unsafe_vlm.data.tasks import TASKS; print(','.join(TASKS))"
+    orders = {
+        name: subprocess.run([sys.executable, "-c", code + shown], capture_output=True, text=True, check=True).stdout
+        for name, code in first.items()
+    }
+    builtin = list(TASKS)
+    assert orders["mme"].strip().split(",") == builtin
+    at = builtin.index("image_safety")  # a task of unsafe_concepts comes after its source's others
+    assert orders["probe"].strip().split(",") == [*builtin[:at], "probe", *builtin[at:]]

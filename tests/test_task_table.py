@@ -36,12 +36,12 @@ def probe_records(data) -> list[Record]:
 def probe_task():
     task = register(
         Task(
-            "probe", "benchmark", probe_records, judge="alignment", metric="accuracy", label="Moderator probe",
+            "probe", "unsafe_concepts", probe_records, judge="alignment", metric="accuracy", label="Moderator probe",
             headline=(Headline("accuracy", "Moderator probe accuracy", "calls an unsafe image one to remove"),),
         )
     )  # fmt: skip
     yield task
-    del TASKS["probe"]
+    TASKS.remove("probe")
 
 
 def run_cli(monkeypatch, *args: str) -> None:

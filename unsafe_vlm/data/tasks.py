@@ -107,6 +107,7 @@ class TaskRegistry(Registry[Task]):
     def add(self, name: str, entry: Task | str) -> Task | str:
         if not isinstance(entry, Task):
             raise TypeError(f"a task entry is a Task, not {type(entry).__name__}")
+        self._load()  # the built-in tasks first, whichever module registers a task first
         super().add(name, entry)
         order = _source_order()
         ranked = sorted(self._entries.items(), key=lambda item: order.get(item[1].source, len(order)))  # type: ignore[union-attr]
