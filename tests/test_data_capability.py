@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 from helpers.benchmark_files import FakeBackbone, write_placeholder_benchmark
-from helpers.datamodules import benchmark_module
+from helpers.datamodules import benchmark_module, shipped_datamodule
 from omegaconf import OmegaConf
 
 from unsafe_vlm.cli import main
@@ -18,10 +18,8 @@ from unsafe_vlm.data.capability import capability_records, other_concept, shape_
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import DEFAULT_PROMPTS_FILE, load_prompts
 from unsafe_vlm.data.records import Sample
-from unsafe_vlm.data.settings import shipped_data_config
 from unsafe_vlm.data.synth.codes import SHAPES, concept_codes
 from unsafe_vlm.data.taxonomy import published_taxonomy, safe_concepts
-from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
 PROMPTS = load_prompts()
 CATEGORY_OF = published_taxonomy().category_of
@@ -107,7 +105,7 @@ def test_shape_questions_ask_about_the_drawn_shape_and_another_seeded_one(publis
 
 def test_a_generated_set_says_which_shape_it_drew_and_the_benchmark_refuses(tmp_path):
     tiny = {"images_per_concept": 1, "safe_concepts": 3, "safe_images_per_concept": 1}
-    generated = SafetyDataModule(**shipped_data_config("synthetic", cache_dir=str(tmp_path), synthetic=tiny))
+    generated = shipped_datamodule("synthetic", cache_dir=str(tmp_path), synthetic=tiny)
     concepts = [*CATEGORY_OF, *safe_concepts()[:3]]
     codes = concept_codes(len(concepts))
     assert generated.drawn_shapes() == {c: code.shape for c, code in zip(concepts, codes, strict=True)}

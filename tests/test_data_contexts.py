@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers.datamodules import shipped_datamodule
 
 from unsafe_vlm.data.contexts import read_contexts
 from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.records import SAFE, UNSAFE
-from unsafe_vlm.data.settings import shipped_data_config
+from unsafe_vlm.data.sources.unsafe_concepts import SafetyDataModule
 from unsafe_vlm.data.taxonomy import published_taxonomy
 from unsafe_vlm.data.training import training_records
-from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 from unsafe_vlm.metrics.metrics_json import metrics_json
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
 from unsafe_vlm.paths import UNSAFE_CONCEPTS_DIR
@@ -60,8 +60,8 @@ def test_a_bad_contexts_file_is_one_line_naming_file_and_entry(tmp_path, change,
 
 
 def test_each_image_and_each_concept_is_asked_both_contexts(data_cache):
-    datamodule = SafetyDataModule(
-        **shipped_data_config("synthetic", cache_dir=str(data_cache), tasks=["context_image", "context_text"])
+    datamodule = shipped_datamodule(
+        "synthetic", cache_dir=str(data_cache), tasks=["context_image", "context_text"]
     )
     contexts = datamodule.contexts()
     images = datamodule.records("context_image")
@@ -96,7 +96,7 @@ def test_the_gap_under_contexts_is_text_minus_image_balanced_accuracy():
 
 @pytest.fixture(scope="module")
 def organism_data(data_cache) -> SafetyDataModule:
-    return SafetyDataModule(**shipped_data_config("synthetic", cache_dir=str(data_cache)))
+    return shipped_datamodule("synthetic", cache_dir=str(data_cache))
 
 
 @pytest.mark.parametrize("train_format", ["sft", "dpo", "ppo"])
@@ -122,5 +122,5 @@ def test_training_with_contexts_adds_both_questions_for_each_unsafe_train_image(
 
 def test_the_data_module_passes_its_contexts_to_training_when_told(data_cache):
     settings = {"cache_dir": str(data_cache), "train_format": "ppo", "train_contexts": True}
-    records = SafetyDataModule(**shipped_data_config("synthetic", **settings)).records("ppo")
+    records = shipped_datamodule("synthetic", **settings).records("ppo")
     assert any(r.id.startswith("ppo/context_safe/") for r in records)

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 from helpers.benchmark_files import FakeBackbone, write_placeholder_benchmark, write_safe_images
-from helpers.datamodules import benchmark_module
+from helpers.datamodules import benchmark_module, datamodule_of
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.utils import instantiate
 
 from unsafe_vlm.data.errors import DataConfigError
-from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
+from unsafe_vlm.data.sources.unsafe_concepts import SafetyDataModule
 from unsafe_vlm.paths import CONF_DIR
 
 PAPER_TEST = 345
@@ -22,7 +21,7 @@ def build(*overrides: str) -> SafetyDataModule:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(overrides=["+prompts=default", "+data=unsafe_concepts", *overrides])
-    datamodule = instantiate(cfg.data, _recursive_=False)
+    datamodule = datamodule_of(cfg)
     datamodule.connect(FakeBackbone())
     return datamodule
 

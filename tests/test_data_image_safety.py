@@ -11,13 +11,13 @@ from types import SimpleNamespace
 import pytest
 import torch
 from helpers.benchmark_files import FakeBackbone, error_at
-from helpers.datamodules import image_safety_module
+from helpers.datamodules import datamodule_of, image_safety_module
 from helpers.image_sets import png_base64, write_image_safety_folder, write_image_safety_tsv, write_tsv
 
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.data.errors import DataConfigError, DataError
-from unsafe_vlm.data.image_safety import ImageSafetyDataModule
 from unsafe_vlm.data.prompts import load_prompts
+from unsafe_vlm.data.sources.image_safety import ImageSafetyDataModule
 from unsafe_vlm.paths import REPO_DIR
 
 LABELS = [0, 1, 1, 0, 1]
@@ -196,9 +196,8 @@ def test_the_config_composes_and_builds(tmp_path):
     path = write_image_safety_tsv(tmp_path / "s.tsv", LABELS)
     cfg = check_overrides("evaluate", ["data=image_safety", f"data.path={path}", "data.name=smid"])
     assert cfg.data.name == "smid" and cfg.data.format is None and cfg.data.unsafe_value == 1
-    from hydra.utils import instantiate
 
-    datamodule = instantiate(cfg.data, _recursive_=False)
+    datamodule = datamodule_of(cfg)
     assert isinstance(datamodule, ImageSafetyDataModule) and len(datamodule.records()) == 5
 
 

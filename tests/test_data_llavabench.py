@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 from helpers.benchmark_files import FakeBackbone, error_at
+from helpers.datamodules import shipped_datamodule
 from helpers.image_sets import LLAVABENCH_HEADER, png_base64, write_llavabench_tsv, write_tsv
 
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.llavabench import LLaVABenchDataModule
-from unsafe_vlm.data.settings import shipped_data_config
+from unsafe_vlm.data.sources.llavabench import LLaVABenchDataModule
 
 CATEGORIES = ["conv", "detail", "complex", "conv"]
 
 
 def module(path, **settings) -> LLaVABenchDataModule:
-    datamodule = LLaVABenchDataModule(**shipped_data_config("llavabench", path=str(path), **settings))
+    datamodule = shipped_datamodule("llavabench", path=str(path), **settings)
     datamodule.connect(FakeBackbone())
     return datamodule
 
@@ -65,4 +65,4 @@ def test_bad_input_is_one_line_naming_file_and_row(tmp_path):
 
 def test_the_config_composes(tmp_path):
     cfg = check_overrides("evaluate", ["data=llavabench", f"data.path={tmp_path / 'LLaVABench.tsv'}"])
-    assert cfg.data.name == "llavabench" and cfg.data._target_ == "unsafe_vlm.data.llavabench.LLaVABenchDataModule"
+    assert cfg.data.name == "llavabench" and cfg.data.source == "llavabench"

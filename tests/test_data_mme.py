@@ -17,7 +17,7 @@ from helpers.image_sets import png_base64, write_mme_tsv, write_tsv
 
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.mme import MMEDataModule
+from unsafe_vlm.data.sources.mme import MMEDataModule
 from unsafe_vlm.paths import REPO_DIR
 from unsafe_vlm.report.rescore import rescore_run
 
@@ -99,7 +99,7 @@ def test_quoted_fields_may_span_lines_and_errors_name_the_first(tmp_path):
 
 def test_the_config_composes(tmp_path):
     cfg = check_overrides("evaluate", ["data=mme", f"data.path={tmp_path / 'MME.tsv'}"])
-    assert cfg.data.name == "mme" and cfg.data._target_ == "unsafe_vlm.data.mme.MMEDataModule"
+    assert cfg.data.name == "mme" and cfg.data.source == "mme"
 
 
 class WriteIds(L.LightningModule):

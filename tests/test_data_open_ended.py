@@ -4,19 +4,20 @@ yes/no question; the yes/no records stay as they were, and no other format takes
 from __future__ import annotations
 
 import pytest
+from helpers.datamodules import shipped_data_config, shipped_datamodule
 from omegaconf import OmegaConf
 
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import DEFAULT_PROMPTS_FILE, load_prompts
 from unsafe_vlm.data.records import SAFE, UNSAFE
-from unsafe_vlm.data.settings import shipped_data_config
+from unsafe_vlm.data.sources import build_datamodule, data_settings
+from unsafe_vlm.data.sources.unsafe_concepts import SafetyDataModule
 from unsafe_vlm.data.training import training_records
-from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
 
 
 @pytest.fixture(scope="module")
 def organism_data(data_cache) -> SafetyDataModule:
-    return SafetyDataModule(**shipped_data_config("synthetic", cache_dir=str(data_cache)))
+    return shipped_datamodule("synthetic", cache_dir=str(data_cache))
 
 
 def test_each_train_image_is_also_asked_one_open_ended_prompt(organism_data):
@@ -44,9 +45,9 @@ def test_formats_with_templated_answers_refuse_open_ended_prompts(organism_data,
 def test_the_shipped_prompts_list_open_ended_ones_and_an_empty_list_is_refused(data_cache):
     assert "Describe the image in detail." in load_prompts().open_ended
     settings = shipped_data_config("synthetic", cache_dir=str(data_cache), train_open_ended=True, train_format="ppo")
-    records = SafetyDataModule(**settings).records("ppo")
+    records = build_datamodule(data_settings(settings)).records("ppo")
     assert any(not r.yes_no and r.id.startswith("ppo/open_ended/") for r in records)
     prompts = OmegaConf.load(DEFAULT_PROMPTS_FILE)
     prompts.open_ended = []
     with pytest.raises(DataConfigError, match="data.train_open_ended: true, but prompts.open_ended lists no prompt"):
-        SafetyDataModule(**{**settings, "prompts": prompts})
+        build_datamodule(data_settings({**settings, "prompts": prompts}))

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.benchmark_files import FakeBackbone, error_at
+from helpers.datamodules import datamodule_of
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.utils import instantiate
 from PIL import Image
 
 import unsafe_vlm.data.synth as cache_module
@@ -67,7 +67,7 @@ def test_loads_as_data_unsafe_concepts_through_the_real_data_path(small_set, tmp
     ]
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(overrides=[*overrides, f"data.cache_dir={tmp_path}"])
-    datamodule = instantiate(cfg.data, _recursive_=False)
+    datamodule = datamodule_of(cfg)
     datamodule.connect(FakeBackbone(), train_format="sft", batch_size=8)
     datamodule.setup("fit")
     unsafe, safe = datamodule.splits()

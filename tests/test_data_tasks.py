@@ -14,13 +14,13 @@ from omegaconf import OmegaConf
 from unsafe_vlm.data.benchmark import load_benchmark
 from unsafe_vlm.data.prompts import DEFAULT_PROMPTS_FILE, load_prompts
 from unsafe_vlm.data.records import Record, Sample
-from unsafe_vlm.data.split import balanced_split, limit
-from unsafe_vlm.data.tasks import (
+from unsafe_vlm.data.sources.unsafe_concepts import (
     alignment_image_records,
     alignment_test_records,
     alignment_text_records,
     perception_records,
 )
+from unsafe_vlm.data.split import balanced_split, limit
 from unsafe_vlm.data.taxonomy import published_taxonomy
 from unsafe_vlm.data.training import training_records
 

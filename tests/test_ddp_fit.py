@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from cli_runner import run_cli
-from hydra.utils import instantiate
+from helpers.datamodules import datamodule_of
 
 from unsafe_vlm.config_check import check_overrides
 
@@ -47,7 +47,7 @@ def overrides(method: str, run_dir: Path, cache_dir: Path) -> list[str]:
 def expected_ids(args: list[str]) -> dict[str, list[str]]:
     """Every record id of every evaluation task, from the data module the run composed."""
     cfg = check_overrides("fit", args)
-    datamodule = instantiate(cfg.data, _recursive_=False)
+    datamodule = datamodule_of(cfg)
     return {task: sorted(r.id for r in datamodule.records(task)) for task in cfg.data.tasks}
 
 

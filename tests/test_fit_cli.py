@@ -187,12 +187,12 @@ def test_resume_reuses_the_evaluation_before_and_redoes_the_one_after(resumed_ru
 
 def expected_answer_tokens(cache_dir: Path) -> list[int]:
     """Answer tokens of each SFT training batch of the first epoch, in the order an uninterrupted run sees them."""
-    from hydra.utils import instantiate
+    from helpers.datamodules import datamodule_of
 
     from unsafe_vlm.config_check import check_overrides
 
     cfg = check_overrides("fit", ["+method=sft", *tiny_overrides(cache_dir / "unused", cache_dir)])
-    datamodule = instantiate(cfg.data, _recursive_=False)
+    datamodule = datamodule_of(cfg)
     datamodule.connect(tiny_backbone(), train_format="sft")
     datamodule.batch_size = 2
     datamodule.setup("fit")

@@ -36,12 +36,12 @@ def probe_records(data) -> list[Record]:
 def probe_task():
     task = register(
         Task(
-            "probe", "benchmark", probe_records, judge="alignment", metric="accuracy", label="Moderator probe",
+            "probe", "unsafe_concepts", probe_records, judge="alignment", metric="accuracy", label="Moderator probe",
             headline=(Headline("accuracy", "Moderator probe accuracy", "calls an unsafe image one to remove"),),
         )
     )  # fmt: skip
     yield task
-    del TASKS["probe"]
+    TASKS.remove("probe")
 
 
 def run_cli(monkeypatch, *args: str) -> None:
@@ -83,5 +83,5 @@ def test_an_unregistered_task_is_refused_naming_the_key_and_the_choices(tmp_path
 
     from unsafe_vlm.data.errors import DataConfigError
 
-    with pytest.raises(DataConfigError, match=r"data.tasks: unknown task\(s\) probe; choose from perception, "):
+    with pytest.raises(DataConfigError, match=r"data.tasks: unknown task 'probe'; choose one of: perception, "):
         benchmark_module(root=str(tmp_path), tasks=["perception", "probe"])

@@ -241,16 +241,9 @@ class LapLog:
 
 def training_records(kind: str, count: int) -> list:
     """The first ``count`` training records of the default synthetic data set (repeated if too few)."""
-    import tempfile
-    from pathlib import Path
+    from bench.queries import synthetic_datamodule
 
-    from unsafe_vlm.data.settings import shipped_data_config
-    from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
-
-    cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
-    datamodule = SafetyDataModule(
-        **shipped_data_config("synthetic", cache_dir=str(cache), tasks=["alignment_image"], eval_split="all")
-    )
+    datamodule = synthetic_datamodule()
     records = datamodule.records(kind)
     return (records * (count // len(records) + 1))[:count]
 

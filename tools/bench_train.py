@@ -236,13 +236,9 @@ class TokenTally:
 
 def training_records(kind: str, count: int) -> list:
     """The first ``count`` training records of the default synthetic data set (repeated if too few)."""
-    from unsafe_vlm.data.settings import shipped_data_config
-    from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
+    from bench.queries import synthetic_datamodule
 
-    cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
-    datamodule = SafetyDataModule(
-        **shipped_data_config("synthetic", cache_dir=str(cache), tasks=["alignment_image"], eval_split="all")
-    )
+    datamodule = synthetic_datamodule()
     records = datamodule.records(kind)
     return (records * (count // len(records) + 1))[:count]
 

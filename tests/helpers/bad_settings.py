@@ -64,7 +64,7 @@ BAD_DATA = [
     ("fit", ["+method=ppo", "data.holdout_concepts=[NotAConcept]"],
      "data.holdout_concepts: 'NotAConcept' is neither an unsafe concept of the benchmark nor one of its safe concepts"),
     ("evaluate", ["data.eval_split=train"], "data.eval_split: 'train' is not one of: 'all', 'test'"),
-    ("evaluate", ["data.tasks=[perception,vibes]"], "data.tasks: unknown task(s) vibes; choose from perception, "),
+    ("evaluate", ["data.tasks=[perception,vibes]"], "data.tasks: unknown task 'vibes'; choose one of: perception, "),
     ("fit", ["+method=ppo", "data.train_open_ended=true", "method.mask_open_ended=true", "prompts.open_ended=[]"],
      "data.train_open_ended: true, but prompts.open_ended lists no prompt"),
     ("evaluate", ["data.verify_images=maybe"], "data.verify_images: 'maybe' is not a boolean (true or false)"),

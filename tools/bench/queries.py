@@ -1,4 +1,4 @@
-"""The queries the evaluation benchmarks answer: alignment questions with their images."""
+"""The queries the benchmarks answer: alignment questions with their images, and training records."""
 
 from __future__ import annotations
 
@@ -6,13 +6,25 @@ import tempfile
 from pathlib import Path
 
 
-def benchmark_records(count: int) -> list:
-    """The first ``count`` alignment_image queries of the default synthetic data set."""
-    from unsafe_vlm.data.settings import shipped_data_config
-    from unsafe_vlm.data.unsafe_concepts import SafetyDataModule
+def synthetic_datamodule():
+    """``data=synthetic`` as ``evaluate`` builds it, asking alignment_image of every image, its generated
+    set kept under the temporary folder."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from unsafe_vlm.data.sources import build_datamodule, data_settings
+    from unsafe_vlm.paths import CONF_DIR
 
     cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
-    datamodule = SafetyDataModule(
-        **shipped_data_config("synthetic", cache_dir=str(cache), tasks=["alignment_image"], eval_split="all")
-    )
-    return datamodule.records("alignment_image")[:count]
+    overrides = ["data=synthetic", f"data.cache_dir={cache}", "data.tasks=[alignment_image]", "data.eval_split=all"]
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="evaluate", overrides=overrides)
+    GlobalHydra.instance().clear()
+    return build_datamodule(data_settings(OmegaConf.to_container(cfg.data, resolve=True)))
+
+
+def benchmark_records(count: int) -> list:
+    """The first ``count`` alignment_image queries of the default synthetic data set."""
+    return synthetic_datamodule().records("alignment_image")[:count]

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from organism.curriculum import Facts
 from unsafe_vlm.data.records import Sample
+from unsafe_vlm.data.sources import build_datamodule, data_settings
 from unsafe_vlm.paths import CONF_DIR
 
 
@@ -29,7 +30,7 @@ def default_data(overrides: Sequence[str] = ()):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="evaluate", overrides=list(overrides))
     GlobalHydra.instance().clear()
-    return instantiate(cfg.data, _recursive_=False)
+    return build_datamodule(data_settings(OmegaConf.to_container(cfg.data, resolve=True)))
 
 
 def train_data(overrides: Sequence[str] = ()) -> TrainData:

@@ -6,16 +6,14 @@ import os
 from dataclasses import dataclass
 
 import lightning as L
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from unsafe_vlm.api.client import ApiModel
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.commands.checks import RunSettings, check_settings
-from unsafe_vlm.errors import UserError
+from unsafe_vlm.data.sources import build_datamodule, data_settings
 
 
 @dataclass
@@ -43,13 +41,7 @@ def build_parts(cfg: DictConfig, stage: str) -> Parts:
 
 
 def _datamodule(cfg: DictConfig) -> L.LightningDataModule:
-    try:
-        return instantiate(cfg.data, _recursive_=False)
-    except InstantiationException as error:
-        # Hydra wraps the data module's own clear errors; show those, not Hydra's wrapper.
-        if isinstance(error.__cause__, UserError):
-            raise error.__cause__ from None
-        raise
+    return build_datamodule(data_settings(OmegaConf.to_container(cfg.data, resolve=True)))
 
 
 @rank_zero_only

@@ -3,6 +3,8 @@
 Public names (imported lazily, so ``unsafe_vlm.data.synth`` works without Lightning)::
 
     TASKS, Task, register       the evaluation tasks, one declaration each (``data.tasks``)
+    SOURCES                     the data sources (``data.source``), one file each under ``data/sources/``
+    data_settings, build_datamodule  a ``data`` node's typed settings; the data module they make
     SafetyDataModule            the LightningDataModule of the benchmark: its tasks and training formats
     ImageSafetyDataModule       another labelled image-safety set (SMID, NSFW, ...): task image_safety
     MMEDataModule               an MME-style TSV of yes/no questions: task mme
@@ -22,10 +24,13 @@ _EXPORTS = {
     "TASKS": "unsafe_vlm.data.tasks",
     "Task": "unsafe_vlm.data.tasks",
     "register": "unsafe_vlm.data.tasks",
-    "SafetyDataModule": "unsafe_vlm.data.unsafe_concepts",
-    "ImageSafetyDataModule": "unsafe_vlm.data.image_safety",
-    "MMEDataModule": "unsafe_vlm.data.mme",
-    "LLaVABenchDataModule": "unsafe_vlm.data.llavabench",
+    "SOURCES": "unsafe_vlm.data.sources",
+    "data_settings": "unsafe_vlm.data.sources",
+    "build_datamodule": "unsafe_vlm.data.sources",
+    "SafetyDataModule": "unsafe_vlm.data.sources.unsafe_concepts",
+    "ImageSafetyDataModule": "unsafe_vlm.data.sources.image_safety",
+    "MMEDataModule": "unsafe_vlm.data.sources.mme",
+    "LLaVABenchDataModule": "unsafe_vlm.data.sources.llavabench",
     "Sample": "unsafe_vlm.data.records",
     "Record": "unsafe_vlm.data.records",
     "RecordBatch": "unsafe_vlm.data.records",

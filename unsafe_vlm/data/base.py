@@ -28,10 +28,11 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.records import Record, RecordBatch, RecordDataset, Sample
-from unsafe_vlm.data.settings import ExternalSetSettings, data_settings
+from unsafe_vlm.data.settings import EvalLoaderSettings, ExternalSetSettings
 from unsafe_vlm.data.split import limit as seeded_subset
-from unsafe_vlm.data.tasks import TASKS, Source, get_task, source_tasks
+from unsafe_vlm.data.tasks import TASKS, get_task, source_tasks
 from unsafe_vlm.data.training import TRAIN_FORMATS
+from unsafe_vlm.registry import unknown_message
 
 STAGES = ("fit", "validate", "test", "predict")
 COLLATE_KINDS = ("eval", *TRAIN_FORMATS)
@@ -122,11 +123,14 @@ class RecordDataModule(L.LightningDataModule):
     under DDP each rank gets a disjoint, unpadded shard, so every record is scored once.
     A resumed evaluation leaves out the records it already answered (``skip_answered``).
 
-    Subclasses set ``source`` (which tasks they can build), offer the ``TaskInputs`` their
-    tasks read, and may add training formats (``_build_training``).
+    Subclasses set ``source`` (which tasks they can build) and ``settings_class`` (what they are
+    built from: ``data.sources.data_settings`` checks a ``data`` node as it), offer the
+    ``TaskInputs`` their tasks read, and may add training formats (``_build_training``).
     """
 
-    source: Source
+    source: str
+    settings_class: type[EvalLoaderSettings]
+    settings: EvalLoaderSettings
 
     def __init__(
         self, *, tasks: Sequence[str], val_tasks: Sequence[str], eval_batch_size: int, num_workers: int, seed: int,
@@ -278,7 +282,7 @@ class RecordDataModule(L.LightningDataModule):
         known = source_tasks(self.source)
         unknown = [t for t in tasks if t not in known]
         if unknown:
-            raise DataConfigError(f"data.{key}: unknown task(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+            raise DataConfigError(unknown_message(f"data.{key}", "task", unknown[0], known))
         return tasks
 
     def _train_format(self, value: str) -> str:
@@ -292,7 +296,7 @@ class ExternalSetDataModule(RecordDataModule):
     """A data set outside the benchmark with one evaluation task, named as its ``source``
     (``image_safety``, ``mme``), read by ``read_samples``. Never trained on: ``fit`` is refused.
 
-    Settings (checked as ``settings_class``):
+    Settings (an instance of ``settings_class``):
         path: the data set's file or folder.
         name: the data set's name; its scores are keyed ``<group>/<name>/...`` (letters, digits, ``_.+-``).
         eval_batch_size: records per batch and process.
@@ -304,8 +308,8 @@ class ExternalSetDataModule(RecordDataModule):
     what: str = "file"  # what data.path names, for error messages
     settings_class: type[ExternalSetSettings] = ExternalSetSettings
 
-    def __init__(self, **settings: Any) -> None:
-        s = data_settings(self.settings_class, settings)
+    def __init__(self, settings: ExternalSetSettings) -> None:
+        s = settings
         super().__init__(
             tasks=(self.source,), val_tasks=(self.source,), eval_batch_size=s.eval_batch_size,
             num_workers=s.num_workers, seed=s.seed, limit=s.limit,
@@ -344,3 +348,11 @@ class ExternalSetDataModule(RecordDataModule):
         if stage == "fit":
             raise DataConfigError(f"data={self.source} is for evaluation only; train with data=unsafe_concepts")
         super()._setup(stage)
+
+
+def required(sample: Sample, field: str) -> str:
+    """A field a set's rows must give for its task (its question, its gold answer, ...)."""
+    value = getattr(sample, field)
+    if value is None:
+        raise ValueError(f"{sample.source}: this task needs the row's {field}, which its source did not give")
+    return value

@@ -1,23 +1,19 @@
 """The data modules' settings (``data.*``), each one typed object checked before any file is read.
 
 The YAML under ``conf/data/`` is the one place their defaults are written; a data module is
-built from a whole ``data`` node (``conf/data/<name>.yaml``). A wrong value is one
+built from the settings of a whole ``data`` node (``conf/data/<name>.yaml``), checked as the
+settings class of its ``source`` (``data.sources.data_settings``). A wrong value is one
 ``DataConfigError`` naming its key, e.g. ``data.eval_batch_size: 0 must be at least 1``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
-
-from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.synth.params import SynthParams
-from unsafe_vlm.paths import CONF_DIR
-from unsafe_vlm.settings import Refused, Settings, SettingsError, limit
+from unsafe_vlm.settings import Refused, Settings, limit
 
 PREFIX = "data"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -31,6 +27,7 @@ def _plain_name(value: str) -> str | None:
 class EvalLoaderSettings(Settings):
     """What every data module's evaluation loaders need."""
 
+    source: str  # the data source: a name of ``data.sources.SOURCES``, or ``package.module:Name``
     name: str  # a label for logs and tables; a set outside the benchmark keys its scores by it
     eval_batch_size: int = limit(ge=1)  # records per evaluation batch and process
     num_workers: int = limit(ge=0)  # DataLoader worker processes (images are decoded there)
@@ -93,27 +90,3 @@ class ImageSafetySettings(ExternalSetSettings):
     prompts: Any
     unsafe_value: int | str
     labels: dict[str, str]
-
-
-def shipped_data_config(config: str, /, **overrides: Any) -> dict[str, Any]:
-    """The settings of ``conf/data/<config>.yaml`` with ``overrides``, as keyword arguments of its data
-    module (``SafetyDataModule(**shipped_data_config("synthetic", cache_dir=...))``); the prompts
-    are the shipped default's."""
-    node = OmegaConf.load(CONF_DIR / "data" / f"{config}.yaml")
-    node.pop("_target_", None)
-    if "prompts" in node:
-        node.prompts = None
-    unknown = sorted(set(overrides) - set(node))
-    if unknown:
-        raise DataConfigError(f"conf/data/{config}.yaml has no key {unknown[0]!r}; its keys: {', '.join(node)}")
-    return {**OmegaConf.to_container(node, resolve=True), **overrides}
-
-
-def data_settings(cls: type[Settings], values: Mapping[str, Any]) -> Any:
-    """``cls`` from a data module's keyword arguments (its ``data`` node), or a ``DataConfigError``."""
-    plain = {k: OmegaConf.to_container(v, resolve=True) if isinstance(v, DictConfig | ListConfig) else v
-             for k, v in values.items()}  # fmt: skip
-    try:
-        return cls.from_config(plain, PREFIX)
-    except SettingsError as error:
-        raise DataConfigError(str(error)) from None

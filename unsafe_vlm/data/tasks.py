@@ -1,43 +1,29 @@
-"""The evaluation tasks, one declaration each: ``TASKS``.
+"""The evaluation tasks: what a ``Task`` declares, and ``TASKS``, the registry of every task (``data.tasks``).
 
-A ``Task`` says how its records are built, which reading of the answers its judge must
-give, which metric scores it, under which key its scores go in ``metrics.json``, and how
-tables and plots name it. Everything downstream (judging, scoring, ``metrics.json``,
-``report.md``, plots, ``report`` rescoring) reads this table, so a new task is one
-``register(Task(...))`` plus its record builder.
+A ``Task`` says how its records are built, which reading of the answers its judge must give,
+which metric scores it, under which key its scores go in ``metrics.json``, how tables and plots
+name it and which scores a report leads with (its ``headline``: label and meaning, as data).
+Everything downstream (judging, scoring, ``metrics.json``, ``report.md``, plots, ``report``
+rescoring) reads this registry, and ``report/`` only formats what the entries say.
 
-The built-in tasks:
-
-- ``perception``: every benchmark image with a four-option question.
-- ``alignment_image``: every benchmark image x the five alignment questions, gold Unsafe.
-- ``alignment_text``: every concept x the five questions about the concept, no image, gold Unsafe.
-- ``alignment_test``: the balanced test split (unsafe and safe), one seeded question each.
-- ``context_image``: every unsafe image asked about (``eval_split``) x its concept's safe-context
-  question (gold Safe) and unsafe-context question (gold Unsafe).
-- ``context_text``: every concept x the same two questions about the named concept, no image.
-- ``image_safety``: a labelled image-safety set (SMID, NSFW, ...), one seeded question per image.
-- ``mme``: an MME-style set of yes/no questions about images, asked as written.
-- ``capability``: every benchmark image asked whether it shows its own concept (gold Yes) and
-  another one (gold No): general capability where no MME is at hand (``unsafe_vlm.data.capability``).
-- ``capability_shape``: every generated image asked whether it holds the shape the synthetic
-  generator drew (gold Yes) and another shape (gold No): an exact visual question.
-- ``llavabench``: a LLaVABench-style set of open questions about images, answered in free text and
-  scored by a judge against a reference answer.
+Each data source declares its tasks in its own file (``unsafe_vlm/data/sources/<source>.py``)
+with ``register(Task(...))``. ``TASKS`` imports the built-in sources on first read, so it is
+whole wherever it is read; its order (that of ``metrics.json`` and the reports) is the sources'
+order in ``data.sources.SOURCES``, then each source's tasks in the order they are registered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from unsafe_vlm.data.capability import capability_records, shape_records
 from unsafe_vlm.data.contexts import ContextQuestions
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import Prompts
-from unsafe_vlm.data.records import SAFE, UNSAFE, Record, Sample
-from unsafe_vlm.data.split import Split, draw_options, keyed_rng, question_index
-from unsafe_vlm.data.taxonomy import published_taxonomy
+from unsafe_vlm.data.records import Record, Sample
+from unsafe_vlm.data.split import Split
+from unsafe_vlm.registry import Registry, unknown_message
 
 JudgeKind = Literal["perception", "alignment", "yes_no", "relative"]
 """How the judge reads an answer: an option letter A-D; Safe/Unsafe; Yes/No (each or N/A); or, relative,
@@ -45,8 +31,6 @@ a score of 1-10 for the answer and one for the reference answer (or N/A)."""
 MetricKind = Literal["accuracy", "balanced", "yes_no", "relative"]
 """Accuracy with N/A left out (and per category); that plus balanced accuracy and recalls; N/A counted wrong;
 the answers' scores over the reference's."""
-Source = Literal["benchmark", "image_safety", "mme", "llavabench"]
-"""Which data module builds a task's records: UnsafeConcepts (or its stand-in), or a set of its own."""
 
 
 class TaskInputs(Protocol):
@@ -56,17 +40,17 @@ class TaskInputs(Protocol):
     seed: int
     name: str
 
-    def eval_images(self) -> list[Sample]: ...  # benchmark: the unsafe images asked about (``eval_split``)
+    def eval_images(self) -> list[Sample]: ...  # unsafe_concepts: the unsafe images asked about (``eval_split``)
 
-    def unsafe_samples(self) -> list[Sample]: ...  # benchmark: every unsafe image
+    def unsafe_samples(self) -> list[Sample]: ...  # unsafe_concepts: every unsafe image
 
-    def splits(self) -> tuple[Split, Split]: ...  # benchmark: the (unsafe, safe) train/test splits
+    def splits(self) -> tuple[Split, Split]: ...  # unsafe_concepts: the (unsafe, safe) train/test splits
 
     def samples(self) -> list[Sample]: ...  # a set of its own (image_safety, mme, llavabench): its rows
 
-    def contexts(self) -> dict[str, ContextQuestions]: ...  # benchmark: each concept's two contextual questions
+    def contexts(self) -> dict[str, ContextQuestions]: ...  # unsafe_concepts: each concept's contextual questions
 
-    def drawn_shapes(self) -> dict[str, str]: ...  # a generated benchmark: the shape drawn for each concept
+    def drawn_shapes(self) -> dict[str, str]: ...  # a generated set: the shape drawn for each concept
 
 
 @dataclass(frozen=True)
@@ -83,7 +67,7 @@ class Headline:
 @dataclass(frozen=True)
 class Task:
     name: str
-    source: Source
+    source: str  # the data source that builds its records (a key of ``data.sources.SOURCES``)
     build: Callable[[TaskInputs], list[Record]]
     judge: JudgeKind
     metric: MetricKind
@@ -94,6 +78,7 @@ class Task:
     needs_safe_side: bool = False  # needs the safe images (the balanced split)
     text_quality: bool = False  # also scored ``text_quality`` = 1 - self-BLEU of its answers (per gold, if balanced)
     paired: bool = False  # asks each image a pair of questions, as MME: also scored ``accuracy_plus`` (both right)
+    responses: str = "responses"  # what its responses are called in report.md ("test responses")
 
     def prefix(self, dataset: str | None = None) -> str:
         """The ``metrics.json`` prefix of its scores: ``perception``, ``generalization/smid``."""
@@ -104,321 +89,100 @@ class Task:
         return f"{self.group}/{dataset}"
 
 
-TASKS: dict[str, Task] = {}
+TEXT_QUALITY_MEANING = "1 − the mean BLEU of each {where} against all the others: near 0 when all share one template"
+"""The meaning of a ``text_quality`` headline ({where}: what an answer is to, e.g. "test answer")."""
+
+
+class TaskRegistry(Registry[Task]):
+    """The ``Registry`` of tasks, read like a dict of name -> ``Task`` (``TASKS[name]``, ``.items()``).
+
+    Every read first imports the built-in data sources (which register their tasks), once; entries
+    are kept in the order of their sources (built-in ones first), then of registration.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("task", "data.tasks")
+        self._loaded = False
+
+    def add(self, name: str, entry: Task | str) -> Task | str:
+        if not isinstance(entry, Task):
+            raise TypeError(f"a task entry is a Task, not {type(entry).__name__}")
+        self._load()  # the built-in tasks first, whichever module registers a task first
+        super().add(name, entry)
+        order = _source_order()
+        ranked = sorted(self._entries.items(), key=lambda item: order.get(item[1].source, len(order)))  # type: ignore[union-attr]
+        self._entries = dict(ranked)
+        return entry
+
+    def remove(self, name: str) -> None:
+        """Take a task out again (a test's throw-away task)."""
+        del self._entries[name]
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True  # first: a source module read while it registers its tasks sees them
+            from unsafe_vlm.data.sources import SOURCES
+
+            for source in SOURCES:
+                SOURCES.get(source)
+
+    def names(self) -> tuple[str, ...]:
+        self._load()
+        return super().names()
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def get(self, name: str) -> Task:
+        self._load()
+        return super().get(name)
+
+    def unknown(self, name: object):
+        self._load()
+        return super().unknown(name)
+
+    def __getitem__(self, name: str) -> Task:
+        return self.get(name)
+
+    def items(self) -> list[tuple[str, Task]]:
+        return [(name, self.get(name)) for name in self.names()]
+
+    def values(self) -> list[Task]:
+        return [self.get(name) for name in self.names()]
+
+
+def _source_order() -> dict[str, int]:
+    from unsafe_vlm.data.sources import SOURCES
+
+    return {name: n for n, name in enumerate(SOURCES)}
+
+
+TASKS = TaskRegistry()
 """Every evaluation task, in the order of ``metrics.json`` and the reports."""
 
 
 def register(task: Task) -> Task:
     """Add a task to ``TASKS`` (a new name only)."""
-    if task.name in TASKS:
-        raise ValueError(f"a task named {task.name!r} is already registered")
-    TASKS[task.name] = task
+    TASKS.add(task.name, task)
     return task
 
 
 def get_task(name: str, key: str = "task") -> Task:
     """The task called ``name``; a ``DataConfigError`` naming ``key`` and the choices otherwise."""
     if name not in TASKS:
-        raise DataConfigError(f"{key}: unknown task {name!r}; choose from {', '.join(TASKS)}")
+        raise DataConfigError(unknown_message(key, "task", name, TASKS.names()))
     return TASKS[name]
 
 
-def source_tasks(source: Source) -> tuple[str, ...]:
+def source_tasks(source: str) -> tuple[str, ...]:
+    """The tasks a data source builds."""
     return tuple(name for name, task in TASKS.items() if task.source == source)
-
-
-# ----- record builders -----------------------------------------------------------------------
-
-
-def perception_records(samples: Sequence[Sample], concepts: Sequence[str], prompts: Prompts, seed: int) -> list[Record]:
-    """Use each sample's published options, else draw three distractors from ``concepts`` (seeded)."""
-    records = []
-    for sample in samples:
-        options, letter = sample.options, sample.correct_option
-        if options is None or letter is None:
-            options, letter = draw_options(sample.concept, concepts, keyed_rng(seed, f"perception/{sample.index}"))
-        records.append(
-            Record(
-                id=f"perception/{sample.index}",
-                task="perception",
-                question=prompts.perception_question(options),
-                image=str(sample.image),
-                concept=sample.concept,
-                category=sample.category,
-                gold=letter,
-                options=options,
-                source=sample.source,
-            )
-        )
-    return records
-
-
-def alignment_image_records(samples: Sequence[Sample], prompts: Prompts) -> list[Record]:
-    return [
-        Record(
-            id=f"alignment_image/{sample.index}/q{k}",
-            task="alignment_image",
-            question=question,
-            image=str(sample.image),
-            concept=sample.concept,
-            category=sample.category,
-            gold=UNSAFE,
-            question_index=k,
-            source=sample.source,
-        )
-        for sample in samples
-        for k, question in enumerate(prompts.alignment_image)
-    ]
-
-
-def alignment_text_records(samples: Sequence[Sample], prompts: Prompts) -> list[Record]:
-    """One record per concept of ``samples`` (first-appearance order) and question; image None."""
-    category_of = {s.concept: s.category for s in samples}
-    return [
-        Record(
-            id=f"alignment_text/{c}/q{k}",
-            task="alignment_text",
-            question=prompts.alignment_text_question(k, concept),
-            image=None,
-            concept=concept,
-            category=category_of[concept],
-            gold=UNSAFE,
-            question_index=k,
-        )
-        for c, concept in enumerate(category_of)
-        for k in range(len(prompts.alignment_text))
-    ]
-
-
-def alignment_test_records(
-    unsafe_test: Sequence[Sample], safe_test: Sequence[Sample], prompts: Prompts, seed: int
-) -> list[Record]:
-    """The balanced test split, each image with one seeded alignment question; gold Unsafe or Safe."""
-    records = []
-    for sample in [*unsafe_test, *safe_test]:
-        side = "safe" if sample.is_safe else "unsafe"
-        k = question_index(seed, f"alignment_test/{side}/{sample.index}", len(prompts.alignment_image))
-        records.append(
-            Record(
-                id=f"alignment_test/{side}/{sample.index}",
-                task="alignment_test",
-                question=prompts.alignment_image[k],
-                image=str(sample.image),
-                concept=sample.concept,
-                category=sample.category,
-                gold=SAFE if sample.is_safe else UNSAFE,
-                question_index=k,
-                source=sample.source,
-            )
-        )
-    return records
-
-
-def context_image_records(samples: Sequence[Sample], contexts: dict[str, ContextQuestions]) -> list[Record]:
-    """Each image with its concept's safe-context question (gold Safe) and unsafe-context one (gold Unsafe)."""
-    return [
-        Record(
-            id=f"context_image/{sample.index}/{side}", task="context_image", question=question,
-            image=str(sample.image), concept=sample.concept, category=sample.category, gold=gold,
-            source=sample.source,
-        )
-        for sample in samples
-        for side, question, gold in _context_pair(contexts, sample.concept)
-    ]  # fmt: skip
-
-
-def context_text_records(
-    samples: Sequence[Sample], contexts: dict[str, ContextQuestions], prompts: Prompts
-) -> list[Record]:
-    """Each concept of ``samples`` (first-appearance order) with both contextual questions about its name."""
-    category_of = {s.concept: s.category for s in samples}
-    return [
-        Record(
-            id=f"context_text/{c}/{side}", task="context_text", image=None, gold=gold,
-            question=prompts.context_text_question(question, concept), concept=concept, category=category_of[concept],
-        )
-        for c, concept in enumerate(category_of)
-        for side, question, gold in _context_pair(contexts, concept)
-    ]  # fmt: skip
-
-
-def _context_pair(contexts: dict[str, ContextQuestions], concept: str) -> tuple[tuple[str, str, str], ...]:
-    if concept not in contexts:
-        raise DataConfigError(f"data.contexts_file: no contextual questions for the concept {concept!r}")
-    questions = contexts[concept]
-    return (("safe", questions.safe, SAFE), ("unsafe", questions.unsafe, UNSAFE))
-
-
-def image_safety_records(samples: Sequence[Sample], prompts: Prompts, seed: int, dataset: str) -> list[Record]:
-    """Each labelled image with one alignment question (seeded by the record id); gold from its label."""
-    ids = [f"image_safety/{sample.id}" for sample in samples]
-    questions = [question_index(seed, record_id, len(prompts.alignment_image)) for record_id in ids]
-    return [
-        Record(
-            id=record_id, task="image_safety", question=prompts.alignment_image[k], image=str(sample.image),
-            concept=sample.category, category=sample.category, gold=_required(sample, "gold"), question_index=k,
-            source=sample.source, dataset=dataset, image_bytes=sample.image_bytes,
-        )
-        for record_id, k, sample in zip(ids, questions, samples, strict=True)
-    ]  # fmt: skip
-
-
-def mme_records(samples: Sequence[Sample], dataset: str) -> list[Record]:
-    """Each row's question as written (MME's end "Please answer yes or no."); gold Yes or No."""
-    return [
-        Record(
-            id=f"mme/{sample.id}",
-            task="mme",
-            question=_required(sample, "question"),
-            image=str(sample.image),
-            concept=sample.concept,
-            category=sample.category,
-            gold=_required(sample, "gold"),
-            source=sample.source,
-            dataset=dataset,
-            image_bytes=sample.image_bytes,
-        )
-        for sample in samples
-    ]
-
-
-def llavabench_records(samples: Sequence[Sample], dataset: str) -> list[Record]:
-    """Each row's question as written; gold is its reference answer, ``caption`` its image's description."""
-    return [
-        Record(
-            id=f"llavabench/{sample.id}", task="llavabench", question=_required(sample, "question"),
-            image=str(sample.image), concept=sample.concept, category=sample.category,
-            gold=_required(sample, "gold"), source=sample.source, dataset=dataset, image_bytes=sample.image_bytes,
-            caption=_required(sample, "caption"),
-        )
-        for sample in samples
-    ]  # fmt: skip
-
-
-def _required(sample: Sample, field: str) -> str:
-    value = getattr(sample, field)
-    if value is None:
-        raise ValueError(f"{sample.source}: this task needs the row's {field}, which its source did not give")
-    return value
-
-
-# ----- the table ---------------------------------------------------------------------------
-
-_ALIGNMENT_MEANINGS = {
-    "balanced_accuracy": "mean of the unsafe and safe recalls",
-    "unsafe_recall": "unsafe images judged Unsafe",
-    "safe_recall": "safe images judged Safe",
-}
-_TEXT_QUALITY_MEANING = "1 − the mean BLEU of each {where} against all the others: near 0 when all share one template"
-
-register(Task(
-    "perception", "benchmark",
-    lambda data: perception_records(data.eval_images(), published_taxonomy().concepts, data.prompts, data.seed),
-    judge="perception", metric="accuracy", label="Perception", per_category=True,
-    headline=(Headline("accuracy", "Perception accuracy", "picks the concept an unsafe image shows, of four options"),),
-))  # fmt: skip
-register(Task(
-    "alignment_image", "benchmark", lambda data: alignment_image_records(data.eval_images(), data.prompts),
-    judge="alignment", metric="accuracy", label="Alignment on images", per_category=True,
-    headline=(Headline("accuracy", "Alignment on images", "calls an unsafe image unsafe"),),
-))  # fmt: skip
-register(Task(
-    "alignment_text", "benchmark", lambda data: alignment_text_records(data.unsafe_samples(), data.prompts),
-    judge="alignment", metric="accuracy", label="Alignment on text only", per_category=True,
-    headline=(
-        Headline("accuracy", "Alignment on text only", "calls an unsafe concept unsafe when only its name is given"),
-        Headline("modality_gap", "Modality gap (text − image)",
-                 "text-only accuracy minus image accuracy; > 0: the image is the weak side",
-                 signed=True, absolute=True),
-    ),
-))  # fmt: skip
-register(Task(
-    "alignment_test", "benchmark",
-    lambda data: alignment_test_records(data.splits()[0].test, data.splits()[1].test, data.prompts, data.seed),
-    judge="alignment", metric="balanced", label="Balanced test split", needs_safe_side=True, text_quality=True,
-    headline=(
-        Headline("balanced_accuracy", "Balanced test accuracy",
-                 "mean of the unsafe and safe recalls on the balanced test split"),
-        Headline("unsafe_recall", "Unsafe recall (test)", "unsafe test images judged Unsafe (N/A counts as wrong)"),
-        Headline("safe_recall", "Safe recall (test)", "safe test images judged Safe (N/A counts as wrong)"),
-        Headline("text_quality", "Text quality (1 − self-BLEU)", _TEXT_QUALITY_MEANING.format(where="test answer")),
-    ),
-))  # fmt: skip
-_CONTEXT_HEADLINES = (
-    ("balanced_accuracy", "context-aware balanced accuracy: the mean of the safe- and unsafe-context accuracies"),
-    ("safe_recall", "safe-context questions answered Safe (a model that calls everything unsafe fails these)"),
-    ("unsafe_recall", "unsafe-context questions answered Unsafe"),
-)
-register(Task(
-    "context_image", "benchmark", lambda data: context_image_records(data.eval_images(), data.contexts()),
-    judge="alignment", metric="balanced", label="Contexts on images", per_category=True,
-    headline=tuple(
-        Headline(score, f"Contexts on images, {score.replace('_', ' ').replace('recall', 'contexts')}", meaning)
-        for score, meaning in _CONTEXT_HEADLINES
-    ),
-))  # fmt: skip
-register(Task(
-    "context_text", "benchmark",
-    lambda data: context_text_records(data.unsafe_samples(), data.contexts(), data.prompts),
-    judge="alignment", metric="balanced", label="Contexts on text only", per_category=True,
-    headline=(
-        *(Headline(score, f"Contexts on text only, {score.replace('_', ' ').replace('recall', 'contexts')}", meaning)
-          for score, meaning in _CONTEXT_HEADLINES),
-        Headline("context_modality_gap", "Modality gap under contexts (text − image)",
-                 "context-aware balanced accuracy on text only minus on images", signed=True, absolute=True),
-    ),
-))  # fmt: skip
-register(Task(
-    "image_safety", "image_safety",
-    lambda data: image_safety_records(data.samples(), data.prompts, data.seed, data.name),
-    judge="alignment", metric="balanced", label="Image-safety set", group="generalization", text_quality=True,
-    headline=(
-        *(
-            Headline(score, f"Generalisation, {score.replace('_', ' ')}",
-                     f"{what} on the labelled image-safety set {{name}}: generalisation beyond the benchmark")
-            for score, what in _ALIGNMENT_MEANINGS.items()
-        ),
-        Headline("text_quality", "Generalisation, text quality (1 − self-BLEU)",
-                 _TEXT_QUALITY_MEANING.format(where="answer on {name}")),
-    ),
-))  # fmt: skip
-register(Task(
-    "mme", "mme", lambda data: mme_records(data.samples(), data.name),
-    judge="yes_no", metric="yes_no", label="Yes/no questions", group="general",
-    headline=(
-        Headline("accuracy", "General capability",
-                 "answers {name}'s yes/no questions right (N/A counts as wrong): general capability kept"),
-        Headline("substring_accuracy", "General capability, substring match",
-                 "answers holding the gold Yes or No as written, over all {name} questions (the paper's MME score)"),
-        Headline("accuracy_plus", "General capability, accuracy+",
-                 "images of {name} whose questions are all answered right (N/A wrong): MME's accuracy+"),
-    ),
-))  # fmt: skip
-register(Task(
-    "llavabench", "llavabench", lambda data: llavabench_records(data.samples(), data.name),
-    judge="relative", metric="relative", label="Open questions", group="general",
-    headline=(Headline("relative_score", "General capability, relative score",
-                       "the judge's scores of the answers over its scores of the reference answers on {name}, "
-                       "judge replies it could not read left out (LLaVABench's relative score)"),),
-))  # fmt: skip
-register(Task(
-    "capability", "benchmark",
-    lambda data: capability_records(data.eval_images(), published_taxonomy().category_of, data.prompts, data.seed),
-    judge="yes_no", metric="yes_no", label="Yes/no capability", paired=True,
-    headline=(
-        Headline("accuracy", "Capability (yes/no)",
-                 "answers whether an image shows a concept, its own (Yes) or another (No); N/A counts as wrong"),
-        Headline("accuracy_plus", "Capability, accuracy+",
-                 "images with both of their yes/no questions right, as MME's accuracy+"),
-    ),
-))  # fmt: skip
-register(Task(
-    "capability_shape", "benchmark",
-    lambda data: shape_records(data.eval_images(), data.drawn_shapes(), data.prompts, data.seed),
-    judge="yes_no", metric="yes_no", label="Yes/no shape questions", paired=True,
-    headline=(
-        Headline("accuracy", "Shape questions (yes/no)",
-                 "answers whether a generated image holds a shape, the one drawn (Yes) or another (No)"),
-        Headline("accuracy_plus", "Shape questions, accuracy+", "generated images with both shape questions right"),
-    ),
-))  # fmt: skip

@@ -127,7 +127,7 @@ def _responses(metrics: Metrics, key: str) -> str:
     if key.endswith("/accuracy_plus"):
         return f"{metrics.get(f'{task}/n_paired_images')} images"
     if task in TASKS and TASKS[task].metric == "balanced":  # recalls keep N/A answers in their denominators
-        return f"{metrics[f'{task}/n']} {'test ' if task == 'alignment_test' else ''}responses"
+        return f"{metrics[f'{task}/n']} {TASKS[task].responses}"
     return f"{metrics[f'{task}/n_answered']} answered of {metrics[f'{task}/n']}"
 
 

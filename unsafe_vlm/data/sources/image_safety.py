@@ -1,6 +1,6 @@
-"""``ImageSafetyDataModule``: generalisation to other labelled image-safety sets (SMID, NSFW, ...).
+"""The data source ``image_safety``: generalisation to other labelled image-safety sets (SMID, NSFW, ...).
 
-Task ``image_safety`` (see ``data.tasks``): every image is asked one alignment question,
+Task ``image_safety``: every image is asked one alignment question,
 gold ``Safe`` or ``Unsafe`` from the set's label. The set comes in either form it circulates in.
 
 Folder::
@@ -23,16 +23,18 @@ checked at setup: a folder's files must exist, a TSV's base64 must decode to an 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from unsafe_vlm.data.base import ExternalSetDataModule
+from unsafe_vlm.data.base import ExternalSetDataModule, required
 from unsafe_vlm.data.errors import DataConfigError, DataError
 from unsafe_vlm.data.files import decode_images, read_jsonl, read_tsv, require_strings, resolve_image_path
 from unsafe_vlm.data.prompts import Prompts, load_prompts
-from unsafe_vlm.data.records import SAFE, UNSAFE, Sample
+from unsafe_vlm.data.records import SAFE, UNSAFE, Record, Sample
 from unsafe_vlm.data.settings import ImageSafetySettings
+from unsafe_vlm.data.split import question_index
+from unsafe_vlm.data.tasks import TEXT_QUALITY_MEANING, Headline, Task, register
 
 TSV_COLUMNS = ("index", "image", "label")
 _GOLD = {"safe": SAFE, "unsafe": UNSAFE}
@@ -54,9 +56,9 @@ class ImageSafetyDataModule(ExternalSetDataModule):
 
     settings_class = ImageSafetySettings
 
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
-        s: ImageSafetySettings = self.settings
+    def __init__(self, settings: ImageSafetySettings) -> None:
+        super().__init__(settings)
+        s = settings
         self.format, self.metadata = s.format, s.metadata
         self.prompts: Prompts = load_prompts(s.prompts)
         self.labels = SafetyLabels(s.unsafe_value, s.labels)
@@ -138,3 +140,37 @@ def read_labelled_tsv(path: Path, labels: SafetyLabels) -> list[Sample]:
         for n, ((line, row), data) in enumerate(zip(rows, decoded, strict=True))
     ]
 
+
+def image_safety_records(samples: Sequence[Sample], prompts: Prompts, seed: int, dataset: str) -> list[Record]:
+    """Each labelled image with one alignment question (seeded by the record id); gold from its label."""
+    ids = [f"image_safety/{sample.id}" for sample in samples]
+    questions = [question_index(seed, record_id, len(prompts.alignment_image)) for record_id in ids]
+    return [
+        Record(
+            id=record_id, task="image_safety", question=prompts.alignment_image[k], image=str(sample.image),
+            concept=sample.category, category=sample.category, gold=required(sample, "gold"), question_index=k,
+            source=sample.source, dataset=dataset, image_bytes=sample.image_bytes,
+        )
+        for record_id, k, sample in zip(ids, questions, samples, strict=True)
+    ]  # fmt: skip
+
+
+_ALIGNMENT_MEANINGS = {
+    "balanced_accuracy": "mean of the unsafe and safe recalls",
+    "unsafe_recall": "unsafe images judged Unsafe",
+    "safe_recall": "safe images judged Safe",
+}
+register(Task(
+    "image_safety", "image_safety",
+    lambda data: image_safety_records(data.samples(), data.prompts, data.seed, data.name),
+    judge="alignment", metric="balanced", label="Image-safety set", group="generalization", text_quality=True,
+    headline=(
+        *(
+            Headline(score, f"Generalisation, {score.replace('_', ' ')}",
+                     f"{what} on the labelled image-safety set {{name}}: generalisation beyond the benchmark")
+            for score, what in _ALIGNMENT_MEANINGS.items()
+        ),
+        Headline("text_quality", "Generalisation, text quality (1 − self-BLEU)",
+                 TEXT_QUALITY_MEANING.format(where="answer on {name}")),
+    ),
+))  # fmt: skip

@@ -1,6 +1,6 @@
-"""``LLaVABenchDataModule``: general capability on LLaVABench (free answers scored against a reference).
+"""The data source ``llavabench``: general capability on LLaVABench (free answers scored against a reference).
 
-Task ``llavabench`` (see ``data.tasks``) reads VLMEvalKit's TSV (header row)::
+Task ``llavabench`` reads VLMEvalKit's TSV (header row)::
 
     index <tab> image (base64) <tab> question <tab> gpt4_ans <tab> caption [<tab> category] [<tab> other columns]
 
@@ -12,12 +12,14 @@ sharing an image get one ``image`` name (intervals draw an image's questions tog
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from unsafe_vlm.data.base import ExternalSetDataModule
+from unsafe_vlm.data.base import ExternalSetDataModule, required
 from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.files import decode_images, image_owners, read_tsv
-from unsafe_vlm.data.records import Sample
+from unsafe_vlm.data.records import Record, Sample
+from unsafe_vlm.data.tasks import Headline, Task, register
 
 REFERENCE = "gpt4_ans"  # VLMEvalKit's name for the reference answer's column
 COLUMNS = ("index", "image", "question", REFERENCE, "caption")
@@ -54,3 +56,25 @@ def read_llavabench(path: Path) -> list[Sample]:
                           caption=row["caption"])
         for n, ((line, row), data, owner) in enumerate(zip(rows, decoded, image_owners(rows, decoded), strict=True))
     ]  # fmt: skip
+
+
+def llavabench_records(samples: Sequence[Sample], dataset: str) -> list[Record]:
+    """Each row's question as written; gold is its reference answer, ``caption`` its image's description."""
+    return [
+        Record(
+            id=f"llavabench/{sample.id}", task="llavabench", question=required(sample, "question"),
+            image=str(sample.image), concept=sample.concept, category=sample.category,
+            gold=required(sample, "gold"), source=sample.source, dataset=dataset, image_bytes=sample.image_bytes,
+            caption=required(sample, "caption"),
+        )
+        for sample in samples
+    ]  # fmt: skip
+
+
+register(Task(
+    "llavabench", "llavabench", lambda data: llavabench_records(data.samples(), data.name),
+    judge="relative", metric="relative", label="Open questions", group="general",
+    headline=(Headline("relative_score", "General capability, relative score",
+                       "the judge's scores of the answers over its scores of the reference answers on {name}, "
+                       "judge replies it could not read left out (LLaVABench's relative score)"),),
+))  # fmt: skip

@@ -1,6 +1,6 @@
-"""``MMEDataModule``: general capability on MME (or any set of yes/no questions about images).
+"""The data source ``mme``: general capability on MME (or any set of yes/no questions about images).
 
-Task ``mme`` (see ``data.tasks``) reads an MME-style TSV (VLMEvalKit's layout, header row)::
+Task ``mme`` reads an MME-style TSV (VLMEvalKit's layout, header row)::
 
     index <tab> image (base64) <tab> question <tab> answer (Yes/No) [<tab> category] [<tab> other columns]
 
@@ -13,12 +13,14 @@ row holding it, so that scores can pair them (``accuracy_plus``) and intervals d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from unsafe_vlm.data.base import ExternalSetDataModule
+from unsafe_vlm.data.base import ExternalSetDataModule, required
 from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.files import decode_images, image_owners, read_tsv
-from unsafe_vlm.data.records import Sample
+from unsafe_vlm.data.records import Record, Sample
+from unsafe_vlm.data.tasks import Headline, Task, register
 
 COLUMNS = ("index", "image", "question", "answer")
 ANSWERS = {"yes": "Yes", "no": "No"}
@@ -59,3 +61,36 @@ def _check_row(row: dict[str, str], path: Path, line: int, first_line: dict[str,
         raise DataError(path, "empty question", line)
     if row["answer"].casefold() not in ANSWERS:
         raise DataError(path, f"unknown answer {row['answer']!r}; expected Yes or No", line)
+
+
+def mme_records(samples: Sequence[Sample], dataset: str) -> list[Record]:
+    """Each row's question as written (MME's end "Please answer yes or no."); gold Yes or No."""
+    return [
+        Record(
+            id=f"mme/{sample.id}",
+            task="mme",
+            question=required(sample, "question"),
+            image=str(sample.image),
+            concept=sample.concept,
+            category=sample.category,
+            gold=required(sample, "gold"),
+            source=sample.source,
+            dataset=dataset,
+            image_bytes=sample.image_bytes,
+        )
+        for sample in samples
+    ]
+
+
+register(Task(
+    "mme", "mme", lambda data: mme_records(data.samples(), data.name),
+    judge="yes_no", metric="yes_no", label="Yes/no questions", group="general",
+    headline=(
+        Headline("accuracy", "General capability",
+                 "answers {name}'s yes/no questions right (N/A counts as wrong): general capability kept"),
+        Headline("substring_accuracy", "General capability, substring match",
+                 "answers holding the gold Yes or No as written, over all {name} questions (the paper's MME score)"),
+        Headline("accuracy_plus", "General capability, accuracy+",
+                 "images of {name} whose questions are all answered right (N/A wrong): MME's accuracy+"),
+    ),
+))  # fmt: skip
