@@ -5,7 +5,8 @@ model behind an OpenAI-compatible endpoint, reads each answer through a prompt f
   the judge grades as the RoBERTa judges do and PPO can take its probabilities as the reward;
 - an endpoint (``judge.api``): the reply is read as a class label (one-hot, ``smoothing`` spread
   over the classes); a reply that is no label is N/A, and its text is kept in the response row
-  (``judge_output``).
+  (``judge_output``). A think block in the reply is set aside, a verdict line ("Verdict: Unsafe")
+  or a self-correction's last label counts (``judges.reasoning``).
 
 With ``prompts.relative`` it also scores free answers against a reference (``judges.relative``,
 data=llavabench): an endpoint's reply is read for the two scores on its first line (else N/A); a
@@ -39,6 +40,7 @@ from unsafe_vlm.judges.base import (
 from unsafe_vlm.judges.errors import JudgeError
 from unsafe_vlm.judges.identity import files_sha256, text_sha256
 from unsafe_vlm.judges.llm_local import LocalLabelScorer
+from unsafe_vlm.judges.reasoning import final_reading, set_aside_reasoning
 from unsafe_vlm.judges.relative import (
     SCORES,
     RelativeReading,
@@ -139,7 +141,7 @@ class LLMJudge(Judge):
         if self.scorer is not None:
             return RelativeReading(self._expected_scores(prompts), [None] * len(prompts))
         replies = self._replies(prompts, _SCORING)
-        read = [read_scores(reply) for reply in replies]
+        read = [read_scores(set_aside_reasoning(reply)) for reply in replies]
         unread = (float("nan"), float("nan"))
         return RelativeReading(torch.tensor([r or unread for r in read], dtype=torch.float64), list(replies))
 
@@ -162,7 +164,8 @@ class LLMJudge(Judge):
         texts = self._replies(prompts, _GREEDY)
         for prompt, text in zip(prompts, texts, strict=True):
             self.outputs[(kind, prompt)] = text
-        return one_hot([read_label(t, classes) for t in texts], classes, self.smoothing)
+        labels = [final_reading(t, lambda reply: read_label(reply, classes)) for t in texts]
+        return one_hot(labels, classes, self.smoothing)
 
     def _replies(self, prompts: list[str], generation: Mapping[str, Any]) -> list[str]:
         replies = self.client.answer([self.client.encode([p], [None])[0] for p in prompts], dict(generation))
