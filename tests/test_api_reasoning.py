@@ -137,7 +137,7 @@ def test_an_evaluation_of_a_reasoning_endpoint_judges_its_answers_and_writes_no_
             "evaluate", "model=api", f"model.base_url={server.url}", "model.max_retries=0", "data=synthetic",
             f"data.cache_dir={data_cache}", "data.limit_per_task=2", "data.tasks=[alignment_image]",
             "model.max_tokens_key=max_completion_tokens", "model.reasoning_tokens=64",
-            "+model.extra_headers_env={X-Gateway-Key: UNSAFE_VLM_TEST_GATEWAY}", f"hydra.run.dir={run_dir}",
+            "model.extra_headers_env={X-Gateway-Key: UNSAFE_VLM_TEST_GATEWAY}", f"hydra.run.dir={run_dir}",
             env={"UNSAFE_VLM_TEST_GATEWAY": "s3cret-value"},
         )  # fmt: skip
     assert done.returncode == 0, done.stderr

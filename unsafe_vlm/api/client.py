@@ -68,7 +68,7 @@ class ApiModel:
         self.settings = settings
         self.prefix = prefix  # where the settings live in the config, for the messages
         self.api_key = _api_key(settings, prefix)
-        self.headers = {**settings.extra_headers, **_env_headers(settings, prefix)}  # held here, never written
+        self.headers = {**(settings.extra_headers or {}), **_env_headers(settings, prefix)}  # held here, never written
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._client: Any = None
@@ -253,7 +253,7 @@ def _api_key(settings: ApiModelSettings, prefix: str) -> str:
 
 def _env_headers(settings: ApiModelSettings, prefix: str) -> dict[str, str]:
     headers = {}
-    for header, variable in settings.extra_headers_env.items():
+    for header, variable in (settings.extra_headers_env or {}).items():
         value = os.environ.get(variable, "")
         if not value:
             raise UserError(

@@ -59,11 +59,12 @@ class ApiModelSettings(Settings):
     max_tokens_key: Literal["max_tokens", "max_completion_tokens"]  # the request key of the token limit
     reasoning_tokens: int = limit(ge=0)  # added to the token limit: what a reasoning model thinks counts against it
     omit_keys: list[Literal["temperature", "top_p", "seed"]]  # sampling keys not sent (reasoning models refuse some)
-    extra_body: dict[str, Any]  # more fields of every request body (reasoning_effort, chat_template_kwargs, ...)
-    extra_headers: dict[str, str]  # more headers, written here: never a secret
-    extra_headers_env: dict[str, str] = limit(check=_variables_problem)  # header -> variable that holds its value
+    # null rather than {}: Hydra lets a command line set a dict in place of null, not keys into an empty one
+    extra_body: dict[str, Any] | None  # more fields of every request body (reasoning_effort, chat_template_kwargs, ...)
+    extra_headers: dict[str, str] | None  # more headers, written here: never a secret
+    extra_headers_env: dict[str, str] | None = limit(check=_variables_problem)  # header -> variable holding its value
 
     def check(self) -> None:
-        problem = _headers_problem(self.extra_headers)
+        problem = _headers_problem(self.extra_headers or {})
         if problem:
             raise Refused("extra_headers", problem)

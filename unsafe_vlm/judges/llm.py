@@ -54,8 +54,8 @@ CLASSES = {"alignment": ALIGNMENT_CLASSES, "perception": PERCEPTION_CLASSES, "ye
 _FIELDS = {"alignment": ("response",), "perception": ("response", "options"), "yes_no": ("response",)}
 _OPTIONAL_FIELDS = {"relative": ("caption", "question", "reference", "response")}  # only data=llavabench needs it
 _API_DEFAULTS = {"api_key_env": None, "concurrency": 8, "timeout": 60.0, "max_retries": 4,
-                 "max_tokens_key": "max_tokens", "reasoning_tokens": 0, "omit_keys": [], "extra_body": {},
-                 "extra_headers": {}, "extra_headers_env": {}}  # fmt: skip
+                 "max_tokens_key": "max_tokens", "reasoning_tokens": 0, "omit_keys": [], "extra_body": None,
+                 "extra_headers": None, "extra_headers_env": None}  # fmt: skip
 _REPLY_TOKENS = 8  # a label is a word or two
 _SCORE_REPLY_TOKENS = 48  # the two scores lead the reply; the start of its explanation is kept for reading
 
