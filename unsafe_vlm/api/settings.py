@@ -27,9 +27,10 @@ def _variable_problem(name: str | None) -> str | None:
 
 
 def _variables_problem(headers: dict[str, str]) -> str | None:
-    wrong = [value for value in headers.values() if not _is_variable(value)]
-    if wrong:
-        return f"must map each header to the NAME of an environment variable that holds its value, not {wrong[0]!r}"
+    wrong = [header for header, value in headers.items() if not _is_variable(value)]
+    if wrong:  # the value is not shown: it may be the secret itself
+        return (f"{wrong[0]!r} must name the environment variable that holds its value (a name such as "
+                "GATEWAY_KEY, never the value)")  # fmt: skip
     return None
 
 
@@ -62,9 +63,12 @@ class ApiModelSettings(Settings):
     # null rather than {}: Hydra lets a command line set a dict in place of null, not keys into an empty one
     extra_body: dict[str, Any] | None  # more fields of every request body (reasoning_effort, chat_template_kwargs, ...)
     extra_headers: dict[str, str] | None  # more headers, written here: never a secret
-    extra_headers_env: dict[str, str] | None = limit(check=_variables_problem)  # header -> variable holding its value
+    extra_headers_env: dict[str, str] | None  # header -> NAME of the environment variable that holds its value
 
     def check(self) -> None:
         problem = _headers_problem(self.extra_headers or {})
         if problem:
             raise Refused("extra_headers", problem)
+        problem = _variables_problem(self.extra_headers_env or {})
+        if problem:
+            raise Refused("extra_headers_env", problem)
