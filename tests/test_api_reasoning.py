@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
+from openai.types.chat import ChatCompletion
 
 from tests.cli_runner import run_cli
 from tests.helpers.scripted_server import ScriptedServer
-from unsafe_vlm.api.client import ApiModel
+from unsafe_vlm.api.client import ApiModel, answer_of
 from unsafe_vlm.api.settings import ApiModelSettings
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.paths import CONF_DIR
@@ -86,6 +87,20 @@ def test_an_empty_answer_after_reasoning_is_an_error_answer_that_says_so(content
         answer = ask(api_model(server.url))
     assert answer.text is None
     assert answer.error == "no answer after the reasoning: content empty, 24 characters of reasoning"
+
+
+def test_an_empty_answer_after_hidden_reasoning_is_an_error_answer_that_says_so():
+    """OpenAI's reasoning models show no reasoning, but count its tokens; spent, they leave content empty."""
+    completion = ChatCompletion.model_validate({
+        "id": "x", "object": "chat.completion", "created": 0, "model": "o4-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": ""}, "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 40, "total_tokens": 49,
+                  "completion_tokens_details": {"reasoning_tokens": 40}},
+    })  # fmt: skip
+    answer = answer_of(completion)
+    assert answer.text is None
+    assert answer.error == ("no answer after the reasoning: content empty, 40 reasoning tokens "
+                            "(finish_reason=length: raise reasoning_tokens)")  # fmt: skip
 
 
 def test_an_empty_answer_without_reasoning_is_still_an_empty_answer():

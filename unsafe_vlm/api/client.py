@@ -212,15 +212,14 @@ def answer_of(completion: Any) -> Answer:
     choices = completion.choices or []
     message = getattr(choices[0], "message", None) if choices else None
     content = getattr(message, "content", None)
-    reasoning = _reasoning(message)
+    usage = getattr(completion, "usage", None)
+    reasoning = _reasoning(message, usage)
     finish = getattr(choices[0], "finish_reason", None)
     if reasoning and not (content or "").strip():
         hint = " (finish_reason=length: raise reasoning_tokens)" if finish == "length" else ""
-        return Answer(text=None, error=f"no answer after the reasoning: content empty, {len(reasoning)} characters "
-                                       f"of reasoning{hint}")  # fmt: skip
+        return Answer(text=None, error=f"no answer after the reasoning: content empty, {reasoning}{hint}")
     if not isinstance(content, str):
         return Answer(text=None, error="invalid response: no text content in choices[0].message")
-    usage = getattr(completion, "usage", None)
     return Answer(
         text=content.strip(),
         prompt_tokens=_count(getattr(usage, "prompt_tokens", None)),
@@ -229,14 +228,16 @@ def answer_of(completion: Any) -> Answer:
     )
 
 
-def _reasoning(message: Any) -> str | None:
-    """What a reasoning model thought, set aside from its answer: vLLM and SGLang's ``reasoning_content``
-    (``reasoning`` in later vLLM); the openai client keeps such unknown fields as attributes."""
+def _reasoning(message: Any, usage: Any) -> str | None:
+    """How much a reasoning model thought, in words, or None: the text vLLM and SGLang set aside in
+    ``reasoning_content`` (``reasoning`` in later vLLM; the openai client keeps such fields as
+    attributes), else the reasoning tokens OpenAI counts in ``usage`` without showing them."""
     for field in ("reasoning_content", "reasoning"):
         value = getattr(message, field, None)
         if isinstance(value, str) and value.strip():
-            return value
-    return None
+            return f"{len(value)} characters of reasoning"
+    tokens = _count(getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", None))
+    return f"{tokens} reasoning tokens" if tokens else None
 
 
 def _api_key(settings: ApiModelSettings, prefix: str) -> str:
