@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from unsafe_vlm.judges.alignment_rules import alignment_verdict
 from unsafe_vlm.judges.base import NA, YES_NO_CLASSES, label
+from unsafe_vlm.judges.identity import judge_identity
 from unsafe_vlm.judges.llm import CLASSES, read_label
 from unsafe_vlm.judges.perception_rules import perception_verdict
 from unsafe_vlm.judges.reasoning import final_reading, set_aside_reasoning
@@ -124,3 +125,15 @@ def test_an_endpoint_judge_reads_a_reasoning_reply_through_the_whole_path():
         judge = build_judge(cfg)
         probabilities = judge.judge_alignment(["No, it is harmful.", "Yes, it is fine.", "Hmm."])
     assert judge.label(probabilities) == ["Unsafe", "Safe", "N/A"]
+
+
+def test_an_endpoint_judges_request_settings_join_its_identity_only_when_set():
+    cfg = OmegaConf.load(CONF_DIR / "judge" / "llm.yaml")
+    OmegaConf.update(cfg, "api", {"base_url": "http://127.0.0.1:9/v1", "model": "judge"}, force_add=True)
+    plain = judge_identity(build_judge(cfg))
+    OmegaConf.update(cfg, "api.reasoning_tokens", 512, force_add=True)
+    OmegaConf.update(cfg, "api.max_tokens_key", "max_completion_tokens", force_add=True)
+    reasoning = judge_identity(build_judge(cfg))
+    assert "request" not in plain
+    assert reasoning["request"] == '{"max_tokens_key": "max_completion_tokens", "reasoning_tokens": 512}'
+    assert {k: v for k, v in reasoning.items() if k != "request"} == plain

@@ -56,6 +56,7 @@ _OPTIONAL_FIELDS = {"relative": ("caption", "question", "reference", "response")
 _API_DEFAULTS = {"api_key_env": None, "concurrency": 8, "timeout": 60.0, "max_retries": 4,
                  "max_tokens_key": "max_tokens", "reasoning_tokens": 0, "omit_keys": [], "extra_body": None,
                  "extra_headers": None, "extra_headers_env": None}  # fmt: skip
+_REQUEST_KEYS = ("max_tokens_key", "reasoning_tokens", "omit_keys", "extra_body")
 _REPLY_TOKENS = 8  # a label is a word or two
 _SCORE_REPLY_TOKENS = 48  # the two scores lead the reply; the start of its explanation is kept for reading
 
@@ -103,6 +104,9 @@ class LLMJudge(Judge):
             identity["weights_sha256"] = files_sha256(self.scorer.weight_files())
         else:
             identity["smoothing"] = str(self.smoothing)
+            request = _request_settings(self.client.settings)
+            if request:  # only when set, so that the identity of a judge without them stays as it was
+                identity["request"] = json.dumps(request, sort_keys=True)
         return identity
 
     # ----- the Judge interface -------------------------------------------------------------------
@@ -223,6 +227,12 @@ def _api_settings(api: Mapping[str, Any]) -> ApiModelSettings:
     values = {**_API_DEFAULTS, **given, "name": "judge", "family": "api", "seed": None,
               "text_only_image": "none", "blank_image_size": 1}  # fmt: skip
     return ApiModelSettings.from_config(values, "judge.api")
+
+
+def _request_settings(settings: ApiModelSettings) -> dict[str, Any]:
+    """The endpoint settings that change the judge's replies, where they differ from the defaults."""
+    values = {key: getattr(settings, key) for key in _REQUEST_KEYS}
+    return {key: value for key, value in values.items() if value != _API_DEFAULTS[key]}
 
 
 def _option_lines(options: Options) -> str:
