@@ -214,7 +214,7 @@ def answer_of(completion: Any) -> Answer:
     content = getattr(message, "content", None)
     usage = getattr(completion, "usage", None)
     reasoning = _reasoning(message, usage)
-    finish = getattr(choices[0], "finish_reason", None)
+    finish = getattr(choices[0], "finish_reason", None) if choices else None
     if reasoning and not (content or "").strip():
         hint = " (finish_reason=length: raise reasoning_tokens)" if finish == "length" else ""
         return Answer(text=None, error=f"no answer after the reasoning: content empty, {reasoning}{hint}")
