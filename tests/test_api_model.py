@@ -24,6 +24,8 @@ def api_model(url: str, **changes) -> ApiModel:
     settings = dict(
         name="api", family="api", base_url=url, model="scripted", api_key_env=None, concurrency=4,
         timeout=0.5, max_retries=2, seed=None, text_only_image="none", blank_image_size=8,
+        max_tokens_key="max_tokens", reasoning_tokens=0, omit_keys=[], extra_body=None, extra_headers=None,
+        extra_headers_env=None,
     )  # fmt: skip
     return ApiModel(ApiModelSettings(**{**settings, **changes}))
 

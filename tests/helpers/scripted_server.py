@@ -11,6 +11,11 @@ Each request takes the next behaviour of ``script`` (then ``ok`` for ever, or ``
     drop      the connection closed without a response
     401, 404  the key refused, the model unknown
 
+Reasoning models: ``reasoning(question)`` adds that text to each answer under ``reasoning_field``
+(vLLM's and SGLang's ``reasoning_content``), and ``refuse(body)`` returning a message answers 400
+with it, as a server does to a key it does not take (OpenAI's reasoning models and ``max_tokens``).
+The headers of each request are kept in ``headers``.
+
 A resumed run must reach the same URL (it is part of what the answers depend on): pass the
 first server's ``port``. The server stops when its ``with`` block ends (and runs in a daemon
 thread, so it never outlives the test).
@@ -43,13 +48,20 @@ class ScriptedServer:
         slow_s: float = 2.0,
         delay_s: float = 0.0,
         port: int = 0,
+        reasoning: Callable[[str], str] | None = None,
+        reasoning_field: str = "reasoning_content",
+        refuse: Callable[[dict[str, Any]], str | None] | None = None,
     ) -> None:
         self.script = list(script)
         self.then = then
         self.answer = answer
         self.slow_s = slow_s
         self.delay_s = delay_s  # every answer waits this long (to catch a run mid-way)
+        self.reasoning = reasoning
+        self.reasoning_field = reasoning_field
+        self.refuse = refuse
         self.requests: list[dict[str, Any]] = []  # the bodies received, in order
+        self.headers: list[dict[str, str]] = []  # their headers
         self.arrivals: list[float] = []  # monotonic time of each request
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -90,6 +102,11 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 behaviour = server.next_behaviour(body)
+                server.headers.append(dict(self.headers.items()))
+                refusal = server.refuse(body) if server.refuse else None
+                if refusal:
+                    self._json(400, error(refusal))
+                    return
                 if server.delay_s:
                     time.sleep(server.delay_s)
                 if behaviour == "drop":
@@ -100,7 +117,10 @@ class ScriptedServer:
                     time.sleep(server.slow_s)
                     behaviour = "ok"
                 if behaviour == "ok":
-                    self._json(200, completion(body, server.answer(question_of(body))))
+                    reply = completion(body, server.answer(question_of(body)))
+                    if server.reasoning:
+                        reply["choices"][0]["message"][server.reasoning_field] = server.reasoning(question_of(body))
+                    self._json(200, reply)
                 elif behaviour == "garbage":
                     self._send(200, b"<html>upstream proxy error</html>", "text/html")
                 elif behaviour == "empty":

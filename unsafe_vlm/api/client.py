@@ -6,6 +6,10 @@ a background thread so that up to ``concurrency`` requests are in flight while t
 loop goes on. Answers come back through ``collect`` as they arrive, for the evaluation to write
 down at once.
 
+A reasoning model's thinking (``reasoning_content``) is set aside: the answer is ``content``, and
+an empty ``content`` after reasoning is an error answer. Extra body fields and headers come from
+the settings; a header's secret value only from an environment variable (``extra_headers_env``).
+
 Two kinds of failure:
 - an answer that is not valid (a body that is no chat completion, no text, a 400 about this
   request): an ``Answer`` with ``error`` set, which the evaluation records as an error row;
@@ -64,6 +68,7 @@ class ApiModel:
         self.settings = settings
         self.prefix = prefix  # where the settings live in the config, for the messages
         self.api_key = _api_key(settings, prefix)
+        self.headers = {**(settings.extra_headers or {}), **_env_headers(settings, prefix)}  # held here, never written
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._client: Any = None
@@ -96,7 +101,13 @@ class ApiModel:
         if self._failure is not None:
             return
         loop = self._started_loop()
-        options = sampling_options(generation, self.settings.seed)
+        s = self.settings
+        options = sampling_options(
+            generation, s.seed, max_tokens_key=s.max_tokens_key, reasoning_tokens=s.reasoning_tokens,
+            omit_keys=s.omit_keys,
+        )  # fmt: skip
+        if s.extra_body:
+            options["extra_body"] = s.extra_body
         asyncio.run_coroutine_threadsafe(self._ask(key, messages, options), loop)
         self._pending += 1
 
@@ -141,7 +152,8 @@ class ApiModel:
         s = self.settings
         self._semaphore = asyncio.Semaphore(s.concurrency)
         self._client = _openai().AsyncOpenAI(
-            base_url=s.base_url, api_key=self.api_key, timeout=s.timeout, max_retries=s.max_retries
+            base_url=s.base_url, api_key=self.api_key, timeout=s.timeout, max_retries=s.max_retries,
+            default_headers=self.headers or None,
         )
 
     async def _ask(self, key: Hashable, messages: Messages, options: dict[str, Any]) -> None:
@@ -200,15 +212,32 @@ def answer_of(completion: Any) -> Answer:
     choices = completion.choices or []
     message = getattr(choices[0], "message", None) if choices else None
     content = getattr(message, "content", None)
+    usage = getattr(completion, "usage", None)
+    reasoning = _reasoning(message, usage)
+    finish = getattr(choices[0], "finish_reason", None) if choices else None
+    if reasoning and not (content or "").strip():
+        hint = " (finish_reason=length: raise reasoning_tokens)" if finish == "length" else ""
+        return Answer(text=None, error=f"no answer after the reasoning: content empty, {reasoning}{hint}")
     if not isinstance(content, str):
         return Answer(text=None, error="invalid response: no text content in choices[0].message")
-    usage = getattr(completion, "usage", None)
     return Answer(
         text=content.strip(),
         prompt_tokens=_count(getattr(usage, "prompt_tokens", None)),
         completion_tokens=_count(getattr(usage, "completion_tokens", None)),
-        finish_reason=getattr(choices[0], "finish_reason", None),
+        finish_reason=finish,
     )
+
+
+def _reasoning(message: Any, usage: Any) -> str | None:
+    """How much a reasoning model thought, in words, or None: the text vLLM and SGLang set aside in
+    ``reasoning_content`` (``reasoning`` in later vLLM; the openai client keeps such fields as
+    attributes), else the reasoning tokens OpenAI counts in ``usage`` without showing them."""
+    for field in ("reasoning_content", "reasoning"):
+        value = getattr(message, field, None)
+        if isinstance(value, str) and value.strip():
+            return f"{len(value)} characters of reasoning"
+    tokens = _count(getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", None))
+    return f"{tokens} reasoning tokens" if tokens else None
 
 
 def _api_key(settings: ApiModelSettings, prefix: str) -> str:
@@ -221,6 +250,19 @@ def _api_key(settings: ApiModelSettings, prefix: str) -> str:
             f"export {settings.api_key_env}=<your key> (keys never go in a config)"
         )
     return key
+
+
+def _env_headers(settings: ApiModelSettings, prefix: str) -> dict[str, str]:
+    headers = {}
+    for header, variable in (settings.extra_headers_env or {}).items():
+        value = os.environ.get(variable, "")
+        if not value:
+            raise UserError(
+                f"{prefix}.extra_headers_env.{header}: the environment variable {variable} is not set (or empty); "
+                f"export {variable}=<value>"
+            )
+        headers[header] = value
+    return headers
 
 
 def _count(value: Any) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PIL import Image
@@ -30,13 +30,24 @@ def chat_messages(question: str, image: Image.Image | None) -> list[dict[str, An
     return [{"role": "user", "content": content}]
 
 
-def sampling_options(generation: Mapping[str, Any], seed: int | None) -> dict[str, Any]:
-    """The request's sampling keys from ``generation.*``: greedy is temperature 0."""
-    options: dict[str, Any] = {"max_tokens": generation["max_new_tokens"], "n": 1}
+def sampling_options(
+    generation: Mapping[str, Any],
+    seed: int | None,
+    *,
+    max_tokens_key: str = "max_tokens",
+    reasoning_tokens: int = 0,
+    omit_keys: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The request's sampling keys from ``generation.*``: greedy is temperature 0.
+
+    ``max_tokens_key``: the key of the token limit (reasoning models take ``max_completion_tokens``),
+    which is ``max_new_tokens`` plus ``reasoning_tokens``; ``omit_keys``: sampling keys not sent.
+    """
+    options: dict[str, Any] = {max_tokens_key: generation["max_new_tokens"] + reasoning_tokens, "n": 1}
     if generation["do_sample"]:
         options.update(temperature=generation["temperature"], top_p=generation["top_p"])
     else:
         options["temperature"] = 0.0
     if seed is not None:
         options["seed"] = seed
-    return options
+    return {key: value for key, value in options.items() if key not in omit_keys}

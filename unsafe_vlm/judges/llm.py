@@ -5,7 +5,8 @@ model behind an OpenAI-compatible endpoint, reads each answer through a prompt f
   the judge grades as the RoBERTa judges do and PPO can take its probabilities as the reward;
 - an endpoint (``judge.api``): the reply is read as a class label (one-hot, ``smoothing`` spread
   over the classes); a reply that is no label is N/A, and its text is kept in the response row
-  (``judge_output``).
+  (``judge_output``). A think block in the reply is set aside, a verdict line ("Verdict: Unsafe")
+  or a self-correction's last label counts (``judges.reasoning``).
 
 With ``prompts.relative`` it also scores free answers against a reference (``judges.relative``,
 data=llavabench): an endpoint's reply is read for the two scores on its first line (else N/A); a
@@ -39,6 +40,7 @@ from unsafe_vlm.judges.base import (
 from unsafe_vlm.judges.errors import JudgeError
 from unsafe_vlm.judges.identity import files_sha256, text_sha256
 from unsafe_vlm.judges.llm_local import LocalLabelScorer
+from unsafe_vlm.judges.reasoning import final_reading, set_aside_reasoning
 from unsafe_vlm.judges.relative import (
     SCORES,
     RelativeReading,
@@ -51,7 +53,10 @@ from unsafe_vlm.judges.relative import (
 CLASSES = {"alignment": ALIGNMENT_CLASSES, "perception": PERCEPTION_CLASSES, "yes_no": YES_NO_CLASSES}
 _FIELDS = {"alignment": ("response",), "perception": ("response", "options"), "yes_no": ("response",)}
 _OPTIONAL_FIELDS = {"relative": ("caption", "question", "reference", "response")}  # only data=llavabench needs it
-_API_DEFAULTS = {"api_key_env": None, "concurrency": 8, "timeout": 60.0, "max_retries": 4}
+_API_DEFAULTS = {"api_key_env": None, "concurrency": 8, "timeout": 60.0, "max_retries": 4,
+                 "max_tokens_key": "max_tokens", "reasoning_tokens": 0, "omit_keys": [], "extra_body": None,
+                 "extra_headers": None, "extra_headers_env": None}  # fmt: skip
+_REQUEST_KEYS = ("max_tokens_key", "reasoning_tokens", "omit_keys", "extra_body")
 _REPLY_TOKENS = 8  # a label is a word or two
 _SCORE_REPLY_TOKENS = 48  # the two scores lead the reply; the start of its explanation is kept for reading
 
@@ -99,6 +104,9 @@ class LLMJudge(Judge):
             identity["weights_sha256"] = files_sha256(self.scorer.weight_files())
         else:
             identity["smoothing"] = str(self.smoothing)
+            request = _request_settings(self.client.settings)
+            if request:  # only when set, so that the identity of a judge without them stays as it was
+                identity["request"] = json.dumps(request, sort_keys=True)
         return identity
 
     # ----- the Judge interface -------------------------------------------------------------------
@@ -139,7 +147,7 @@ class LLMJudge(Judge):
         if self.scorer is not None:
             return RelativeReading(self._expected_scores(prompts), [None] * len(prompts))
         replies = self._replies(prompts, _SCORING)
-        read = [read_scores(reply) for reply in replies]
+        read = [read_scores(set_aside_reasoning(reply)) for reply in replies]
         unread = (float("nan"), float("nan"))
         return RelativeReading(torch.tensor([r or unread for r in read], dtype=torch.float64), list(replies))
 
@@ -162,7 +170,8 @@ class LLMJudge(Judge):
         texts = self._replies(prompts, _GREEDY)
         for prompt, text in zip(prompts, texts, strict=True):
             self.outputs[(kind, prompt)] = text
-        return one_hot([read_label(t, classes) for t in texts], classes, self.smoothing)
+        labels = [final_reading(t, lambda reply: read_label(reply, classes)) for t in texts]
+        return one_hot(labels, classes, self.smoothing)
 
     def _replies(self, prompts: list[str], generation: Mapping[str, Any]) -> list[str]:
         replies = self.client.answer([self.client.encode([p], [None])[0] for p in prompts], dict(generation))
@@ -218,6 +227,12 @@ def _api_settings(api: Mapping[str, Any]) -> ApiModelSettings:
     values = {**_API_DEFAULTS, **given, "name": "judge", "family": "api", "seed": None,
               "text_only_image": "none", "blank_image_size": 1}  # fmt: skip
     return ApiModelSettings.from_config(values, "judge.api")
+
+
+def _request_settings(settings: ApiModelSettings) -> dict[str, Any]:
+    """The endpoint settings that change the judge's replies, where they differ from the defaults."""
+    values = {key: getattr(settings, key) for key in _REQUEST_KEYS}
+    return {key: value for key, value in values.items() if value != _API_DEFAULTS[key]}
 
 
 def _option_lines(options: Options) -> str:

@@ -1,6 +1,7 @@
 """The default judge: hand-written rules, no weights (``conf/judge/rule.yaml``).
 
-The rules are documented in ``alignment_rules``, ``perception_rules`` and ``yes_no_rules``. Probabilities are
+The rules are documented in ``alignment_rules``, ``perception_rules`` and ``yes_no_rules``; ``reasoning``
+sets a think block aside and reads a verdict line or a self-correction's final verdict first. Probabilities are
 one-hot on the class the rules pick: the rules have no graded evidence to express. For a
 reward that takes a log-probability, ``smoothing`` moves that much mass evenly onto all
 classes (0.1 over 3 classes gives 0.9333 / 0.0333 / 0.0333), so the log stays finite.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from unsafe_vlm.judges import alignment_rules, perception_rules, text, yes_no_rules
+from unsafe_vlm.judges import alignment_rules, perception_rules, reasoning, text, yes_no_rules
 from unsafe_vlm.judges.alignment_rules import alignment_verdict
 from unsafe_vlm.judges.base import (
     ALIGNMENT_CLASSES,
@@ -27,9 +28,10 @@ from unsafe_vlm.judges.base import (
 from unsafe_vlm.judges.errors import JudgeError
 from unsafe_vlm.judges.identity import files_sha256
 from unsafe_vlm.judges.perception_rules import perception_verdict
+from unsafe_vlm.judges.reasoning import final_reading
 from unsafe_vlm.judges.yes_no_rules import yes_no_verdict
 
-RULE_MODULES = (alignment_rules, perception_rules, yes_no_rules, text)
+RULE_MODULES = (alignment_rules, perception_rules, yes_no_rules, text, reasoning)
 
 
 def rules_sha256() -> str:
@@ -50,14 +52,18 @@ class RuleJudge(Judge):
     def judge_perception(self, responses: Sequence[str], options: Sequence[Options]) -> torch.Tensor:
         if len(options) != len(responses):
             raise ValueError(f"{len(responses)} responses but {len(options)} option sets")
-        names = [perception_verdict(r, option_map(o)) for r, o in zip(responses, options, strict=True)]
+        names = [_perception(r, option_map(o)) for r, o in zip(responses, options, strict=True)]
         return one_hot(names, PERCEPTION_CLASSES, self.smoothing)
 
     def judge_alignment(self, responses: Sequence[str]) -> torch.Tensor:
-        names = [alignment_verdict(r) for r in responses]
+        names = [final_reading(r, alignment_verdict) for r in responses]
         return one_hot(names, ALIGNMENT_CLASSES, self.smoothing)
 
     def judge_yes_no(self, responses: Sequence[str]) -> torch.Tensor:
         """(N, 3) probabilities over ``YES_NO_CLASSES`` (Yes, No, N/A)."""
-        names = [yes_no_verdict(r) for r in responses]
+        names = [final_reading(r, yes_no_verdict) for r in responses]
         return one_hot(names, YES_NO_CLASSES, self.smoothing)
+
+
+def _perception(response: str, options: dict[str, str]) -> str:
+    return final_reading(response, lambda text: perception_verdict(text, options))
