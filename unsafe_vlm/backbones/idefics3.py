@@ -22,7 +22,13 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.base import VLMBackbone
-from unsafe_vlm.backbones.tiny import seeded_model, tiny_llama_config
+from unsafe_vlm.backbones.tiny import (
+    TinyTextSizes,
+    TinyVisionSizes,
+    seeded_model,
+    tiny_llama_config,
+    vision_tower_sizes,
+)
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import Refused, Settings, limit
@@ -57,19 +63,9 @@ SPECIAL_TOKENS = [
 
 
 @dataclass(frozen=True)
-class Idefics3Tiny(Settings):
+class Idefics3Tiny(TinyVisionSizes, TinyTextSizes):
     """``model.tiny`` of an Idefics3 (conf/model/tiny_idefics3.yaml): Llama text model, SigLIP tower, pixel shuffle."""
 
-    seed: int  # draws the random weights
-    vocab_size: int = limit(ge=1)
-    hidden_size: int = limit(ge=1)
-    num_layers: int = limit(ge=1)
-    num_heads: int = limit(ge=1)
-    vision_hidden_size: int = limit(ge=1)
-    vision_layers: int = limit(ge=1)
-    vision_heads: int = limit(ge=1)
-    image_size: int = limit(ge=1)
-    patch_size: int = limit(ge=1)
     scale_factor: int = limit(ge=1)  # pixel shuffle: (image_size / patch_size / scale_factor)^2 tokens per image
 
     def check(self) -> None:
@@ -124,14 +120,7 @@ class Idefics3Backbone(VLMBackbone):
             chat_template=IDEFICS3_CHAT_TEMPLATE,
         )
         text_config = tiny_llama_config(tokenizer, sizes)
-        vision_config = Idefics3VisionConfig(
-            hidden_size=sizes.vision_hidden_size,
-            intermediate_size=sizes.vision_hidden_size * 2,
-            num_hidden_layers=sizes.vision_layers,
-            num_attention_heads=sizes.vision_heads,
-            image_size=sizes.image_size,
-            patch_size=sizes.patch_size,
-        )
+        vision_config = Idefics3VisionConfig(**vision_tower_sizes(sizes))
         config = Idefics3Config(
             text_config=text_config,
             vision_config=vision_config,

@@ -36,7 +36,14 @@ from transformers import (
 from transformers.models.instructblip.modeling_instructblip import BaseModelOutputWithVisionQformerOutputs
 
 from unsafe_vlm.backbones.base import Generation, ModelInputs, VLMBackbone, padding_side
-from unsafe_vlm.backbones.tiny import llama_style_tokenizer, seeded_model, tiny_llama_config
+from unsafe_vlm.backbones.tiny import (
+    TinyTextSizes,
+    TinyVisionSizes,
+    llama_style_tokenizer,
+    seeded_model,
+    tiny_llama_config,
+    vision_tower_sizes,
+)
 from unsafe_vlm.backbones.tokenizer import train_wordpiece
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.errors import ConfigValueError
@@ -44,24 +51,14 @@ from unsafe_vlm.settings import Settings, limit
 
 
 @dataclass(frozen=True)
-class InstructBlipTiny(Settings):
+class InstructBlipTiny(TinyVisionSizes, TinyTextSizes):
     """``model.tiny`` of an InstructBLIP (conf/model/tiny_instructblip.yaml): ViT, Q-Former, Llama text model."""
 
-    seed: int  # draws the random weights
-    vocab_size: int = limit(ge=1)
     qformer_vocab_size: int = limit(ge=1)  # the Q-Former's own WordPiece tokenizer
-    hidden_size: int = limit(ge=1)
-    num_layers: int = limit(ge=1)
-    num_heads: int = limit(ge=1)
     qformer_hidden_size: int = limit(ge=1)
     qformer_layers: int = limit(ge=1)
     qformer_heads: int = limit(ge=1)
     num_query_tokens: int = limit(ge=1)  # image tokens the language model sees
-    vision_hidden_size: int = limit(ge=1)
-    vision_layers: int = limit(ge=1)
-    vision_heads: int = limit(ge=1)
-    image_size: int = limit(ge=1)
-    patch_size: int = limit(ge=1)
 
 
 class InstructBlipBackbone(VLMBackbone):
@@ -146,14 +143,7 @@ class InstructBlipBackbone(VLMBackbone):
             qformer_tokenizer=qformer_tokenizer,
             num_query_tokens=sizes.num_query_tokens,
         )
-        vision_config = InstructBlipVisionConfig(
-            hidden_size=sizes.vision_hidden_size,
-            intermediate_size=sizes.vision_hidden_size * 2,
-            num_hidden_layers=sizes.vision_layers,
-            num_attention_heads=sizes.vision_heads,
-            image_size=sizes.image_size,
-            patch_size=sizes.patch_size,
-        )
+        vision_config = InstructBlipVisionConfig(**vision_tower_sizes(sizes))
         qformer_config = InstructBlipQFormerConfig(
             vocab_size=len(qformer_tokenizer),
             hidden_size=sizes.qformer_hidden_size,

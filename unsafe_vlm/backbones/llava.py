@@ -18,8 +18,15 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.base import VLMBackbone
-from unsafe_vlm.backbones.tiny import llama_style_tokenizer, seeded_model, tiny_llama_config
-from unsafe_vlm.settings import Settings, limit
+from unsafe_vlm.backbones.tiny import (
+    TinyTextSizes,
+    TinyVisionSizes,
+    llama_style_tokenizer,
+    seeded_model,
+    tiny_llama_config,
+    vision_tower_sizes,
+)
+from unsafe_vlm.settings import Settings
 
 # "USER: <image>\n{question} ASSISTANT: {answer}</s>", as LLaVA-1.5 was trained.
 LLAVA_15_CHAT_TEMPLATE = (
@@ -39,19 +46,8 @@ LLAVA_15_CHAT_TEMPLATE = (
 
 
 @dataclass(frozen=True)
-class LlavaTiny(Settings):
+class LlavaTiny(TinyVisionSizes, TinyTextSizes):
     """``model.tiny`` of a LLaVA (conf/model/tiny.yaml): a Llama text model and a CLIP vision tower."""
-
-    seed: int  # draws the random weights
-    vocab_size: int = limit(ge=1)
-    hidden_size: int = limit(ge=1)
-    num_layers: int = limit(ge=1)
-    num_heads: int = limit(ge=1)
-    vision_hidden_size: int = limit(ge=1)
-    vision_layers: int = limit(ge=1)
-    vision_heads: int = limit(ge=1)
-    image_size: int = limit(ge=1)
-    patch_size: int = limit(ge=1)
 
 
 class LlavaBackbone(VLMBackbone):
@@ -78,14 +74,7 @@ class LlavaBackbone(VLMBackbone):
             image_token="<image>",
         )
         text_config = tiny_llama_config(tokenizer, sizes)
-        vision_config = CLIPVisionConfig(
-            hidden_size=sizes.vision_hidden_size,
-            intermediate_size=sizes.vision_hidden_size * 2,
-            num_hidden_layers=sizes.vision_layers,
-            num_attention_heads=sizes.vision_heads,
-            image_size=sizes.image_size,
-            patch_size=sizes.patch_size,
-        )
+        vision_config = CLIPVisionConfig(**vision_tower_sizes(sizes))
         config = LlavaConfig(
             text_config=text_config,
             vision_config=vision_config,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -9,8 +10,43 @@ from transformers import LlamaConfig, PreTrainedModel
 
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.settings import Settings, limit
 
 LLAMA_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
+
+
+@dataclass(frozen=True)
+class TinyTextSizes(Settings):
+    """The ``model.tiny`` keys of a family's random Llama text model (its own sizes come after)."""
+
+    seed: int  # draws the random weights
+    vocab_size: int = limit(ge=1)
+    hidden_size: int = limit(ge=1)
+    num_layers: int = limit(ge=1)
+    num_heads: int = limit(ge=1)
+
+
+@dataclass(frozen=True)
+class TinyVisionSizes(Settings):
+    """The ``model.tiny`` keys of a ViT-style vision tower (CLIP, SigLIP, BLIP)."""
+
+    vision_hidden_size: int = limit(ge=1)
+    vision_layers: int = limit(ge=1)
+    vision_heads: int = limit(ge=1)
+    image_size: int = limit(ge=1)
+    patch_size: int = limit(ge=1)
+
+
+def vision_tower_sizes(sizes: TinyVisionSizes) -> dict[str, int]:
+    """The keyword arguments of a ViT-style vision config (``CLIPVisionConfig(**...)``) for these sizes."""
+    return {
+        "hidden_size": sizes.vision_hidden_size,
+        "intermediate_size": sizes.vision_hidden_size * 2,
+        "num_hidden_layers": sizes.vision_layers,
+        "num_attention_heads": sizes.vision_heads,
+        "image_size": sizes.image_size,
+        "patch_size": sizes.patch_size,
+    }
 
 
 def llama_style_tokenizer(vocab_size: int, *, chat_template: str | None = None) -> Any:
