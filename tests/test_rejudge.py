@@ -14,7 +14,7 @@ from unsafe_vlm.judges.base import ALIGNMENT_CLASSES, PERCEPTION_CLASSES
 from unsafe_vlm.metrics.judge_agreement import judge_agreement
 from unsafe_vlm.report.rescore import rescore_run
 
-PARITY = "judge._target_=tests.parity_judge.ParityJudge"
+PARITY = "judge.name=tests.parity_judge:ParityJudge"
 TASKS = ("perception", "alignment_image", "alignment_text", "alignment_test")
 
 

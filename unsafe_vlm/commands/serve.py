@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from unsafe_vlm.backbones.registry import ModelSettings, build_backbone
+from unsafe_vlm.commands.checks import CommandKeys
 from unsafe_vlm.errors import ConfigValueError, UserError
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.serving.settings import ServeSettings
@@ -19,6 +20,7 @@ _SERVE_EXTRA = "serve needs fastapi and uvicorn: pip install 'unsafe-vlm[serve]'
 
 
 def serve(cfg: DictConfig) -> None:
+    run = CommandKeys.from_config(cfg, "", partial=True)
     model = ModelSettings.from_config(cfg.model, "model")
     generation = GenerationSettings.from_config(cfg.generation, "generation")
     settings = ServeSettings.from_config(cfg.serve, "serve")
@@ -37,7 +39,7 @@ def serve(cfg: DictConfig) -> None:
         raise
     device = _device(settings.device)
     listener = _listen(settings)
-    L.seed_everything(cfg.seed, verbose=False)
+    L.seed_everything(run.seed, verbose=False)
     backbone = build_backbone(model).eval()
     if model.device_map is None:
         backbone.to(device)
