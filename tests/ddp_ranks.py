@@ -15,6 +15,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from helpers.method_settings import lora_settings
 from helpers.trainers import quiet_trainer
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
@@ -97,12 +98,12 @@ def module_for(method: str, out: Path) -> L.LightningModule:
     settings = cls.settings_class.from_config(values, "method")
     backbone = build_backbone(model)
     if cls is PPOModule:
-        module = GradientRecordingPPO(backbone, settings, model.lora, judge=RuleJudge(smoothing=0.1))
+        module = GradientRecordingPPO(backbone, settings, lora_settings(model.lora), judge=RuleJudge(smoothing=0.1))
         module.out = out
         return module
     if issubclass(cls, OnPolicyModule):
-        return cls(backbone, settings, model.lora, judge=RuleJudge(smoothing=0.1))
-    return cls(backbone, settings, model.lora)
+        return cls(backbone, settings, lora_settings(model.lora), judge=RuleJudge(smoothing=0.1))
+    return cls(backbone, settings, lora_settings(model.lora))
 
 
 def main(method: str, out: Path) -> None:

@@ -71,7 +71,7 @@ class LLMSettings(Settings):
     batch_size: int = limit(ge=1)
     max_length: int = limit(ge=1)
     device: str
-    prompts: dict[str, str]
+    prompts: dict[str, str | None]  # null: a prompt the judge goes without (relative)
 
 
 class LLMJudge(Judge):
