@@ -156,7 +156,7 @@ def test_no_two_subpackages_import_each_other():
 
 READS_THE_CONFIG = ("cli.py", "config_check.py", "settings.py", "commands/")
 """Where omegaconf may be imported: the commands build typed settings from the composed config."""
-INSTANTIATED_WITH_NODES = {
+OMEGACONF_BELOW_THE_COMMANDS = {
     # Hydra's instantiate(cfg.data, _recursive_=False) hands a data module its nested keys as nodes.
     "data/settings.py",
     # Not instantiate: it reads a prompts YAML file with OmegaConf.load (yaml.safe_load would do).
@@ -179,7 +179,7 @@ def omegaconf_importers(package_dir: Path = PACKAGE_DIR) -> list[str]:
 
 
 def below_the_commands(files: list[str]) -> list[str]:
-    return [f for f in files if not f.startswith(READS_THE_CONFIG) and f not in INSTANTIATED_WITH_NODES]
+    return [f for f in files if not f.startswith(READS_THE_CONFIG) and f not in OMEGACONF_BELOW_THE_COMMANDS]
 
 
 def test_below_the_commands_no_module_imports_omegaconf():
