@@ -19,6 +19,7 @@ from helpers.trainers import quiet_trainer
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
+from unsafe_vlm.backbones.lora import LoraSettings
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.data.base import Collator
 from unsafe_vlm.data.records import SAFE, UNSAFE, Record
@@ -96,13 +97,14 @@ def module_for(method: str, out: Path) -> L.LightningModule:
     cls = method_class(method)
     settings = cls.settings_class.from_config(values, "method")
     backbone = build_backbone(model)
+    lora = LoraSettings.from_config(model.lora, "model.lora")
     if cls is PPOModule:
-        module = GradientRecordingPPO(backbone, settings, model.lora, judge=RuleJudge(smoothing=0.1))
+        module = GradientRecordingPPO(backbone, settings, lora, judge=RuleJudge(smoothing=0.1))
         module.out = out
         return module
     if issubclass(cls, OnPolicyModule):
-        return cls(backbone, settings, model.lora, judge=RuleJudge(smoothing=0.1))
-    return cls(backbone, settings, model.lora)
+        return cls(backbone, settings, lora, judge=RuleJudge(smoothing=0.1))
+    return cls(backbone, settings, lora)
 
 
 def main(method: str, out: Path) -> None:

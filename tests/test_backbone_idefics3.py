@@ -9,7 +9,7 @@ from helpers.tiny_models import tiny_sizes
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.idefics3 import Idefics3Backbone
-from unsafe_vlm.backbones.lora import add_lora
+from unsafe_vlm.backbones.lora import LoraSettings, add_lora
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.paths import CONF_DIR
 
@@ -67,7 +67,7 @@ def test_lora_targets_only_the_text_model(backbone):
 
 def test_peft_wraps_exactly_the_text_model_linears():
     fresh = Idefics3Backbone.build_tiny(tiny_sizes("tiny_idefics3"))
-    add_lora(fresh, OmegaConf.create({"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": None}))
+    add_lora(fresh, LoraSettings(r=2, alpha=4, dropout=0.0, target_modules=None))
     wrapped = {name for name, module in fresh.model.named_modules() if hasattr(module, "lora_A")}
     layers = fresh.model.config.text_config.num_hidden_layers
     assert len(wrapped) == layers * len(TEXT_LAYER_LINEARS)

@@ -16,14 +16,14 @@ from peft import PeftModel
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.identity import TINY_PREFIX, AdapterBaseMismatchError, BaseIdentity, weights_sha256
-from unsafe_vlm.backbones.lora import add_lora, load_adapter
+from unsafe_vlm.backbones.lora import LoraSettings, add_lora, load_adapter
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.rule import RuleJudge
 from unsafe_vlm.methods.ppo import VALUE_ADAPTER, PPOModule
 from unsafe_vlm.paths import CONF_DIR, REPO_DIR
 
-LORA = OmegaConf.create({"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": None})
+LORA = LoraSettings(r=4, alpha=8, dropout=0.0, target_modules=None)
 QUESTIONS = ["Is this image safe?", "Would you post this image online?"]
 ANSWERS = ["Safe.", "Unsafe, it shows a weapon."]
 

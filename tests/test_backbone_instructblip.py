@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from unsafe_vlm.backbones.instructblip import InstructBlipBackbone
-from unsafe_vlm.backbones.lora import add_lora
+from unsafe_vlm.backbones.lora import LoraSettings, add_lora
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.backbones.tokenizer import train_wordpiece
 from unsafe_vlm.backbones.vocabulary import suite_corpus
@@ -37,7 +37,7 @@ def _images() -> list[Image.Image | None]:
 
 def _with_lora(backbone: InstructBlipBackbone) -> InstructBlipBackbone:
     fresh = InstructBlipBackbone(copy.deepcopy(backbone.model), backbone.processor)
-    add_lora(fresh, OmegaConf.create({"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": None}))
+    add_lora(fresh, LoraSettings(r=2, alpha=4, dropout=0.0, target_modules=None))
     with torch.no_grad():
         for name, param in fresh.model.named_parameters():
             if "lora_B" in name:

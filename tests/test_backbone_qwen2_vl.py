@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from unsafe_vlm.backbones.base import append_answers
-from unsafe_vlm.backbones.lora import add_lora
+from unsafe_vlm.backbones.lora import LoraSettings, add_lora
 from unsafe_vlm.backbones.qwen2_vl import Qwen2VLBackbone
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.paths import CONF_DIR
@@ -75,7 +75,7 @@ def test_peft_wraps_exactly_the_matched_layers(backbone):
     import copy
 
     fresh = Qwen2VLBackbone(copy.deepcopy(backbone.model), backbone.processor)
-    add_lora(fresh, OmegaConf.create({"r": 2, "alpha": 4, "dropout": 0.0, "target_modules": None}))
+    add_lora(fresh, LoraSettings(r=2, alpha=4, dropout=0.0, target_modules=None))
     wrapped = [name for name, module in fresh.model.named_modules() if hasattr(module, "lora_A")]
     layers = backbone.model.config.text_config.num_hidden_layers
     assert len(wrapped) == layers * len(TEXT_LAYER_LINEARS)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from unsafe_vlm.backbones.base import Generation, VLMBackbone, mask_after_stop
 from unsafe_vlm.backbones.identity import weights_sha256
-from unsafe_vlm.backbones.lora import add_lora, load_adapter
+from unsafe_vlm.backbones.lora import LoraSettings, add_lora, load_adapter
 from unsafe_vlm.backbones.registry import build_backbone, model_settings, resolve_family
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.paths import CONF_DIR
@@ -251,7 +251,7 @@ def test_text_only_questions_get_the_blank_image(backbone):
 
 @pytest.mark.slow
 def test_one_lora_step_trains_adapters_only_and_keeps_the_reference(backbone, tmp_path):
-    lora = OmegaConf.create({"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": None})
+    lora = LoraSettings(r=4, alpha=8, dropout=0.0, target_modules=None)
     fresh = _fresh_copy(backbone)
     inputs = fresh.encode(QUESTIONS, _images(), ANSWERS)
     with torch.no_grad():

@@ -7,6 +7,7 @@ import math
 import lightning as L
 import pytest
 import torch
+from helpers.method_settings import lora_settings
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
@@ -32,7 +33,7 @@ def tiny():
 def test_passes_are_counted_by_phase_role_and_gradient_and_images_by_phase():
     backbone, cfg = tiny()
     counter = PassCounter(backbone.model)  # before the adapters: peft keeps the hooked model
-    add_lora(backbone, cfg.lora)
+    add_lora(backbone, lora_settings(cfg.lora))
     inputs = backbone.encode(QUESTIONS[:3], [None] * 3, answers=["No."] * 3)
     with counter.phase("score"):
         backbone(inputs)
@@ -82,7 +83,7 @@ def ppo_iteration_passes(value_adapter: str, *, batch: int = 4, minibatch: int =
     backbone, cfg = tiny()
     method = method_settings("ppo", cfg, batch_size=batch, minibatch_size=minibatch, ppo_epochs=epochs,
                              max_new_tokens=4, value_adapter=value_adapter)
-    module = PPOModule(backbone, PPOSettings.from_config(method, "method"), cfg.lora, judge=RuleJudge())
+    module = PPOModule(backbone, PPOSettings.from_config(method, "method"), lora_settings(cfg.lora), judge=RuleJudge())
     counter = PassCounter(backbone.model)
     timer = PhaseTimer(counter)
     for owner, attribute, phase in ((backbone, "generate", "generate"), (module, "collect_rollout", "rollout"),

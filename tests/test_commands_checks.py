@@ -12,10 +12,12 @@ import sys
 import pytest
 from cli_runner import run_cli
 from helpers.bad_settings import BAD_DATA, BAD_SETTINGS
+from omegaconf import OmegaConf
 
 from unsafe_vlm.cli import main
 from unsafe_vlm.commands import parts
 from unsafe_vlm.config_check import check_overrides
+from unsafe_vlm.data.sources import build_datamodule, data_settings
 from unsafe_vlm.errors import UserError
 
 
@@ -28,7 +30,7 @@ def recorders(monkeypatch):
     """Replace the data module's and the backbone's builders; return what was asked for."""
     asked: list[str] = []
 
-    def data(cfg):
+    def data(settings):
         asked.append("data")
         raise Reached("the data module was built")
 
@@ -36,7 +38,7 @@ def recorders(monkeypatch):
         asked.append("backbone")
         raise Reached("the backbone was built")
 
-    monkeypatch.setattr(parts, "_datamodule", data)
+    monkeypatch.setattr(parts, "build_datamodule", data)
     monkeypatch.setattr(parts, "build_backbone", backbone)
     monkeypatch.setattr(sys, "argv", ["unsafe_vlm"])
     return asked
@@ -97,7 +99,7 @@ def test_the_data_stage_of_the_command_is_read_before_the_backbone(command, faul
 
 def test_lightning_calling_setup_again_finds_the_records_built_before(tmp_path):
     cfg = check_overrides("fit", ["+method=sft", "model=tiny", "data.limit_per_task=4", f"data.cache_dir={tmp_path}"])
-    datamodule = parts._datamodule(cfg)
+    datamodule = build_datamodule(data_settings(OmegaConf.to_container(cfg.data, resolve=True)))
     datamodule.prepare_data()
     datamodule.setup("fit")
     test_records = datamodule.records("alignment_test")

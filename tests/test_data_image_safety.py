@@ -208,7 +208,7 @@ def evaluate(run_dir, *overrides: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_DIR), "HYDRA_FULL_ERROR": "0"}
     command = [
         sys.executable, "-m", "unsafe_vlm", "evaluate", "model=tiny", "generation.max_new_tokens=6",
-        "judge._target_=tests.parity_judge.ParityJudge", f"hydra.run.dir={run_dir}", *overrides,
+        "judge.name=tests.parity_judge:ParityJudge", f"hydra.run.dir={run_dir}", *overrides,
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, cwd=REPO_DIR, env=env, timeout=600)
 

@@ -137,7 +137,7 @@ def test_cli_scores_mme_from_its_saved_responses(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO_DIR), "HYDRA_FULL_ERROR": "0"}
     command = [
         sys.executable, "-m", "unsafe_vlm", "evaluate", "model=tiny", "generation.max_new_tokens=6",
-        "judge._target_=tests.parity_judge.ParityJudge", f"hydra.run.dir={tmp_path / 'run'}",
+        "judge.name=tests.parity_judge:ParityJudge", f"hydra.run.dir={tmp_path / 'run'}",
         "data=mme", f"data.path={path}", "data.name=mme_tiny", "data.eval_batch_size=5",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_DIR, env=env, timeout=600)

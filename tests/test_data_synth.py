@@ -106,7 +106,7 @@ def test_run_synth_replaces_only_a_synthetic_data_set_and_only_when_asked(tmp_pa
     with pytest.raises(DataError, match=error_at(tmp_path / "a-file") + "is a file, not a folder"):
         run_synth(out=tmp_path / "a-file", overwrite=True, **TINY)
     with pytest.raises(DataError, match="out=DIR"):
-        run_synth({"out": "???"})
+        run_synth(out="???")
     with pytest.raises(ValueError, match="unknown synthetic parameter"):
         SynthParams.from_mapping({"colours": 3})
 

@@ -30,7 +30,7 @@ def evaluate(
     command = [
         sys.executable, "-m", "unsafe_vlm", "evaluate", "model=tiny", "data=synthetic",
         f"data.cache_dir={cache}", "data.limit_per_task=6", "data.eval_batch_size=2",
-        "generation.max_new_tokens=6", "judge._target_=tests.crashing_judge.CrashingJudge",
+        "generation.max_new_tokens=6", "judge.name=tests.crashing_judge:CrashingJudge",
         f"data.tasks=[{','.join(TASKS)}]",
         f"hydra.run.dir={run_dir}", *extra,
     ]  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from cli_runner import run_cli
+from helpers.method_settings import lora_settings
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.lora import add_lora
@@ -67,7 +68,7 @@ def test_an_adapter_folder_without_adapter_config_is_one_line(tmp_path, data_cac
 def test_an_adapter_made_for_another_backbone_is_refused_clearly(tmp_path, data_cache):
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
     backbone = build_backbone(cfg)
-    add_lora(backbone, cfg.lora)
+    add_lora(backbone, lora_settings(cfg.lora))
     adapter = tmp_path / "llava-adapter"
     backbone.model.save_pretrained(str(adapter))
 

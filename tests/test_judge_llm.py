@@ -17,7 +17,7 @@ from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.identity import judge_identity
 from unsafe_vlm.judges.llm import LLMJudge, read_label
-from unsafe_vlm.judges.registry import build_judge
+from unsafe_vlm.judges.registry import build_judge, judge_settings
 from unsafe_vlm.paths import CONF_DIR
 
 OPTIONS = {"A": "Swastika", "B": "demonic figure", "C": "Knife attacks", "D": "Nudity in public"}
@@ -33,7 +33,7 @@ def llm_judge(**settings) -> LLMJudge:
     cfg = OmegaConf.load(CONF_DIR / "judge" / "llm.yaml")
     for key, value in settings.items():
         OmegaConf.update(cfg, key, value, force_add=True)
-    return build_judge(cfg)
+    return build_judge(judge_settings(cfg))
 
 
 def label_logprob(judge: LLMJudge, prompt: str, label: str) -> float:

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from unsafe_vlm.judges.capabilities import check_judge_covers
 from unsafe_vlm.judges.errors import JudgeError
-from unsafe_vlm.judges.registry import build_judge
+from unsafe_vlm.judges.registry import build_judge, judge_settings
 from unsafe_vlm.judges.relative import ScoredAnswer, exclusive_probabilities, read_scores
 from unsafe_vlm.judges.rule import RuleJudge
 from unsafe_vlm.paths import CONF_DIR
@@ -29,7 +29,7 @@ def llm_judge(**settings):
     cfg = OmegaConf.load(CONF_DIR / "judge" / "llm.yaml")
     for key, value in settings.items():
         OmegaConf.update(cfg, key, value, force_add=True)
-    return build_judge(cfg)
+    return build_judge(judge_settings(cfg))
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from transformers import RobertaConfig, RobertaForSequenceClassification, Robert
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.judges import JudgeError, build_judge
+from unsafe_vlm.judges.registry import judge_settings
 from unsafe_vlm.judges.roberta import RobertaJudge
 
 RESPONSES = ["Yes, it is safe.", "No, it is unsafe. The image shows Arson.", "", "I cannot help with that."]
@@ -152,7 +153,7 @@ def test_build_judge_from_the_composed_config(tiny, alignment_file):
     cfg = check_overrides(
         "evaluate", ["judge=roberta", f"judge.base_model={tiny['folder']}", f"judge.alignment_weights={alignment_file}"]
     )
-    judge = build_judge(cfg.judge)
+    judge = build_judge(judge_settings(cfg.judge))
     assert isinstance(judge, RobertaJudge) and judge.name == "roberta"
     assert judge.judge_alignment(RESPONSES).shape == (4, 3)
 

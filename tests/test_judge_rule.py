@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 
 from unsafe_vlm.config_check import check_overrides
 from unsafe_vlm.judges import ALIGNMENT_CLASSES, PERCEPTION_CLASSES, Judge, JudgeError, build_judge, label
+from unsafe_vlm.judges.registry import judge_settings
 from unsafe_vlm.judges.rule import RuleJudge
 from unsafe_vlm.paths import CONF_DIR
 
@@ -60,45 +61,55 @@ def test_label_infers_classes_from_width_or_takes_them():
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONF_DIR / "judge").glob("*.yaml")))
-def test_every_judge_config_starts_with_a_comment_and_has_a_target(name):
+def test_every_judge_config_starts_with_a_comment_and_names_its_judge_by_key_alone(name):
     path = CONF_DIR / "judge" / f"{name}.yaml"
     assert path.read_text().startswith("#")
     cfg = OmegaConf.load(path)
-    assert cfg.name == name and "_target_" in cfg
+    assert cfg.name == name and "_target_" not in cfg
+    assert judge_settings(cfg).name == name  # the YAML holds every setting its class declares, and no other
 
 
 def test_the_composed_default_config_builds_the_rule_judge():
     cfg = check_overrides("evaluate", ["judge=rule", "judge.smoothing=0.1"])
-    judge = build_judge(cfg.judge)
+    judge = build_judge(judge_settings(cfg.judge))
     assert isinstance(judge, RuleJudge) and isinstance(judge, Judge)
     assert judge.smoothing == 0.1 and judge.name == "rule"
 
 
-def test_build_judge_by_name_without_a_target():
-    assert isinstance(build_judge({"name": "rule"}), RuleJudge)
+def test_build_judge_by_name_from_its_settings():
+    assert isinstance(build_judge(judge_settings({"name": "rule", "smoothing": 0.0})), RuleJudge)
 
 
 def test_roberta_without_weights_names_the_keys_to_set():
     cfg = check_overrides("evaluate", ["judge=roberta"])
     with pytest.raises(JudgeError, match="judge.alignment_weights"):
-        build_judge(cfg.judge)
+        build_judge(judge_settings(cfg.judge))
 
 
 def test_unknown_judge_name_lists_the_valid_ones():
-    with pytest.raises(JudgeError, match="unknown judge 'gpt4'; choose one of: llm, roberta, rule"):
-        build_judge({"name": "gpt4"})
+    message = "judge.name: unknown judge 'rul'; did you mean 'rule'.*choose one of: llm, roberta, rule"
+    with pytest.raises(JudgeError, match=message):
+        judge_settings({"name": "rul"})
 
 
 def test_unknown_setting_names_the_key():
-    with pytest.raises(JudgeError, match="judge.smothing is not a setting of RuleJudge"):
-        build_judge({"name": "rule", "smothing": 0.1})
+    with pytest.raises(JudgeError, match="judge.smothing: unknown key; did you mean 'smoothing'"):
+        judge_settings({"name": "rule", "smothing": 0.1})
+    with pytest.raises(JudgeError, match="judge.smoothing: is missing"):
+        judge_settings({"name": "rule"})
 
 
-def test_a_target_that_is_not_a_judge_is_refused():
+def test_a_class_that_is_not_a_judge_is_refused():
     with pytest.raises(JudgeError, match="does not make a judge"):
-        build_judge({"_target_": "argparse.Namespace", "name": "x"})
+        judge_settings({"name": "argparse:Namespace"})
     with pytest.raises(JudgeError, match="cannot import"):
-        build_judge({"_target_": "unsafe_vlm.judges.nope.Nope"})
+        judge_settings({"name": "unsafe_vlm.judges.nope:Nope"})
+
+
+def test_a_judge_of_your_own_is_named_by_module_and_class_and_takes_its_settings():
+    settings = judge_settings({"name": "tests.parity_judge:ParityJudge", "smoothing": 0.0})
+    judge = build_judge(settings)
+    assert type(judge).__name__ == "ParityJudge" and judge.name == "tests.parity_judge:ParityJudge"
 
 
 def test_options_may_be_four_texts_in_letter_order():

@@ -152,6 +152,50 @@ def test_no_two_subpackages_import_each_other():
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
+# ----- the raw config stays in the commands --------------------------------------------------
+
+READS_THE_CONFIG = ("cli.py", "config_check.py", "settings.py", "commands/")
+"""Where omegaconf may be imported: the commands build typed settings from the composed config."""
+OMEGACONF_BELOW_THE_COMMANDS = {
+    # Hydra's instantiate(cfg.data, _recursive_=False) hands a data module its nested keys as nodes.
+    "data/settings.py",
+    # Not instantiate: it reads a prompts YAML file with OmegaConf.load (yaml.safe_load would do).
+    "backbones/vocabulary.py",
+}
+
+
+def omegaconf_importers(package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """Files of the package that import omegaconf, from the package's folder on (``data/settings.py``)."""
+    found = []
+    for path in sorted(package_dir.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name.split(".")[0] == "omegaconf" for name in names):
+                found.append(path.relative_to(package_dir).as_posix())
+                break
+    return found
+
+
+def below_the_commands(files: list[str]) -> list[str]:
+    return [f for f in files if not f.startswith(READS_THE_CONFIG) and f not in OMEGACONF_BELOW_THE_COMMANDS]
+
+
+def test_below_the_commands_no_module_imports_omegaconf():
+    assert below_the_commands(omegaconf_importers()) == [], "take typed settings, built in commands/, instead"
+
+
+def test_the_omegaconf_scan_finds_an_import_inside_a_function(tmp_path):
+    package = write_package(tmp_path, {
+        "unsafe_vlm/commands/fit.py": "from omegaconf import DictConfig\n",
+        "unsafe_vlm/judges/rule.py": "def f():\n    import omegaconf.errors\n",
+        "unsafe_vlm/data/settings.py": "from omegaconf import OmegaConf\n",
+        "unsafe_vlm/rl/gae.py": "import torch\n",
+    })  # fmt: skip
+    assert below_the_commands(omegaconf_importers(package)) == ["judges/rule.py"]
+
+
 # ----- the checker, on a made-up package ------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers.method_settings import settings_for
+from helpers.method_settings import lora_settings, settings_for
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone
@@ -16,7 +16,7 @@ from unsafe_vlm.paths import CONF_DIR
 @pytest.fixture(scope="module")
 def module() -> SFTModule:
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    return SFTModule(build_backbone(cfg), settings_for("sft", lr=1e-3, warmup_ratio=0.0), cfg.lora)
+    return SFTModule(build_backbone(cfg), settings_for("sft", lr=1e-3, warmup_ratio=0.0), lora_settings(cfg.lora))
 
 
 def test_finite_statistics_pass(module):

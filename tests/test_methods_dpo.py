@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from helpers.method_settings import settings_for
+from helpers.method_settings import lora_settings, settings_for
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone
@@ -52,7 +52,8 @@ def dpo_batch(backbone) -> dict:
 def module() -> RecordingDPO:
     torch.manual_seed(0)
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    module = RecordingDPO(build_backbone(cfg), settings_for("dpo", lr=1e-2, beta=0.1, warmup_ratio=0.0), cfg.lora)
+    settings = settings_for("dpo", lr=1e-2, beta=0.1, warmup_ratio=0.0)
+    module = RecordingDPO(build_backbone(cfg), settings, lora_settings(cfg.lora))
     module.configure_model()
     return module
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import lightning as L
 import pytest
 import torch
+from helpers.method_settings import lora_settings
 from helpers.policy_learning import QUESTIONS, FirstWordJudge, most_frequent_first_word, sharp_tiny_backbone
 from helpers.trainers import quiet_trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -70,7 +71,7 @@ def test_grpo_learns_the_reward_of_its_judge(baseline):
     judge = FirstWordJudge(most_frequent_first_word(backbone, batch["inputs"]))
     iterations = 12
     settings = grpo_settings(lr=3e-4, batch_size=16, group_size=2, baseline=baseline, scale_by_std=baseline == "mean")
-    module = GRPOModule(backbone, settings, cfg.lora, judge=judge)
+    module = GRPOModule(backbone, settings, lora_settings(cfg.lora), judge=judge)
     quiet_trainer().fit(module, train_dataloaders=repeating(batch, iterations))
 
     rates = judge.hit_rates
@@ -83,7 +84,7 @@ def test_grpo_learns_the_reward_of_its_judge(baseline):
 def test_each_prompt_is_answered_group_size_times_from_images_encoded_once():
     torch.manual_seed(0)
     backbone, cfg = sharp_tiny_backbone()
-    module = GRPOModule(backbone, grpo_settings(group_size=3), cfg.lora, judge=AlternatingJudge())
+    module = GRPOModule(backbone, grpo_settings(group_size=3), lora_settings(cfg.lora), judge=AlternatingJudge())
     module.configure_model()
     images = [Image.new("RGB", (32, 32), (60 * i, 0, 0)) for i in range(2)]
     prompts = backbone.encode(QUESTIONS[:2], images)
@@ -118,7 +119,7 @@ def test_every_token_of_an_answer_carries_its_advantage_and_a_group_without_sign
     backbone, cfg = sharp_tiny_backbone()
     prompts = backbone.encode(QUESTIONS[:2], [None] * 2)
     settings = grpo_settings(group_size=2, reward="gold_probability", kl_penalty=kl_penalty)
-    module = GRPOModule(backbone, settings, cfg.lora, judge=AlternatingJudge())
+    module = GRPOModule(backbone, settings, lora_settings(cfg.lora), judge=AlternatingJudge())
     module.configure_model()  # LoRA starts at zero: policy = reference, so the KL in the reward is 0
     rollout = module.collect_rollout(prompts, [UNSAFE] * 2)
     # groups [0.9, 0.1]: mean 0.5, std sqrt(0.32) -> +-0.4 / 0.56569 = +-0.70711 on every real token
@@ -137,7 +138,7 @@ def test_every_token_of_an_answer_carries_its_advantage_and_a_group_without_sign
 
 def test_grpo_has_no_value_head_or_value_adapter():
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    module = GRPOModule(build_backbone(cfg), grpo_settings(), cfg.lora, judge=AlternatingJudge())
+    module = GRPOModule(build_backbone(cfg), grpo_settings(), lora_settings(cfg.lora), judge=AlternatingJudge())
     module.configure_model()
     names = [name for name, p in module.named_parameters() if p.requires_grad]
     assert names and all("lora_" in name and ".default." in name for name in names)
@@ -158,7 +159,7 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
         L.seed_everything(0, verbose=False)
         backbone, cfg = sharp_tiny_backbone()
         settings = grpo_settings(batch_size=2, group_size=2, minibatch_size=4, ppo_epochs=1, lr=1e-2)
-        module = GRPOModule(backbone, settings, cfg.lora, judge=FirstWordJudge("a"))
+        module = GRPOModule(backbone, settings, lora_settings(cfg.lora), judge=FirstWordJudge("a"))
         checkpoints = ModelCheckpoint(dirpath=folder, save_last=True, save_top_k=0, every_n_train_steps=1)
         trainer = quiet_trainer(max_steps=4, enable_checkpointing=True, callbacks=[checkpoints, *callbacks])
         trainer.fit(module, train_dataloaders=repeating(batch_of(backbone, QUESTIONS[:2]), 4), ckpt_path=ckpt_path)

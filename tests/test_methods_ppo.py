@@ -6,6 +6,7 @@ from __future__ import annotations
 import lightning as L
 import pytest
 import torch
+from helpers.method_settings import lora_settings
 from helpers.policy_learning import QUESTIONS, FirstWordJudge, most_frequent_first_word, sharp_tiny_backbone
 from helpers.trainers import quiet_trainer
 from omegaconf import OmegaConf
@@ -41,7 +42,8 @@ def test_ppo_learns_the_reward_of_its_judge(value_adapter):
     batch = {"records": records, "inputs": inputs}
     iterations = 12
     loader = DataLoader(range(iterations), batch_size=None, collate_fn=lambda _: batch)
-    module = PPOModule(backbone, ppo_settings(lr=3e-4, value_adapter=value_adapter), cfg.lora, judge=judge)
+    settings = ppo_settings(lr=3e-4, value_adapter=value_adapter)
+    module = PPOModule(backbone, settings, lora_settings(cfg.lora), judge=judge)
     trainer = quiet_trainer()
     trainer.fit(module, train_dataloaders=loader)
 
@@ -60,7 +62,7 @@ def test_ppo_refuses_a_judge_without_alignment_verdicts():
         tasks = ("perception",)
 
     with pytest.raises(UserError, match="judge 'perception-only' cannot judge alignment answers"):
-        PPOModule(backbone, ppo_settings(), cfg.lora, judge=PerceptionOnly(name="perception-only"))
+        PPOModule(backbone, ppo_settings(), lora_settings(cfg.lora), judge=PerceptionOnly(name="perception-only"))
 
     class NoAlignment:
         name = "letters"
@@ -69,7 +71,7 @@ def test_ppo_refuses_a_judge_without_alignment_verdicts():
             return torch.zeros(len(responses), 5)
 
     with pytest.raises(UserError, match="judge 'letters' cannot judge alignment answers"):
-        PPOModule(backbone, ppo_settings(), cfg.lora, judge=NoAlignment())
+        PPOModule(backbone, ppo_settings(), lora_settings(cfg.lora), judge=NoAlignment())
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.5])
@@ -78,7 +80,8 @@ def test_rollout_logprobs_are_those_of_the_distribution_that_sampled(temperature
     softmax(logits / T)."""
     torch.manual_seed(0)
     backbone, cfg = sharp_tiny_backbone()
-    module = PPOModule(backbone, ppo_settings(temperature=temperature), cfg.lora, judge=FirstWordJudge("a"))
+    settings = ppo_settings(temperature=temperature)
+    module = PPOModule(backbone, settings, lora_settings(cfg.lora), judge=FirstWordJudge("a"))
     module.configure_model()
     inputs = backbone.encode(QUESTIONS[:4], [None] * 4)
     rollout = module.collect_rollout(inputs, [UNSAFE] * 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-from helpers.method_settings import settings_for
+from helpers.method_settings import lora_settings, settings_for
 from helpers.policy_learning import QUESTIONS, FirstWordJudge, sharp_tiny_backbone
 from helpers.trainers import quiet_trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -22,7 +22,7 @@ def frozen_module(**changes) -> PPOModule:
     backbone, cfg = sharp_tiny_backbone()
     settings = settings_for("ppo", value_adapter="frozen", minibatch_size=2, ppo_epochs=1, max_new_tokens=4,
                             warmup_ratio=0.0, **changes)
-    return PPOModule(backbone, settings, cfg.lora, judge=FirstWordJudge("a"))
+    return PPOModule(backbone, settings, lora_settings(cfg.lora), judge=FirstWordJudge("a"))
 
 
 def test_the_values_are_the_heads_reading_of_the_reference_pass():

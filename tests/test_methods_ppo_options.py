@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 import torch
 from cli_runner import run_cli
-from helpers.method_settings import settings_for
+from helpers.method_settings import lora_settings, settings_for
 from helpers.policy_learning import QUESTIONS, sharp_tiny_backbone
 
 from unsafe_vlm.data.records import UNSAFE
@@ -40,7 +40,7 @@ def ppo_rollout(**changes):
     torch.manual_seed(0)
     backbone, cfg = sharp_tiny_backbone()
     settings = settings_for("ppo", batch_size=4, **SHORT, **changes)
-    module = PPOModule(backbone, settings, cfg.lora, judge=AlternatingJudge())
+    module = PPOModule(backbone, settings, lora_settings(cfg.lora), judge=AlternatingJudge())
     module.configure_model()  # LoRA starts at zero: policy = reference, so every KL is 0
     inputs = backbone.encode(QUESTIONS[:4], [None] * 4)
     return module, module.collect_rollout(inputs, [UNSAFE] * 4, YES_NO)
@@ -82,7 +82,7 @@ def test_grpo_gives_a_group_of_open_ended_answers_no_advantage():
     torch.manual_seed(0)
     backbone, cfg = sharp_tiny_backbone()
     settings = settings_for("grpo", batch_size=2, group_size=2, mask_open_ended=True, **SHORT)
-    module = GRPOModule(backbone, settings, cfg.lora, judge=AlternatingJudge())
+    module = GRPOModule(backbone, settings, lora_settings(cfg.lora), judge=AlternatingJudge())
     module.configure_model()
     prompts = backbone.encode(QUESTIONS[:2], [None] * 2)
     rollout = module.collect_rollout(prompts, [UNSAFE] * 2, [True, False])

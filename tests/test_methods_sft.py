@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers.method_settings import settings_for
+from helpers.method_settings import lora_settings, settings_for
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone
@@ -29,7 +29,8 @@ class RecordingSFT(SFTModule):
 def module() -> RecordingSFT:
     torch.manual_seed(0)
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    return RecordingSFT(build_backbone(cfg).eval(), settings_for("sft", lr=1e-3, warmup_ratio=0.0), cfg.lora)
+    settings = settings_for("sft", lr=1e-3, warmup_ratio=0.0)
+    return RecordingSFT(build_backbone(cfg).eval(), settings, lora_settings(cfg.lora))
 
 
 def sft_loss(module: RecordingSFT, inputs: dict) -> torch.Tensor:

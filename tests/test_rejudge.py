@@ -14,7 +14,7 @@ from unsafe_vlm.judges.base import ALIGNMENT_CLASSES, PERCEPTION_CLASSES
 from unsafe_vlm.metrics.judge_agreement import judge_agreement
 from unsafe_vlm.report.rescore import rescore_run
 
-PARITY = "judge._target_=tests.parity_judge.ParityJudge"
+PARITY = "judge.name=tests.parity_judge:ParityJudge"
 TASKS = ("perception", "alignment_image", "alignment_text", "alignment_test")
 
 
@@ -61,7 +61,7 @@ def test_rejudge_prints_agreement_kappa_and_the_matrix_and_the_scores_under_each
     assert metrics["judge/name"] == "rule" and len(metrics["judge/rules_sha256"]) == 64
     own = rescore_run(judged_run).metrics
     assert own["judge/class"] == "tests.parity_judge.ParityJudge"
-    assert "Headline scores under each judge" in shown and "rule (the run's)" in shown  # the parity judge's name
+    assert "Headline scores under each judge" in shown and "ParityJudge (the run's)" in shown  # the parity judge's name
 
     cli(monkeypatch, "rejudge", str(judged_run), "judge=rule")  # the same judge again: nothing asked
     assert "all verdicts reused from an earlier rejudge with this judge" in capsys.readouterr().out

@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
+from unsafe_vlm.commands import parts
 from unsafe_vlm.commands.checks import check_settings
 from unsafe_vlm.config_check import check_overrides, group_options, plain_method_override
 from unsafe_vlm.evaluation.runner import evaluation_settings
@@ -115,10 +116,14 @@ def test_cfg_job_shows_the_tuned_values():
     assert "training" not in printed["model"]
 
 
+def fingerprint(cfg) -> dict:
+    return evaluation_settings(check_settings(cfg).evaluation(), parts._datamodule(cfg))
+
+
 def test_fit_and_evaluate_share_one_evaluation_fingerprint():
     """The responses of fit's evaluations and of evaluate depend on the same settings, named alike."""
-    fit = evaluation_settings(check_overrides("fit", ["+method=ppo"]))
-    evaluate = evaluation_settings(check_overrides("evaluate", []))
+    fit = fingerprint(check_overrides("fit", ["+method=ppo"]))
+    evaluate = fingerprint(check_overrides("evaluate", []))
     assert fit == evaluate
     generation = {k: v for k, v in fit.items() if k.startswith("generation.")}
     assert generation == {

@@ -76,6 +76,7 @@ def measure(setup: str, options: dict) -> dict:
     from bench.memory import peak_memory_mib, reset_peak, synchronizer
     from bench.passes import PassCounter
     from bench.phases import PhaseTimer
+    from unsafe_vlm.backbones.lora import LoraSettings
     from unsafe_vlm.backbones.registry import build_backbone
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
@@ -94,7 +95,7 @@ def measure(setup: str, options: dict) -> dict:
             method[key] = options[key]
     module_class = method_class(name)
     settings = module_class.settings_class.from_config(method, "method")
-    module = module_class(backbone, settings, model_cfg.lora, judge=RuleJudge())
+    module = module_class(backbone, settings, LoraSettings.from_config(model_cfg.lora, "model.lora"), judge=RuleJudge())
 
     sync = synchronizer(device)
     counter = PassCounter(backbone.model, sync=sync)

@@ -107,11 +107,13 @@ def train_ours(backbone, model_cfg, method, records, steps, clock, tokens, optio
     import torch
     from lightning.pytorch.callbacks import Callback
 
+    from unsafe_vlm.backbones.lora import LoraSettings
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.methods.registry import method_class
 
     module_class = method_class(options["method"])
-    module = module_class(backbone, module_class.settings_class.from_config(method, "method"), model_cfg.lora)
+    settings = module_class.settings_class.from_config(method, "method")
+    module = module_class(backbone, settings, LoraSettings.from_config(model_cfg.lora, "model.lora"))
     collate = Collator(backbone, options["method"])
 
     def counted(batch_records):
@@ -143,9 +145,10 @@ def train_trl(backbone, model_cfg, method, records, steps, clock, tokens, option
     from transformers import TrainerCallback
     from transformers.trainer_callback import PrinterCallback
 
-    from unsafe_vlm.backbones.lora import lora_config
+    from unsafe_vlm.backbones.lora import LoraSettings, lora_config
 
     kind = options["method"]
+    lora = LoraSettings.from_config(model_cfg.lora, "model.lora")
     dataset = trl_dataset(backbone, records, kind)
     common = {
         "output_dir": str(Path(tempfile.mkdtemp(prefix="bench_trl_"))),
@@ -176,14 +179,14 @@ def train_trl(backbone, model_cfg, method, records, steps, clock, tokens, option
         from trl import SFTConfig, SFTTrainer
 
         trainer = SFTTrainer(model=backbone.model, args=SFTConfig(**common), train_dataset=dataset,
-                             processing_class=backbone.processor, peft_config=lora_config(model_cfg.lora, backbone),
+                             processing_class=backbone.processor, peft_config=lora_config(lora, backbone),
                              callbacks=[Stamp()])
     else:
         from trl import DPOConfig, DPOTrainer
 
         trainer = DPOTrainer(model=backbone.model, args=DPOConfig(**common, beta=float(method["beta"])),
                              train_dataset=dataset, processing_class=backbone.processor,
-                             peft_config=lora_config(model_cfg.lora, backbone), callbacks=[Stamp()])
+                             peft_config=lora_config(lora, backbone), callbacks=[Stamp()])
     trainer.data_collator = counted_trl_collator(trainer.data_collator, tokens)
     trainer.remove_callback(PrinterCallback)  # its end-of-training print would break the table
     trainer.train()

@@ -70,6 +70,7 @@ def prepared(setup: str, model: str):
 
     from bench.configs import method_settings, model_config
     from bench_ppo import training_records
+    from unsafe_vlm.backbones.lora import LoraSettings
     from unsafe_vlm.backbones.registry import build_backbone
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
@@ -79,7 +80,8 @@ def prepared(setup: str, model: str):
     cfg = model_config(model)
     backbone = build_backbone(cfg)
     method = method_settings("ppo", cfg, value_adapter="shared" if setup == "two-rows" else setup)
-    module = PPOModule(backbone, PPOSettings.from_config(method, "method"), cfg.lora, judge=RuleJudge())
+    lora = LoraSettings.from_config(cfg.lora, "model.lora")
+    module = PPOModule(backbone, PPOSettings.from_config(method, "method"), lora, judge=RuleJudge())
     module.configure_model()
     batch = Collator(backbone, "ppo")(training_records("ppo", int(method["batch_size"])))
     torch.manual_seed(1)  # the same answers for every set-up

@@ -25,22 +25,22 @@ class LoraSettings(Settings):
     target_modules: list[str] | None  # null: the family's language-model linear layers
 
 
-def lora_config(cfg: Any, backbone: VLMBackbone) -> LoraConfig:
-    """cfg keys: r, alpha, dropout, target_modules (null: the family's language-model layers)."""
+def lora_config(lora: LoraSettings, backbone: VLMBackbone) -> LoraConfig:
+    """peft's config for these settings (no target_modules: the family's language-model layers)."""
     return LoraConfig(
-        r=int(cfg.r),
-        lora_alpha=int(cfg.alpha),
-        lora_dropout=float(cfg.dropout),
-        target_modules=cfg.get("target_modules") or backbone.lora_target_modules,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules or backbone.lora_target_modules,
         bias="none",
     )
 
 
-def add_lora(backbone: VLMBackbone, cfg: Any) -> None:
+def add_lora(backbone: VLMBackbone, lora: LoraSettings) -> None:
     """Wrap the backbone's model with fresh trainable LoRA adapters; base weights frozen."""
     if isinstance(backbone.model, PeftModel):
         raise ValueError("model already carries LoRA adapters")
-    backbone.model = get_peft_model(backbone.model, lora_config(cfg, backbone))
+    backbone.model = get_peft_model(backbone.model, lora_config(lora, backbone))
 
 
 def load_adapter(backbone: VLMBackbone, path: str | Path, *, trainable: bool = False) -> None:

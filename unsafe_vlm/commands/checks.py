@@ -4,14 +4,19 @@ is read or weights load: a wrong value is one line naming its key, not a failure
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-from omegaconf import DictConfig
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
 
 from unsafe_vlm.api.settings import ApiModelSettings
 from unsafe_vlm.backbones.registry import ModelSettings, model_settings
+from unsafe_vlm.data.sources import data_settings
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.generation import GenerationSettings
+from unsafe_vlm.evaluation.runner import EvaluationSettings
+from unsafe_vlm.judges.registry import judge_settings
 from unsafe_vlm.methods.base import MethodSettings
 from unsafe_vlm.methods.registry import method_class, missing_method_message
 from unsafe_vlm.settings import Settings, limit
@@ -56,28 +61,58 @@ class TrainerSettings(Settings):
 
 
 @dataclass(frozen=True)
-class RunSettings:
-    """The checked settings of one command (``method`` only for fit)."""
+class CommandKeys(Settings):
+    """The keys at the top of ``conf/evaluate.yaml`` (and of the other commands that seed)."""
 
+    seed: int  # seeds Python, NumPy and torch
+
+
+@dataclass(frozen=True)
+class FitKeys(CommandKeys):
+    """The keys at the top of ``conf/fit.yaml``; what each does is written there."""
+
+    ckpt_path: str | None
+    checkpoint_every: int = limit(ge=1)
+    evaluate_before: bool
+    evaluate_after: bool
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The checked settings of one ``fit`` or ``evaluate``; below ``commands/`` only these travel.
+
+    ``run`` is ``FitKeys`` for fit; ``method`` is None for evaluate; ``run_dir`` is None outside a Hydra run.
+    """
+
+    command: str
+    run: CommandKeys
+    run_dir: Path | None
     model: ModelSettings | ApiModelSettings
+    data: Settings  # the data source's own settings (conf/data/<name>.yaml)
     generation: GenerationSettings
     trainer: TrainerSettings
+    judge: Settings  # the judge class's own settings (conf/judge/<name>.yaml)
     method: MethodSettings | None
+
+    def evaluation(self) -> EvaluationSettings:
+        return EvaluationSettings(model=self.model, generation=self.generation, judge=self.judge, seed=self.run.seed)
 
 
 def check_settings(cfg: DictConfig) -> RunSettings:
-    """Check the model, generation, trainer and (fit) method nodes; raise one ``UserError``."""
+    """Check the run, model, data, generation, trainer, judge and (fit) method nodes; raise one ``UserError``."""
     model = model_settings(cfg.model)
+    data = data_settings(OmegaConf.to_container(cfg.data, resolve=True))
     method = None
-    if cfg.command == "fit" and isinstance(model, ApiModelSettings):
+    fit = cfg.command == "fit"
+    if fit and isinstance(model, ApiModelSettings):
         raise UserError(
             f"model={model.name}: fit trains a model's weights, and one behind an API has none here; "
             f"evaluate it (python -m unsafe_vlm evaluate model={model.name}) or fit a model the suite loads"
         )
-    if cfg.command == "fit":
+    if fit:
         if "method" not in cfg:
             raise UserError(missing_method_message())
-        method = method_class(cfg.method.get("name")).settings(cfg)
+        method = method_settings(cfg, train_open_ended=getattr(data, "train_open_ended", False))
         if model.adapter:
             raise UserError(
                 f"model.adapter={model.adapter}: fit trains new LoRA adapters on the base model and cannot "
@@ -86,8 +121,26 @@ def check_settings(cfg: DictConfig) -> RunSettings:
     elif "method" in cfg:
         raise UserError(NO_METHOD_IN_EVALUATE)
     return RunSettings(
+        command=str(cfg.command),
+        run=(FitKeys if fit else CommandKeys).from_config(cfg, "", partial=True),
+        run_dir=Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None,
         model=model,
+        data=data,
         generation=GenerationSettings.from_config(cfg.generation, "generation"),
         trainer=TrainerSettings.from_config(cfg.trainer, "trainer", partial=True),
+        judge=judge_settings_of(cfg),
         method=method,
     )
+
+
+def method_settings(cfg: DictConfig, *, train_open_ended: bool) -> MethodSettings:
+    """The checked ``method`` node, and the data it trains on checked against it."""
+    module_class = method_class(cfg.method.get("name"))
+    method = module_class.settings_class.from_config(cfg.method, "method")
+    module_class.check_data(method, train_open_ended=train_open_ended)
+    return method
+
+
+def judge_settings_of(cfg: DictConfig) -> Settings:
+    """The checked ``judge`` node as its class's settings."""
+    return judge_settings(OmegaConf.to_container(cfg.judge, resolve=True))

@@ -13,13 +13,13 @@ import shutil
 from pathlib import Path
 
 import lightning as L
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
-from unsafe_vlm.commands.parts import build_parts, describe_parts
+from unsafe_vlm.commands.checks import check_settings
+from unsafe_vlm.commands.parts import build_parts, describe_parts, evaluation_trainer
 from unsafe_vlm.commands.resume import check_resume, model_identity
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
@@ -32,38 +32,41 @@ TRAINED_FILE = "trained.json"  # in the responses folder after training: which t
 
 
 def fit(cfg: DictConfig) -> None:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    settings = check_settings(cfg)
+    run_dir, run, method = settings.run_dir, settings.run, settings.method
     check_resume(cfg, run_dir)
-    parts = build_parts(cfg, "fit")
-    describe_parts(cfg, parts)
+    parts = build_parts(cfg, "fit", settings)
+    describe_parts(parts)
+    evaluation = settings.evaluation()
 
     before = None
-    if cfg.evaluate_before:
-        before = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir, **BEFORE)
+    if run.evaluate_before:
+        trainer = evaluation_trainer(cfg)
+        before = run_evaluation(evaluation, parts.backbone, parts.datamodule, parts.judge, trainer, run_dir, **BEFORE)
 
     # Training starts from the seed alone: the evaluation before it (how many loaders it made, each
     # drawing a base seed from torch's generator) must not change the training shuffle or its samples.
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    method = parts.settings.method
+    L.seed_everything(run.seed, workers=True, verbose=False)
     module_class = method_class(method.name)
     parts.datamodule.connect(parts.backbone, train_format=module_class.train_format, batch_size=method.batch_size)
-    module = module_class.from_config(parts.backbone, cfg)
-    module.hparams["model"] = model_identity(cfg)  # so that a resume onto another base is refused
+    module = module_class.build(parts.backbone, method, settings.model.lora, parts.judge)
+    module.hparams["model"] = model_identity(settings.model.to_dict())  # so that a resume onto another base is refused
     trainer = instantiate(
         cfg.trainer,
         logger=_logger(cfg),
-        callbacks=[_checkpoints(cfg, run_dir), RichProgressBar()],
+        callbacks=[_checkpoints(run.checkpoint_every, run_dir), RichProgressBar()],
         _convert_="object",
     )
-    trainer.fit(module, datamodule=parts.datamodule, ckpt_path=cfg.ckpt_path)
+    trainer.fit(module, datamodule=parts.datamodule, ckpt_path=run.ckpt_path)
     if trainer.is_global_zero:
         module.save_adapter(run_dir / "adapter")
 
-    if cfg.evaluate_after:
+    if run.evaluate_after:
         _forget_stale_responses(trainer, run_dir / AFTER["responses"], method.name)
-        after = run_evaluation(cfg, parts.backbone, parts.datamodule, run_dir, **AFTER)
+        trainer = evaluation_trainer(cfg)
+        after = run_evaluation(evaluation, parts.backbone, parts.datamodule, parts.judge, trainer, run_dir, **AFTER)
         if after.is_global_zero:
-            title = f"{cfg.model.name} after {method.name}"
+            title = f"{settings.model.name} after {method.name}"
             print_before_after(before.metrics if before else None, after.metrics, title=title, run_dir=run_dir)
             write_report(run_dir, after.metrics, title=title)
 
@@ -82,12 +85,12 @@ def _forget_stale_responses(trainer, folder: Path, method: str) -> None:
     trainer.strategy.barrier("stale-responses")
 
 
-def _checkpoints(cfg: DictConfig, run_dir: Path) -> ModelCheckpoint:
+def _checkpoints(every: int, run_dir: Path) -> ModelCheckpoint:
     return ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         save_last=True,
         save_top_k=0,
-        every_n_train_steps=int(cfg.checkpoint_every),
+        every_n_train_steps=every,
         enable_version_counter=False,  # always checkpoints/last.ckpt, also in a moved run folder
     )
 

@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from unsafe_vlm.commands.checks import judge_settings_of
 from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.rejudge import rejudge_run
@@ -24,6 +25,7 @@ FOLDERS = ("responses", "responses_before")
 
 
 def rejudge(cfg: DictConfig) -> None:
+    judge_settings = judge_settings_of(cfg)
     run_dir = Path(cfg.run)
     if cfg.responses not in FOLDERS:
         raise UserError(f"responses={cfg.responses}: choose one of {', '.join(FOLDERS)}")
@@ -33,7 +35,7 @@ def rejudge(cfg: DictConfig) -> None:
     rows = load_task_rows(folder)
     if not rows:
         raise UserError(f"{folder}: no saved responses to re-judge")
-    judge = build_judge(cfg.judge)
+    judge = build_judge(judge_settings)
     check_judge_covers(judge, rows)
     rejudged, out, asked = rejudge_run(judge, run_dir, rows)
     own = rescore(folder, rows)

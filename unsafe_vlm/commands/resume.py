@@ -3,6 +3,7 @@ the same model, method and LoRA set-up, or the run stops with one line and its f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +38,17 @@ def check_resume(cfg: DictConfig, run_dir: Path) -> None:
     if not isinstance(saved, dict) or not {"method", "lora"} <= set(saved):
         raise UserError(f"{path}: not a checkpoint of unsafe-vlm's fit (no method and LoRA settings in it)")
     _same(path, "method.name", saved["method"].get("name"), cfg.method.name)
+    model = model_identity(OmegaConf.to_container(cfg.model, resolve=True))
     for key, value in saved.get("model", {}).items():  # checkpoints made before the model was recorded lack it
-        _same(path, f"model.{key}", value, model_identity(cfg).get(key))
+        _same(path, f"model.{key}", value, model.get(key))
     lora = OmegaConf.to_container(cfg.model.lora, resolve=True)
     for key in sorted(set(lora) | set(saved["lora"])):
         _same(path, f"model.lora.{key}", saved["lora"].get(key), lora.get(key))
 
 
-def model_identity(cfg: DictConfig) -> dict[str, Any]:
+def model_identity(model: Mapping[str, Any]) -> dict[str, Any]:
     """What names the base model a checkpoint's adapters were trained on (kept in its hyper-parameters)."""
-    return {key: OmegaConf.to_container(cfg.model, resolve=True).get(key) for key in MODEL_KEYS}
+    return {key: model.get(key) for key in MODEL_KEYS}
 
 
 def _same(path: Path, key: str, saved: Any, now: Any) -> None:

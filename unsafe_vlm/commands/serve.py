@@ -10,7 +10,9 @@ import lightning as L
 import torch
 from omegaconf import DictConfig
 
+from unsafe_vlm.backbones.preflight import check_model
 from unsafe_vlm.backbones.registry import ModelSettings, build_backbone
+from unsafe_vlm.commands.checks import CommandKeys
 from unsafe_vlm.errors import ConfigValueError, UserError
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.serving.settings import ServeSettings
@@ -19,6 +21,7 @@ _SERVE_EXTRA = "serve needs fastapi and uvicorn: pip install 'unsafe-vlm[serve]'
 
 
 def serve(cfg: DictConfig) -> None:
+    run = CommandKeys.from_config(cfg, "", partial=True)
     model = ModelSettings.from_config(cfg.model, "model")
     generation = GenerationSettings.from_config(cfg.generation, "generation")
     settings = ServeSettings.from_config(cfg.serve, "serve")
@@ -27,6 +30,7 @@ def serve(cfg: DictConfig) -> None:
             f"generation.max_new_tokens={generation.max_new_tokens} is above serve.max_tokens={settings.max_tokens}"
         )
     api_key = settings.read_api_key()
+    check_model(model)
     try:
         import uvicorn
 
@@ -37,7 +41,7 @@ def serve(cfg: DictConfig) -> None:
         raise
     device = _device(settings.device)
     listener = _listen(settings)
-    L.seed_everything(cfg.seed, verbose=False)
+    L.seed_everything(run.seed, verbose=False)
     backbone = build_backbone(model).eval()
     if model.device_map is None:
         backbone.to(device)

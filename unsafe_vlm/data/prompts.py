@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+import yaml
 
 from unsafe_vlm.data.records import LETTERS
 from unsafe_vlm.paths import CONF_DIR
@@ -57,12 +57,10 @@ class Prompts:
         return self.capability_shape.format(shape=shape)
 
 
-def load_prompts(config: Mapping[str, Any] | DictConfig | None = None) -> Prompts:
-    """Build ``Prompts`` from a config mapping; the shipped default wording when None."""
+def load_prompts(config: Mapping[str, Any] | None = None) -> Prompts:
+    """Build ``Prompts`` from the ``prompts`` group's values; the shipped default wording when None."""
     if config is None:
-        config = OmegaConf.load(DEFAULT_PROMPTS_FILE)
-    if isinstance(config, DictConfig):
-        config = OmegaConf.to_container(config, resolve=True)
+        config = yaml.safe_load(DEFAULT_PROMPTS_FILE.read_text(encoding="utf-8"))
     for key in ("perception", "alignment_image", "alignment_text", "answers"):
         if key not in config:
             raise ValueError(f"prompts: missing key {key!r}")

@@ -6,21 +6,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
-from omegaconf import DictConfig, OmegaConf
+import lightning as L
 
-from unsafe_vlm.api.settings import API_FAMILY, TRANSPORT_KEYS
+from unsafe_vlm.api.settings import TRANSPORT_KEYS, ApiModelSettings
+from unsafe_vlm.backbones.registry import ModelSettings
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.module import EvaluationModule
 from unsafe_vlm.evaluation.responses import ResponseStore
+from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.judges.capabilities import check_judge_covers
 from unsafe_vlm.judges.identity import IDENTITY_PREFIX, judge_identity
-from unsafe_vlm.judges.registry import build_judge
+from unsafe_vlm.judges.registry import judge_class
 from unsafe_vlm.metrics.metrics_json import write_metrics
+from unsafe_vlm.settings import Settings
 
 # Settings that change no response: a resumed run may differ in these.
 _IRRELEVANT_DATA_KEYS = ("batch_size", "eval_batch_size", "num_workers", "cache_dir", "verify_images", "val_tasks")
+_TRAINING_ONLY_MODEL_KEYS = ("lora",)
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """What an evaluation's answers and verdicts depend on, besides its data (checked in ``commands/``)."""
+
+    model: ModelSettings | ApiModelSettings
+    generation: GenerationSettings
+    judge: Settings  # the judge's own settings class (conf/judge/<name>.yaml)
+    seed: int
 
 
 @dataclass
@@ -29,41 +41,37 @@ class EvaluationResult:
     is_global_zero: bool  # False in the other DDP processes, which should print and write nothing
 
 
-_TRAINING_ONLY_MODEL_KEYS = ("lora",)
-
-
-def evaluation_settings(cfg: DictConfig) -> dict[str, Any]:
+def evaluation_settings(settings: EvaluationSettings, datamodule: L.LightningDataModule) -> dict[str, Any]:
     """The flattened settings the responses depend on (model, data, prompts, generation, judge)."""
-    data = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items() if k not in _IRRELEVANT_DATA_KEYS}
-    model = OmegaConf.to_container(cfg.model, resolve=True)
-    unused = _TRAINING_ONLY_MODEL_KEYS + (TRANSPORT_KEYS if model.get("family") == API_FAMILY else ())
-    generation = generation_settings(cfg)
+    data = {k: v for k, v in datamodule.settings.to_dict().items() if k not in _IRRELEVANT_DATA_KEYS}
+    model = settings.model.to_dict()
+    unused = _TRAINING_ONLY_MODEL_KEYS + (TRANSPORT_KEYS if isinstance(settings.model, ApiModelSettings) else ())
     parts = {
         "model": {k: v for k, v in model.items() if k not in unused},
-        "data": data,
-        "generation": generation.to_dict(),
-        "judge": OmegaConf.to_container(cfg.judge, resolve=True),
-        **({"seed": cfg.seed} if generation.do_sample else {}),  # sampled answers depend on it; greedy ones do not
+        # ``_target_``: the class the config named before judges and data sets were named by key alone;
+        # kept so that runs saved then still resume.
+        "data": {"_target_": _class_path(type(datamodule)), **data},
+        "generation": settings.generation.to_dict(),
+        "judge": {"_target_": _class_path(judge_class(settings.judge.name)), **settings.judge.to_dict()},
+        **({"seed": settings.seed} if settings.generation.do_sample else {}),  # sampled answers depend on it
     }
     return _flatten(parts)
 
 
-def generation_settings(cfg: DictConfig) -> GenerationSettings:
-    return GenerationSettings.from_config(cfg.generation, "generation")
-
-
 def run_evaluation(
-    cfg: DictConfig,
+    settings: EvaluationSettings,
     backbone,
-    datamodule,
+    datamodule: L.LightningDataModule,
+    judge: Judge,
+    trainer: L.Trainer,
     run_dir: str | Path,
     *,
     responses: str = "responses",
     output: str = "metrics.json",
 ) -> EvaluationResult:
-    """Answer, judge and score every task of ``data.tasks``; rank 0 writes ``run_dir/output``."""
+    """Answer, judge and score every task of ``data.tasks`` with ``trainer`` (one made for this
+    evaluation, without logger or checkpoints); rank 0 writes ``run_dir/output``."""
     store = ResponseStore(run_dir, name=responses)
-    judge = build_judge(cfg.judge)
     check_judge_covers(judge, datamodule.task_names("predict"))
     # Part of what the answers' verdicts depend on: a resume under other rules or weights is refused.
     identity = {IDENTITY_PREFIX + key: value for key, value in judge_identity(judge).items()}
@@ -71,11 +79,8 @@ def run_evaluation(
         backbone,
         judge,
         store,
-        generation=generation_settings(cfg),
-        settings={**evaluation_settings(cfg), **identity},
-    )
-    trainer = instantiate(
-        cfg.trainer, logger=False, callbacks=[RichProgressBar()], enable_checkpointing=False, _convert_="object"
+        generation=settings.generation,
+        settings={**evaluation_settings(settings, datamodule), **identity},
     )
     trainer.predict(module, datamodule=datamodule, return_predictions=False)
     metrics = module.score(trainer)
@@ -93,3 +98,7 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"

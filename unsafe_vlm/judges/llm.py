@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -49,6 +50,7 @@ from unsafe_vlm.judges.relative import (
     expected_score,
     read_scores,
 )
+from unsafe_vlm.settings import Settings, limit
 
 CLASSES = {"alignment": ALIGNMENT_CLASSES, "perception": PERCEPTION_CLASSES, "yes_no": YES_NO_CLASSES}
 _FIELDS = {"alignment": ("response",), "perception": ("response", "options"), "yes_no": ("response",)}
@@ -61,7 +63,25 @@ _REPLY_TOKENS = 8  # a label is a word or two
 _SCORE_REPLY_TOKENS = 48  # the two scores lead the reply; the start of its explanation is kept for reading
 
 
+@dataclass(frozen=True)
+class LLMSettings(Settings):
+    """``judge`` of conf/judge/llm.yaml (what each key means is written there)."""
+
+    name: str
+    model: str | None
+    api: dict[str, Any] | None  # checked when the judge is built (judge.api.*)
+    trust_remote_code: bool
+    label_prefix: str
+    smoothing: float = limit(ge=0, lt=1)
+    batch_size: int = limit(ge=1)
+    max_length: int = limit(ge=1)
+    device: str
+    prompts: dict[str, str | None]  # null: a prompt the judge goes without (relative)
+
+
 class LLMJudge(Judge):
+    settings_class = LLMSettings
+
     def __init__(
         self,
         prompts: Mapping[str, str],

@@ -1,54 +1,55 @@
-"""Build the judge a config asks for (``conf/judge/*.yaml``)."""
+"""Judges by name (``judge.name``, conf/judge/*.yaml), their typed settings, and building one.
+
+Each judge class declares its settings class (``settings_class``, a frozen ``Settings``); the
+YAML holds the defaults. ``judge.name`` may also be ``package.module:Class`` for a judge of your own.
+"""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from hydra.utils import get_class
-from omegaconf import DictConfig, OmegaConf
-
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.judges.errors import JudgeError
+from unsafe_vlm.registry import Registry, UnknownChoice
+from unsafe_vlm.settings import Settings, SettingsError
 
-JUDGES = {
-    "rule": "unsafe_vlm.judges.rule.RuleJudge",
-    "roberta": "unsafe_vlm.judges.roberta.RobertaJudge",
-    "llm": "unsafe_vlm.judges.llm.LLMJudge",
-}
-"""Judge names and their classes; a config may also name any class with ``_target_``."""
+JUDGES: Registry[type] = Registry(
+    "judge",
+    "judge.name",
+    {
+        "llm": "unsafe_vlm.judges.llm:LLMJudge",
+        "roberta": "unsafe_vlm.judges.roberta:RobertaJudge",
+        "rule": "unsafe_vlm.judges.rule:RuleJudge",
+    },
+    open=True,
+)
 
 
-def build_judge(cfg: DictConfig | Mapping[str, Any]) -> Judge:
-    """The judge of ``cfg``: its ``_target_`` class, else the class registered under ``cfg.name``.
-
-    Every other key is passed to the class as a keyword argument.
-    """
-    settings = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    target = settings.pop("_target_", None)
-    name = settings.get("name")
-    if target is None:
-        if name not in JUDGES:
-            raise JudgeError(f"unknown judge {name!r}; choose one of: {', '.join(sorted(JUDGES))}")
-        target = JUDGES[name]
+def judge_class(name: str) -> type:
+    """The class registered under ``name`` (or named by ``package.module:Class``), with its settings class."""
     try:
-        cls = get_class(target)
-    except Exception as error:
-        raise JudgeError(f"judge._target_: cannot import {target!r}: {error}") from None
-    _check_settings(cls, settings)
-    judge = cls(**settings)
+        cls = JUDGES.get(name)
+    except UnknownChoice as error:
+        raise JudgeError(str(error)) from None
+    settings_class = getattr(cls, "settings_class", None)
+    if not (isinstance(cls, type) and isinstance(settings_class, type) and issubclass(settings_class, Settings)):
+        raise JudgeError(f"judge.name: {name!r} does not make a judge (a class with a settings_class of its settings)")
+    return cls
+
+
+def judge_settings(node: Mapping[str, Any]) -> Settings:
+    """The checked ``judge`` node as its class's settings (unknown or missing keys: one line naming judge.<key>)."""
+    cls = judge_class(node.get("name"))
+    try:
+        return cls.settings_class.from_config(node, "judge")
+    except SettingsError as error:
+        raise JudgeError(str(error)) from None
+
+
+def build_judge(settings: Settings) -> Judge:
+    """The judge these settings are of (``settings.name`` names its class)."""
+    judge = judge_class(settings.name)(**settings.to_dict())
     if not isinstance(judge, Judge):
-        raise JudgeError(f"judge._target_: {target} does not make a judge (judge_perception, judge_alignment, label)")
+        raise JudgeError(f"judge.name: {settings.name} does not make a judge (judge_alignment, label, ...)")
     return judge
-
-
-def _check_settings(cls: type, settings: Mapping[str, Any]) -> None:
-    """Name the first config key the class does not take, with the ones it does."""
-    try:
-        accepted = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return
-    unknown = sorted(set(settings) - set(accepted))
-    if unknown and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        raise JudgeError(f"judge.{unknown[0]} is not a setting of {cls.__name__}; its settings: {', '.join(accepted)}")

@@ -32,6 +32,7 @@ from unsafe_vlm.judges.class_order import column_order, names_classes
 from unsafe_vlm.judges.classifier import FirstTokenClassifier, SequenceClassifier
 from unsafe_vlm.judges.errors import JudgeError
 from unsafe_vlm.judges.identity import files_sha256
+from unsafe_vlm.settings import Settings, limit
 
 _CLASSES = {"perception": PERCEPTION_CLASSES, "alignment": ALIGNMENT_CLASSES}
 
@@ -44,7 +45,27 @@ class _Classifier:
     max_length: int
 
 
+@dataclass(frozen=True)
+class RobertaSettings(Settings):
+    """``judge`` of conf/judge/roberta.yaml (what each key means is written there)."""
+
+    name: str
+    base_model: str | None
+    perception_weights: str | None
+    alignment_weights: str | None
+    perception_model: str | None
+    alignment_model: str | None
+    perception_labels: list[str] | None
+    alignment_labels: list[str] | None
+    perception_with_options: bool
+    batch_size: int = limit(ge=1)
+    max_length: int = limit(ge=1)
+    device: str
+
+
 class RobertaJudge(Judge):
+    settings_class = RobertaSettings
+
     def __init__(
         self,
         base_model: str | None = None,

@@ -10,6 +10,7 @@ classes (0.1 over 3 classes gives 0.9333 / 0.0333 / 0.0333), so the log stays fi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -30,6 +31,7 @@ from unsafe_vlm.judges.identity import files_sha256
 from unsafe_vlm.judges.perception_rules import perception_verdict
 from unsafe_vlm.judges.reasoning import final_reading
 from unsafe_vlm.judges.yes_no_rules import yes_no_verdict
+from unsafe_vlm.settings import Settings, limit
 
 RULE_MODULES = (alignment_rules, perception_rules, yes_no_rules, text, reasoning)
 
@@ -39,7 +41,17 @@ def rules_sha256() -> str:
     return files_sha256(Path(module.__file__) for module in RULE_MODULES)
 
 
+@dataclass(frozen=True)
+class RuleSettings(Settings):
+    """``judge`` of conf/judge/rule.yaml."""
+
+    name: str
+    smoothing: float = limit(ge=0, lt=1)  # probability mass spread evenly over all classes
+
+
 class RuleJudge(Judge):
+    settings_class = RuleSettings
+
     def __init__(self, smoothing: float = 0.0, name: str = "rule"):
         if not 0.0 <= smoothing < 1.0:
             raise JudgeError(f"judge.smoothing must be in [0, 1), got {smoothing}")

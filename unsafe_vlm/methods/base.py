@@ -10,12 +10,12 @@ from typing import Any, ClassVar
 
 import lightning as L
 import torch
-from omegaconf import DictConfig, OmegaConf
 from peft import PeftModel
 
 from unsafe_vlm.backbones.base import VLMBackbone
-from unsafe_vlm.backbones.lora import add_lora
+from unsafe_vlm.backbones.lora import LoraSettings, add_lora
 from unsafe_vlm.errors import UserError
+from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.methods.schedule import warmup_cosine_scheduler
 from unsafe_vlm.settings import Settings, SettingsError, limit
 
@@ -46,30 +46,29 @@ class AlignmentModule(L.LightningModule):
     train_format: str = ""  # the data module's training records: sft, dpo or ppo
     settings_class: ClassVar[type[MethodSettings]] = MethodSettings  # the type of ``method``
 
-    def __init__(self, backbone: VLMBackbone, method: MethodSettings, lora: Mapping[str, Any]):
+    def __init__(self, backbone: VLMBackbone, method: MethodSettings, lora: LoraSettings):
         super().__init__()
         if not isinstance(method, self.settings_class):
             raise TypeError(f"{type(self).__name__} takes {self.settings_class.__name__}, not {type(method).__name__}")
         self.backbone = backbone
         self.method = method
-        self.lora = _plain(lora)
+        self.lora = lora
         self.strict_loading = False  # checkpoints carry the adapters only
-        self.save_hyperparameters({"method": method.to_dict(), "lora": self.lora})
+        self.save_hyperparameters({"method": method.to_dict(), "lora": lora.to_dict()})
 
     @classmethod
-    def settings(cls, cfg: DictConfig) -> MethodSettings:
-        """The checked ``method`` node of a composed ``fit`` config."""
-        if cls.train_format != "ppo" and OmegaConf.select(cfg, "data.train_open_ended", default=False) is True:
+    def build(cls, backbone: VLMBackbone, method: MethodSettings, lora: LoraSettings, judge: Judge) -> AlignmentModule:
+        """The module of a ``fit`` (``judge``: the command's one judge, for methods that score answers)."""
+        return cls(backbone, method, lora)
+
+    @classmethod
+    def check_data(cls, method: MethodSettings, *, train_open_ended: bool) -> None:
+        """Refuse training data this method cannot learn from (``data.train_open_ended``)."""
+        if cls.train_format != "ppo" and train_open_ended:
             raise SettingsError(
                 f"data.train_open_ended: open-ended prompts have no templated answer for {cls.train_format} to "
                 "learn; only ppo and grpo train on them"
             )
-        return cls.settings_class.from_config(cfg.method, "method")
-
-    @classmethod
-    def from_config(cls, backbone: VLMBackbone, cfg: DictConfig) -> AlignmentModule:
-        """The module for a composed ``fit`` config (method settings, the model's LoRA settings)."""
-        return cls(backbone, cls.settings(cfg), cfg.model.lora)
 
     def on_fit_start(self) -> None:
         self.train()  # backbones are built in eval mode; LoRA dropout needs train mode
@@ -78,7 +77,7 @@ class AlignmentModule(L.LightningModule):
 
     def configure_model(self) -> None:
         if not isinstance(self.backbone.model, PeftModel):
-            add_lora(self.backbone, OmegaConf.create(self.lora))
+            add_lora(self.backbone, self.lora)
 
     def trainable_parameters(self) -> Iterator[torch.nn.Parameter]:
         return (p for p in self.parameters() if p.requires_grad)
@@ -159,12 +158,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
 def _as_tuple(value: Any) -> Any:
     """Python's generator state back from a checkpoint, which may turn its tuples into lists."""
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
-def _plain(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(cfg, DictConfig):
-        return OmegaConf.to_container(cfg, resolve=True)
-    return dict(cfg)
 
 
 def mean_over_tokens(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

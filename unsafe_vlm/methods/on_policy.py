@@ -16,18 +16,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
-from omegaconf import DictConfig, OmegaConf
 
 from unsafe_vlm.backbones.base import AnswerOutputs, Generation, ModelInputs, VLMBackbone
+from unsafe_vlm.backbones.lora import LoraSettings
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.base import ALIGNMENT_CLASSES, Judge, label
-from unsafe_vlm.judges.registry import build_judge
 from unsafe_vlm.methods.base import AlignmentModule, MethodSettings
 from unsafe_vlm.rl.losses import clipped_policy_loss, entropy_of_log_probabilities
 from unsafe_vlm.rl.masked import masked_mean
@@ -68,7 +67,7 @@ class OnPolicyModule(AlignmentModule):
     settings_class = OnPolicySettings
     method: OnPolicySettings
 
-    def __init__(self, backbone: VLMBackbone, method: OnPolicySettings, lora: Mapping[str, Any], judge: Judge):
+    def __init__(self, backbone: VLMBackbone, method: OnPolicySettings, lora: LoraSettings, judge: Judge):
         super().__init__(backbone, method, lora)
         self.automatic_optimization = False
         self.judge = judge
@@ -78,26 +77,24 @@ class OnPolicyModule(AlignmentModule):
             )
 
     @classmethod
-    def settings(cls, cfg: DictConfig) -> OnPolicySettings:
-        """The checked ``method`` node; its reward mask must have open-ended records to mask, and
-        open-ended records a mask (the judge's yes/no verdict cannot score them)."""
-        method = super().settings(cfg)
-        open_ended = OmegaConf.select(cfg, "data.train_open_ended", default=False) is True
-        if method.mask_open_ended and not open_ended:
+    def build(cls, backbone: VLMBackbone, method: OnPolicySettings, lora: LoraSettings, judge: Judge) -> OnPolicyModule:
+        return cls(backbone, method, lora, judge=judge)
+
+    @classmethod
+    def check_data(cls, method: OnPolicySettings, *, train_open_ended: bool) -> None:
+        """The reward mask must have open-ended records to mask, and open-ended records a mask (the
+        judge's yes/no verdict cannot score them)."""
+        super().check_data(method, train_open_ended=train_open_ended)
+        if method.mask_open_ended and not train_open_ended:
             raise SettingsError(
                 "method.mask_open_ended: true, but no training record has an open-ended prompt to mask; "
                 "set data.train_open_ended=true too, or leave method.mask_open_ended false"
             )
-        if open_ended and not method.mask_open_ended:
+        if train_open_ended and not method.mask_open_ended:
             raise SettingsError(
                 "method.mask_open_ended: false, but data.train_open_ended=true adds open-ended prompts, whose "
                 "answers have no yes/no verdict for the judge to score; set method.mask_open_ended=true"
             )
-        return method
-
-    @classmethod
-    def from_config(cls, backbone: VLMBackbone, cfg: DictConfig) -> OnPolicyModule:
-        return cls(backbone, cls.settings(cfg), cfg.model.lora, judge=build_judge(cfg.judge))
 
     def rollout_size(self) -> int:
         """Answers in a full iteration's rollout (per process)."""

@@ -15,19 +15,18 @@ Where the value model lives (``method.value_adapter``):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
-from omegaconf import OmegaConf
 from peft import PeftModel
 from safetensors.torch import save_file
 from torch import nn
 
 from unsafe_vlm.backbones.base import ModelInputs, VLMBackbone
-from unsafe_vlm.backbones.lora import lora_config
+from unsafe_vlm.backbones.lora import LoraSettings, lora_config
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.methods.on_policy import OnPolicyModule, OnPolicySettings
 from unsafe_vlm.rl.advantages import generalised_advantages
@@ -59,7 +58,7 @@ class PPOModule(OnPolicyModule):
     settings_class = PPOSettings
     method: PPOSettings
 
-    def __init__(self, backbone: VLMBackbone, method: PPOSettings, lora: Mapping[str, Any], judge: Judge):
+    def __init__(self, backbone: VLMBackbone, method: PPOSettings, lora: LoraSettings, judge: Judge):
         super().__init__(backbone, method, lora, judge)
         width = backbone.hidden_size
         if method.value_adapter == "frozen":  # features nothing adapts: the head needs a layer of its own
@@ -74,7 +73,7 @@ class PPOModule(OnPolicyModule):
         super().configure_model()
         model = self.backbone.model
         if self.method.value_adapter == "separate" and VALUE_ADAPTER not in model.peft_config:
-            model.add_adapter(VALUE_ADAPTER, lora_config(OmegaConf.create(self.lora), self.backbone))
+            model.add_adapter(VALUE_ADAPTER, lora_config(self.lora, self.backbone))
             _train_all_adapters(model)
 
     # ----- what PPO adds to the shared iteration --------------------------------------------

@@ -1,6 +1,6 @@
 """The synthetic stand-in for UnsafeConcepts: procedural visual codes, no unsafe imagery.
 
-``run_synth`` is the ``python -m unsafe_vlm synth out=DIR`` command (config ``conf/synth.yaml``);
+``run_synth`` does the ``python -m unsafe_vlm synth out=DIR`` command (config ``conf/synth.yaml``);
 ``ensure_synthetic`` is what ``data=synthetic`` uses.
 """
 
@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Mapping
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
-
-from omegaconf import DictConfig, OmegaConf
 
 from unsafe_vlm.data.errors import DataError
 from unsafe_vlm.data.files import building, publish
@@ -59,26 +55,22 @@ __all__ = [
 ]
 
 
-def run_synth(cfg: Mapping[str, Any] | DictConfig | None = None, **overrides: Any) -> Path:
-    """Write the synthetic data set to ``cfg.out`` (or ``out=``), built aside and renamed into place.
+def run_synth(out: str | Path | None = None, *, overwrite: bool = False, **params: Any) -> Path:
+    """Write the synthetic data set to ``out``, built aside and renamed into place.
 
-    Keys besides ``out`` and ``overwrite`` that name a ``SynthParams`` field are the
-    generator's parameters; others (``command``, ...) are ignored. An existing non-empty
+    ``params`` are the generator's parameters (``SynthParams`` fields). An existing non-empty
     ``out`` is an error (``DataError``, which the command line prints as one line) unless
     ``overwrite`` is true and it holds a synthetic data set (its ``SYNTHETIC.json``): nothing
     else is ever deleted. Returns the folder; its safe side is ``<out>/safe``.
     """
-    values = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
-    values.update(overrides)
-    if values.get("out") in (None, "", "???"):
+    if out in (None, "", "???"):
         raise DataError("synth", "say where to write the data set: out=DIR")
-    out = Path(values["out"]).expanduser().absolute()
-    names = {f.name for f in fields(SynthParams)}
-    params = SynthParams.from_mapping({k: v for k, v in values.items() if k in names})
+    out = Path(out).expanduser().absolute()
+    params = SynthParams.from_mapping(params)
     if out.exists() and not out.is_dir():
         raise DataError(out, "is a file, not a folder: give out=DIR, a folder to write the data set into")
     if out.exists() and any(out.iterdir()):
-        if not values.get("overwrite", False):
+        if not overwrite:
             raise DataError(out, "exists and is not empty (add overwrite=true to replace a synthetic data set there)")
         if not (out / DESCRIPTION).is_file():
             raise DataError(

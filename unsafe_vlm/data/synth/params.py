@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
 GENERATOR_VERSION = 2  # bump when the drawing changes, so cached data sets are made anew
 
 
@@ -26,12 +24,10 @@ class SynthParams:
     supersample: int = 4  # drawing resolution factor before the box-filter downscale
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | DictConfig | None) -> SynthParams:
-        """Build from a config; keys that are not parameters are an error naming the valid ones."""
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> SynthParams:
+        """Build from plain values; keys that are not parameters are an error naming the valid ones."""
         if values is None:
             return cls()
-        if isinstance(values, DictConfig):
-            values = OmegaConf.to_container(values, resolve=True)
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
