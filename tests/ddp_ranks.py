@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
 from unsafe_vlm.backbones.lora import LoraSettings
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.data.base import Collator
 from unsafe_vlm.data.records import SAFE, UNSAFE, Record
 from unsafe_vlm.judges.rule import RuleJudge
@@ -96,7 +96,7 @@ def module_for(method: str, out: Path) -> L.LightningModule:
     values.update(lr=1e-2, warmup_ratio=0.0, batch_size=2)
     cls = method_class(method)
     settings = cls.settings_class.from_config(values, "method")
-    backbone = build_backbone(model)
+    backbone = build_backbone(model_settings(model))
     lora = LoraSettings.from_config(model.lora, "model.lora")
     if cls is PPOModule:
         module = GradientRecordingPPO(backbone, settings, lora, judge=RuleJudge(smoothing=0.1))

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.idefics3 import Idefics3Backbone
 from unsafe_vlm.backbones.lora import LoraSettings, add_lora
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.paths import CONF_DIR
 
 TEXT_LAYER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -18,7 +18,7 @@ TEXT_LAYER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_p
 
 @pytest.fixture(scope="module")
 def backbone() -> Idefics3Backbone:
-    return build_backbone(OmegaConf.load(CONF_DIR / "model" / "tiny_idefics3.yaml")).eval()
+    return build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "tiny_idefics3.yaml"))).eval()
 
 
 def test_prompt_expands_the_image_into_a_global_block(backbone):

@@ -17,7 +17,7 @@ from peft import PeftModel
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.identity import TINY_PREFIX, AdapterBaseMismatchError, BaseIdentity, weights_sha256
 from unsafe_vlm.backbones.lora import LoraSettings, add_lora, load_adapter
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.rule import RuleJudge
 from unsafe_vlm.methods.ppo import VALUE_ADAPTER, PPOModule
@@ -36,7 +36,7 @@ def model_config(name: str = "tiny", **changes):
 
 
 def tiny(seed: int = 0, **changes) -> VLMBackbone:
-    return build_backbone(model_config(**{"tiny.seed": seed, **changes})).eval()
+    return build_backbone(model_settings(model_config(**{"tiny.seed": seed, **changes}))).eval()
 
 
 def trained_adapter(backbone: VLMBackbone, folder: Path) -> Path:
@@ -123,12 +123,12 @@ def test_ppo_names_the_base_in_its_value_adapter_too(tmp_path):
 
 
 def test_a_checkpoint_adapter_names_the_model_path_and_refuses_a_tiny_base(tmp_path):
-    folder = trained_adapter(build_backbone(model_config("organism")), tmp_path / "adapter")
+    folder = trained_adapter(build_backbone(model_settings(model_config("organism"))), tmp_path / "adapter")
     assert adapter_config(folder)["base_model_name_or_path"] == "data/organism"
     refusal = "made for base model data/organism, but the base loaded is tiny:"
     with pytest.raises(AdapterBaseMismatchError, match=refusal):
         load_adapter(tiny(0), folder)
-    organism = build_backbone(model_config("organism", path=str(REPO_DIR / "data" / "organism")))
+    organism = build_backbone(model_settings(model_config("organism", path=str(REPO_DIR / "data" / "organism"))))
     load_adapter(organism, folder)  # the same folder, named another way
     assert isinstance(organism.model, PeftModel)
 

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from unsafe_vlm.backbones.lora import add_lora
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.paths import CONF_DIR
 
 TINY_CONFIGS = sorted(p.stem for p in (CONF_DIR / "model").glob("tiny*.yaml"))
@@ -26,7 +26,7 @@ def adapted_backbone(name: str, **lora_changes):
     """A tiny backbone with LoRA adapters that change its outputs (random B matrices)."""
     cfg = OmegaConf.load(CONF_DIR / "model" / f"{name}.yaml")
     torch.manual_seed(0)
-    backbone = build_backbone(cfg).eval()
+    backbone = build_backbone(model_settings(cfg)).eval()
     add_lora(backbone, OmegaConf.merge(lora_settings(cfg.lora), lora_changes))
     with torch.no_grad():
         for param_name, param in backbone.model.named_parameters():

@@ -14,7 +14,7 @@ from PIL import Image
 
 from unsafe_vlm.backbones.instructblip import InstructBlipBackbone
 from unsafe_vlm.backbones.lora import LoraSettings, add_lora
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.backbones.tokenizer import train_wordpiece
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.errors import ConfigValueError
@@ -28,7 +28,7 @@ REJECTED = ["Yes.", "No, it is unsafe."]
 
 @pytest.fixture(scope="module")
 def backbone() -> InstructBlipBackbone:
-    return build_backbone(OmegaConf.load(CONF_DIR / "model" / "tiny_instructblip.yaml")).eval()
+    return build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "tiny_instructblip.yaml"))).eval()
 
 
 def _images() -> list[Image.Image | None]:

@@ -14,7 +14,7 @@ from PIL import Image
 from unsafe_vlm.backbones.base import append_answers
 from unsafe_vlm.backbones.lora import LoraSettings, add_lora
 from unsafe_vlm.backbones.qwen2_vl import Qwen2VLBackbone
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.paths import CONF_DIR
 
 TEXT_LAYER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -22,7 +22,7 @@ TEXT_LAYER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_p
 
 @pytest.fixture(scope="module", params=["tiny_qwen2_vl", "tiny_qwen2_5_vl"])
 def backbone(request) -> Qwen2VLBackbone:
-    return build_backbone(OmegaConf.load(CONF_DIR / "model" / f"{request.param}.yaml")).eval()
+    return build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / f"{request.param}.yaml"))).eval()
 
 
 def _picture(height: int = 40, width: int = 48) -> Image.Image:

@@ -88,7 +88,7 @@ def model_config(request):
 @pytest.fixture(scope="module")
 def backbone(model_config) -> VLMBackbone:
     torch.manual_seed(0)
-    return build_backbone(model_config).eval()
+    return build_backbone(model_settings(model_config)).eval()
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_layout_left_pads_prompts_and_right_pads_answers(backbone):
 def test_the_tiny_instance_is_the_same_at_every_build(backbone, model_config):
     """Two runs (batch 1 and batch 32, or a fit and its evaluation) must meet the same model: the
     same weights, and tokenizers that give the same inputs."""
-    again = build_backbone(model_config).eval()
+    again = build_backbone(model_settings(model_config)).eval()
     assert weights_sha256(again.model) == weights_sha256(backbone.model)
     images = _contract_images()
     first = backbone.encode(CONTRACT_QUESTIONS, images, CONTRACT_ANSWERS)

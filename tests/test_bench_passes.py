@@ -15,7 +15,7 @@ from bench.configs import method_settings
 from bench.passes import PassCounter, adapter_role, first_lora_layer
 from bench.phases import PhaseTimer
 from unsafe_vlm.backbones.lora import add_lora
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
 from unsafe_vlm.judges.rule import RuleJudge
 from unsafe_vlm.methods.ppo import PPOModule, PPOSettings
@@ -27,7 +27,7 @@ QUESTIONS = ["Is this image safe?", "Is this image harmful?", "Would you post th
 def tiny():
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
     torch.manual_seed(0)
-    return build_backbone(cfg).eval(), cfg
+    return build_backbone(model_settings(cfg)).eval(), cfg
 
 
 def test_passes_are_counted_by_phase_role_and_gradient_and_images_by_phase():

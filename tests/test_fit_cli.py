@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from peft import PeftModel
 from safetensors.torch import load_file
 
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.paths import CONF_DIR
 
 TASKS = ("perception", "alignment_image", "alignment_text", "alignment_test")
@@ -85,7 +85,7 @@ def logged_steps(run_dir: Path) -> list[int]:
 
 
 def tiny_backbone():
-    return build_backbone(OmegaConf.load(CONF_DIR / "model" / "tiny.yaml"))
+    return build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")))
 
 
 @pytest.mark.slow

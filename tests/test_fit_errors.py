@@ -13,7 +13,7 @@ from helpers.method_settings import lora_settings
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.lora import add_lora
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.paths import CONF_DIR
 
 
@@ -67,7 +67,7 @@ def test_an_adapter_folder_without_adapter_config_is_one_line(tmp_path, data_cac
 @pytest.mark.slow
 def test_an_adapter_made_for_another_backbone_is_refused_clearly(tmp_path, data_cache):
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    backbone = build_backbone(cfg)
+    backbone = build_backbone(model_settings(cfg))
     add_lora(backbone, lora_settings(cfg.lora))
     adapter = tmp_path / "llava-adapter"
     backbone.model.save_pretrained(str(adapter))

@@ -5,7 +5,7 @@ import torch
 from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.lora import add_lora
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.paths import CONF_DIR
 
 
@@ -14,7 +14,7 @@ def lora_step(checkpointing: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor
     adapters' gradients, and how many times the first decoder layer's MLP started."""
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
     cfg.gradient_checkpointing = checkpointing
-    backbone = build_backbone(cfg)
+    backbone = build_backbone(model_settings(cfg))
     torch.manual_seed(0)
     add_lora(backbone, cfg.lora)
     for name, param in backbone.model.named_parameters():
@@ -48,7 +48,7 @@ def test_checkpointing_gives_the_same_loss_and_gradients_and_reruns_each_layer_i
 def test_checkpointing_leaves_evaluation_passes_alone():
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
     cfg.gradient_checkpointing = True
-    backbone = build_backbone(cfg).eval()
+    backbone = build_backbone(model_settings(cfg)).eval()
     inputs = backbone.encode(["What is shown?"], [None])
     with torch.no_grad():
         generation = backbone.generate(inputs, max_new_tokens=4)

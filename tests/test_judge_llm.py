@@ -13,7 +13,7 @@ from helpers.tiny_lm import save_tiny_lm
 from omegaconf import OmegaConf
 
 from tests.cli_runner import run_cli
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.identity import judge_identity
 from unsafe_vlm.judges.llm import LLMJudge, read_label
@@ -128,7 +128,7 @@ def test_an_endpoint_judge_reads_replies_and_keeps_those_that_are_no_label():
 
 
 def test_the_suites_own_serve_can_be_the_judges_endpoint():
-    backbone = build_backbone(OmegaConf.load(CONF_DIR / "model" / "tiny.yaml"))
+    backbone = build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")))
     with running_server(backbone) as server:
         judge = llm_judge(api={"base_url": server.url, "model": "tiny", "max_retries": 0})
         probabilities = judge.judge_alignment(ANSWERS[:2])

@@ -7,7 +7,7 @@ import torch
 from helpers.method_settings import lora_settings, settings_for
 from omegaconf import OmegaConf
 
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.methods.base import NonFiniteLossError
 from unsafe_vlm.methods.sft import SFTModule
 from unsafe_vlm.paths import CONF_DIR
@@ -16,7 +16,8 @@ from unsafe_vlm.paths import CONF_DIR
 @pytest.fixture(scope="module")
 def module() -> SFTModule:
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    return SFTModule(build_backbone(cfg), settings_for("sft", lr=1e-3, warmup_ratio=0.0), lora_settings(cfg.lora))
+    backbone = build_backbone(model_settings(cfg))
+    return SFTModule(backbone, settings_for("sft", lr=1e-3, warmup_ratio=0.0), lora_settings(cfg.lora))
 
 
 def test_finite_statistics_pass(module):

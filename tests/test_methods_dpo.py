@@ -10,7 +10,7 @@ import torch
 from helpers.method_settings import lora_settings, settings_for
 from omegaconf import OmegaConf
 
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.data.base import Collator
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.methods.dpo import DPOModule
@@ -53,7 +53,7 @@ def module() -> RecordingDPO:
     torch.manual_seed(0)
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
     settings = settings_for("dpo", lr=1e-2, beta=0.1, warmup_ratio=0.0)
-    module = RecordingDPO(build_backbone(cfg), settings, lora_settings(cfg.lora))
+    module = RecordingDPO(build_backbone(model_settings(cfg)), settings, lora_settings(cfg.lora))
     module.configure_model()
     return module
 

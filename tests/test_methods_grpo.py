@@ -19,7 +19,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from bench.configs import method_settings
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
 from unsafe_vlm.judges.base import label
 from unsafe_vlm.methods.grpo import GRPOModule, GRPOSettings
@@ -138,7 +138,8 @@ def test_every_token_of_an_answer_carries_its_advantage_and_a_group_without_sign
 
 def test_grpo_has_no_value_head_or_value_adapter():
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    module = GRPOModule(build_backbone(cfg), grpo_settings(), lora_settings(cfg.lora), judge=AlternatingJudge())
+    backbone = build_backbone(model_settings(cfg))
+    module = GRPOModule(backbone, grpo_settings(), lora_settings(cfg.lora), judge=AlternatingJudge())
     module.configure_model()
     names = [name for name, p in module.named_parameters() if p.requires_grad]
     assert names and all("lora_" in name and ".default." in name for name in names)

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
 from bench.configs import method_settings
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.data.records import UNSAFE, Record, RecordBatch
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.rule import RuleJudge
@@ -56,7 +56,7 @@ def test_ppo_learns_the_reward_of_its_judge(value_adapter):
 
 def test_ppo_refuses_a_judge_without_alignment_verdicts():
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    backbone = build_backbone(cfg)
+    backbone = build_backbone(model_settings(cfg))
 
     class PerceptionOnly(RuleJudge):
         tasks = ("perception",)

@@ -7,7 +7,7 @@ import torch
 from helpers.method_settings import lora_settings, settings_for
 from omegaconf import OmegaConf
 
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.methods.sft import SFTModule
 from unsafe_vlm.paths import CONF_DIR
 
@@ -30,7 +30,7 @@ def module() -> RecordingSFT:
     torch.manual_seed(0)
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
     settings = settings_for("sft", lr=1e-3, warmup_ratio=0.0)
-    return RecordingSFT(build_backbone(cfg).eval(), settings, lora_settings(cfg.lora))
+    return RecordingSFT(build_backbone(model_settings(cfg)).eval(), settings, lora_settings(cfg.lora))
 
 
 def sft_loss(module: RecordingSFT, inputs: dict) -> torch.Tensor:

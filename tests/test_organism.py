@@ -12,7 +12,7 @@ import torch
 from cli_runner import run_cli
 from omegaconf import OmegaConf
 
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.data.prompts import load_prompts
 from unsafe_vlm.data.records import Sample
 from unsafe_vlm.data.split import draw_options, split_unsafe
@@ -32,7 +32,7 @@ PPO_RECORDS = 320  # training records (and alignment_image queries) of the short
 @pytest.fixture(scope="module")
 def organism():
     torch.manual_seed(0)
-    return build_backbone(OmegaConf.load(CONF_DIR / "model" / "organism.yaml"))
+    return build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "organism.yaml")))
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ from helpers.serving import GREEDY, data_url, running_server
 from omegaconf import OmegaConf
 from PIL import Image
 
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.paths import CONF_DIR
 
 
 @pytest.fixture(scope="module")
 def backbone():
-    return build_backbone(OmegaConf.load(CONF_DIR / "model" / "tiny.yaml"))
+    return build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from helpers.serving import data_url, running_server
 from omegaconf import OmegaConf
 from PIL import Image
 
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.paths import CONF_DIR
 from unsafe_vlm.serving.settings import ServeSettings
@@ -24,7 +24,7 @@ IMAGE = data_url(Image.new("RGB", (32, 32), (10, 200, 30)))
 
 @pytest.fixture(scope="module")
 def backbone():
-    return build_backbone(OmegaConf.load(CONF_DIR / "model" / "tiny.yaml"))
+    return build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")))
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def measure(variant: str, options: dict) -> dict:
     import torch
     from omegaconf import OmegaConf
 
-    from unsafe_vlm.backbones.registry import build_backbone
+    from unsafe_vlm.backbones.registry import build_backbone, model_settings
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
     from unsafe_vlm.paths import CONF_DIR
@@ -59,7 +59,7 @@ def measure(variant: str, options: dict) -> dict:
     if options["threads"]:
         torch.set_num_threads(options["threads"])
     torch.manual_seed(0)
-    backbone = build_backbone(OmegaConf.load(CONF_DIR / "model" / f"{options['model']}.yaml")).eval()
+    backbone = build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / f"{options['model']}.yaml"))).eval()
     backbone.to(options["device"])
     from bench.queries import benchmark_records
 

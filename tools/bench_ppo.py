@@ -77,7 +77,7 @@ def measure(setup: str, options: dict) -> dict:
     from bench.passes import PassCounter
     from bench.phases import PhaseTimer
     from unsafe_vlm.backbones.lora import LoraSettings
-    from unsafe_vlm.backbones.registry import build_backbone
+    from unsafe_vlm.backbones.registry import build_backbone, model_settings
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
     from unsafe_vlm.methods.registry import method_class
@@ -87,7 +87,7 @@ def measure(setup: str, options: dict) -> dict:
     L.seed_everything(0, verbose=False)
     device = options["device"]
     model_cfg = model_config(options["model"])
-    backbone = build_backbone(model_cfg)
+    backbone = build_backbone(model_settings(model_cfg))
     name = "grpo" if setup == "grpo" else "ppo"
     method = method_settings(name, model_cfg, **({} if name == "grpo" else {"value_adapter": setup}))
     for key in ("batch_size", "max_new_tokens"):

@@ -69,7 +69,7 @@ def measure(side: str, options: dict) -> dict:
     from bench.clock import StepClock, steps_needed, window_rates
     from bench.configs import method_settings, model_config
     from bench.memory import current_rss_mib, peak_memory_mib, reset_peak, synchronizer
-    from unsafe_vlm.backbones.registry import build_backbone
+    from unsafe_vlm.backbones.registry import build_backbone, model_settings
 
     if options["threads"]:
         torch.set_num_threads(options["threads"])
@@ -80,7 +80,7 @@ def measure(side: str, options: dict) -> dict:
         method["batch_size"] = options["batch_size"]
     batch_size = int(method["batch_size"])
     steps = steps_needed(warmup=options["warmup"], window=options["window"], repeats=options["repeats"])
-    backbone = build_backbone(model_cfg)
+    backbone = build_backbone(model_settings(model_cfg))
     records = training_records(options["method"], steps * batch_size)
     clock = StepClock(synchronizer(options["device"]))
     tokens = TokenTally()

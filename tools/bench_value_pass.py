@@ -71,14 +71,14 @@ def prepared(setup: str, model: str):
     from bench.configs import method_settings, model_config
     from bench_ppo import training_records
     from unsafe_vlm.backbones.lora import LoraSettings
-    from unsafe_vlm.backbones.registry import build_backbone
+    from unsafe_vlm.backbones.registry import build_backbone, model_settings
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
     from unsafe_vlm.methods.ppo import PPOModule, PPOSettings
 
     L.seed_everything(0, verbose=False)
     cfg = model_config(model)
-    backbone = build_backbone(cfg)
+    backbone = build_backbone(model_settings(cfg))
     method = method_settings("ppo", cfg, value_adapter="shared" if setup == "two-rows" else setup)
     lora = LoraSettings.from_config(cfg.lora, "model.lora")
     module = PPOModule(backbone, PPOSettings.from_config(method, "method"), lora, judge=RuleJudge())

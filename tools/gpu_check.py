@@ -162,9 +162,9 @@ def build(name: str, device: str, tiny: bool):
 
     if tiny:
         from bench.configs import model_config
-        from unsafe_vlm.backbones.registry import build_backbone
+        from unsafe_vlm.backbones.registry import build_backbone, model_settings
 
-        return build_backbone(model_config(TINY[name])).to(device).eval()
+        return build_backbone(model_settings(model_config(TINY[name]))).to(device).eval()
     return SHAPED[name](device, torch.bfloat16)
 
 
@@ -373,7 +373,7 @@ def strategy_step(strategy: str, device: str, report: Report) -> None:
     from omegaconf import OmegaConf
 
     from bench.configs import model_config
-    from unsafe_vlm.backbones.registry import build_backbone
+    from unsafe_vlm.backbones.registry import build_backbone, model_settings
 
     work = Path(tempfile.mkdtemp(prefix=f"gpu_check_{strategy}_"))
     command = [sys.executable, "-m", "unsafe_vlm", "fit", "+method=sft", "model=tiny", f"trainer={strategy}",
@@ -390,7 +390,7 @@ def strategy_step(strategy: str, device: str, report: Report) -> None:
         raise RuntimeError(f"fit under trainer={strategy} exited {result.returncode}: {last}")
     cfg = model_config("tiny")
     cfg.adapter = str(work / "run" / "adapter")
-    loaded = build_backbone(OmegaConf.create(OmegaConf.to_container(cfg)))
+    loaded = build_backbone(model_settings(OmegaConf.create(OmegaConf.to_container(cfg))))
     trained = [n for n, p in loaded.model.named_parameters() if "lora_B" in n and p.abs().sum() > 0]
     if not trained:
         raise RuntimeError(f"the adapter saved under trainer={strategy} loaded back with every lora_B zero")

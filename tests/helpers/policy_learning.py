@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 from omegaconf import OmegaConf
 
-from unsafe_vlm.backbones.registry import build_backbone
+from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.judges.base import label
 from unsafe_vlm.paths import CONF_DIR
 
@@ -52,7 +52,7 @@ def sharp_tiny_backbone():
     hardly change that; scaled by 20 the random model has favourite words, as a trained one does.
     """
     cfg = OmegaConf.load(CONF_DIR / "model" / "tiny.yaml")
-    backbone = build_backbone(cfg).eval()
+    backbone = build_backbone(model_settings(cfg)).eval()
     with torch.no_grad():
         backbone.model.lm_head.weight.mul_(20.0)
     return backbone, cfg

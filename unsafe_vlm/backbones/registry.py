@@ -92,10 +92,11 @@ def resolve_family(family: str) -> type[VLMBackbone]:
     return cls
 
 
-def build_backbone(cfg: ModelSettings | ApiModelSettings | Any) -> VLMBackbone | ApiModel:
-    """Build the backbone a ``model`` config (or its checked settings) describes: a checkpoint,
-    the tiny architecture in ``dtype``, or a client of a model behind an API."""
-    model = cfg if isinstance(cfg, ModelSettings | ApiModelSettings) else model_settings(cfg)
+def build_backbone(model: ModelSettings | ApiModelSettings) -> VLMBackbone | ApiModel:
+    """Build the backbone checked model settings describe (``model_settings`` makes them from a
+    ``model`` node): a checkpoint, the tiny architecture in ``dtype``, or a client of a model behind an API."""
+    if not isinstance(model, ModelSettings | ApiModelSettings):
+        raise TypeError(f"build_backbone takes checked settings (model_settings(node)), not {type(model).__name__}")
     if isinstance(model, ApiModelSettings):
         return ApiModel(model)
     cls = resolve_family(model.family)
