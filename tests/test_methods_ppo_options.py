@@ -18,6 +18,7 @@ from unsafe_vlm.judges.base import label
 from unsafe_vlm.methods.grpo import GRPOModule
 from unsafe_vlm.methods.ppo import PPOModule
 from unsafe_vlm.rl.rewards import last_token_index
+from unsafe_vlm.rl.rollout import ScoredAnswers
 
 YES_NO = [True, False, True, False]
 SHORT = {"max_new_tokens": 4, "minibatch_size": 8, "ppo_epochs": 1, "warmup_ratio": 0.0, "reward": "gold_probability"}
@@ -73,7 +74,7 @@ def test_with_the_score_at_the_padded_end_gae_and_the_value_targets_run_over_the
         logprobs = torch.zeros(2, 3)
         values = torch.tensor([[0.5, 0.3, 0.1], [0.5, 0.3, 0.1]])
         mask = torch.tensor([[True, True, True], [True, False, False]])
-        out = module.advantages(torch.tensor([1.0, 2.0]), logprobs, logprobs, values, mask)
+        out = module.advantages(ScoredAnswers(torch.tensor([1.0, 2.0]), logprobs, logprobs, values, mask))
         # no KL: A_t = the score - V_t on the tokens of the episode; returns = the score there
         torch.testing.assert_close(out["advantages"], torch.tensor(expected))
 

@@ -19,7 +19,7 @@ from unsafe_vlm.methods.on_policy import OnPolicyModule, OnPolicySettings
 from unsafe_vlm.rl.group_advantages import group_advantages, group_stats, token_advantages
 from unsafe_vlm.rl.masked import masked_mean
 from unsafe_vlm.rl.rewards import kl_estimate
-from unsafe_vlm.rl.rollout import Rollout
+from unsafe_vlm.rl.rollout import Rollout, ScoredAnswers
 from unsafe_vlm.settings import limit
 
 
@@ -48,23 +48,16 @@ class GRPOModule(OnPolicyModule):
         rows = torch.arange(count, device=self.device).repeat_interleave(self.method.group_size)
         return self.generate(self.backbone.select_rows(encoded, rows)), rows.tolist()
 
-    def advantages(
-        self,
-        scores: torch.Tensor,
-        logprobs: torch.Tensor,
-        ref_logprobs: torch.Tensor,
-        values: torch.Tensor | None,
-        mask: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
+    def advantages(self, answers: ScoredAnswers) -> dict[str, torch.Tensor]:
         method = self.method
-        rewards = scores
+        rewards = answers.scores
         if method.kl_penalty == "reward":
-            kl = (kl_estimate(logprobs, ref_logprobs, estimator="k1") * mask).sum(dim=1)
-            rewards = scores - method.kl_coef * kl
+            kl = (kl_estimate(answers.logprobs, answers.ref_logprobs, estimator="k1") * answers.mask).sum(dim=1)
+            rewards = answers.scores - method.kl_coef * kl
         advantages = group_advantages(
             rewards, method.group_size, baseline=method.baseline, scale_by_std=method.scale_by_std
         )
-        return {"advantages": token_advantages(advantages, mask)}
+        return {"advantages": token_advantages(advantages, answers.mask)}
 
     def penalty(
         self, rollout: Rollout, rows: torch.Tensor, logprobs: torch.Tensor, values: torch.Tensor | None,

@@ -31,7 +31,7 @@ from unsafe_vlm.methods.base import AlignmentModule, MethodSettings
 from unsafe_vlm.rl.losses import clipped_policy_loss, entropy_of_log_probabilities
 from unsafe_vlm.rl.masked import masked_mean
 from unsafe_vlm.rl.rewards import adjusted_scores, judge_scores
-from unsafe_vlm.rl.rollout import Rollout
+from unsafe_vlm.rl.rollout import Rollout, ScoredAnswers
 from unsafe_vlm.settings import SettingsError, limit
 
 
@@ -159,7 +159,7 @@ class OnPolicyModule(AlignmentModule):
             correct=correct,
             scored=scored,
             **fields,
-            **self.advantages(scores, logprobs, ref_logprobs, values, mask),
+            **self.advantages(ScoredAnswers(scores, logprobs, ref_logprobs, values, mask)),
         )
 
     def sample(self, prompts: ModelInputs) -> tuple[Generation, list[int]]:
@@ -194,14 +194,7 @@ class OnPolicyModule(AlignmentModule):
         log_probabilities = outputs.log_probabilities()
         return outputs.token_logprobs(log_probabilities), None, log_probabilities
 
-    def advantages(
-        self,
-        scores: torch.Tensor,
-        logprobs: torch.Tensor,
-        ref_logprobs: torch.Tensor,
-        values: torch.Tensor | None,
-        mask: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
+    def advantages(self, answers: ScoredAnswers) -> dict[str, torch.Tensor]:
         """The rollout's ``advantages`` (B, A), and whatever else of ``Rollout`` the method fills."""
         raise NotImplementedError
 

@@ -33,7 +33,7 @@ from unsafe_vlm.rl.advantages import generalised_advantages
 from unsafe_vlm.rl.losses import clipped_value_loss
 from unsafe_vlm.rl.masked import masked_mean, masked_whiten
 from unsafe_vlm.rl.rewards import episode_mask, kl_estimate, shaped_rewards
-from unsafe_vlm.rl.rollout import Rollout
+from unsafe_vlm.rl.rollout import Rollout, ScoredAnswers
 from unsafe_vlm.settings import limit
 
 VALUE_ADAPTER = "value"
@@ -117,26 +117,19 @@ class PPOModule(OnPolicyModule):
         dtype = next(self.value_head.parameters()).dtype
         return self.value_head(hidden.to(dtype)).squeeze(-1).float()
 
-    def advantages(
-        self,
-        scores: torch.Tensor,
-        logprobs: torch.Tensor,
-        ref_logprobs: torch.Tensor,
-        values: torch.Tensor | None,
-        mask: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
+    def advantages(self, answers: ScoredAnswers) -> dict[str, torch.Tensor]:
         """KL-shaped per-token rewards, GAE advantages (whitened over every rank) and returns,
         over the tokens of the episode (``episode_mask``: padding too with the score at the padded end)."""
-        method = self.method
-        kl = kl_estimate(logprobs, ref_logprobs, estimator=method.kl_estimator)
-        rewards = shaped_rewards(scores, kl, mask, kl_coef=method.kl_coef, score_position=method.score_position)
+        method, mask = self.method, answers.mask
+        kl = kl_estimate(answers.logprobs, answers.ref_logprobs, estimator=method.kl_estimator)
+        rewards = shaped_rewards(answers.scores, kl, mask, kl_coef=method.kl_coef, score_position=method.score_position)
         episode = episode_mask(mask, method.score_position)
         advantages, returns = generalised_advantages(
-            rewards, values, episode, gamma=method.gamma, lam=method.lam
+            rewards, answers.values, episode, gamma=method.gamma, lam=method.lam
         )
         if method.whiten_advantages:
             advantages = masked_whiten(advantages, episode, all_reduce=True)
-        return {"values": values, "rewards": rewards, "advantages": advantages, "returns": returns}
+        return {"values": answers.values, "rewards": rewards, "advantages": advantages, "returns": returns}
 
     def penalty(
         self, rollout: Rollout, rows: torch.Tensor, logprobs: torch.Tensor, values: torch.Tensor | None,

@@ -9,6 +9,24 @@ import torch
 from unsafe_vlm.backbones.base import ModelInputs
 
 
+@dataclass(frozen=True)
+class ScoredAnswers:
+    """What a method computes a rollout's advantages from: B judged answers of A answer-span tokens.
+
+    scores:        (B,) the judge's score of each answer
+    logprobs:      (B, A) under the policy that sampled them
+    ref_logprobs:  (B, A) under the reference (adapters off)
+    values:        (B, A) the value estimates, or None without a value model
+    mask:          (B, A) bool, real answer tokens
+    """
+
+    scores: torch.Tensor
+    logprobs: torch.Tensor
+    ref_logprobs: torch.Tensor
+    values: torch.Tensor | None
+    mask: torch.Tensor
+
+
 @dataclass
 class Rollout:
     """B sampled answers and what PPO or GRPO needs to learn from them (A: answer-span width).
