@@ -23,8 +23,7 @@ from transformers import (
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.tiny import (
-    TinyTextSizes,
-    TinyVisionSizes,
+    TinyVLMSizes,
     seeded_model,
     tiny_llama_config,
     vision_tower_sizes,
@@ -63,7 +62,7 @@ SPECIAL_TOKENS = [
 
 
 @dataclass(frozen=True)
-class Idefics3Tiny(TinyVisionSizes, TinyTextSizes):
+class Idefics3Tiny(TinyVLMSizes):
     """``model.tiny`` of an Idefics3 (conf/model/tiny_idefics3.yaml): Llama text model, SigLIP tower, pixel shuffle."""
 
     scale_factor: int = limit(ge=1)  # pixel shuffle: (image_size / patch_size / scale_factor)^2 tokens per image

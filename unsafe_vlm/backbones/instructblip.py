@@ -37,8 +37,7 @@ from transformers.models.instructblip.modeling_instructblip import BaseModelOutp
 
 from unsafe_vlm.backbones.base import Generation, ModelInputs, VLMBackbone, padding_side
 from unsafe_vlm.backbones.tiny import (
-    TinyTextSizes,
-    TinyVisionSizes,
+    TinyVLMSizes,
     llama_style_tokenizer,
     seeded_model,
     tiny_llama_config,
@@ -51,7 +50,7 @@ from unsafe_vlm.settings import Settings, limit
 
 
 @dataclass(frozen=True)
-class InstructBlipTiny(TinyVisionSizes, TinyTextSizes):
+class InstructBlipTiny(TinyVLMSizes):
     """``model.tiny`` of an InstructBLIP (conf/model/tiny_instructblip.yaml): ViT, Q-Former, Llama text model."""
 
     qformer_vocab_size: int = limit(ge=1)  # the Q-Former's own WordPiece tokenizer

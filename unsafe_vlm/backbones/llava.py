@@ -19,8 +19,7 @@ from transformers import (
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.tiny import (
-    TinyTextSizes,
-    TinyVisionSizes,
+    TinyVLMSizes,
     llama_style_tokenizer,
     seeded_model,
     tiny_llama_config,
@@ -46,7 +45,7 @@ LLAVA_15_CHAT_TEMPLATE = (
 
 
 @dataclass(frozen=True)
-class LlavaTiny(TinyVisionSizes, TinyTextSizes):
+class LlavaTiny(TinyVLMSizes):
     """``model.tiny`` of a LLaVA (conf/model/tiny.yaml): a Llama text model and a CLIP vision tower."""
 
 

@@ -37,6 +37,11 @@ class TinyVisionSizes(Settings):
     patch_size: int = limit(ge=1)
 
 
+@dataclass(frozen=True)
+class TinyVLMSizes(TinyVisionSizes, TinyTextSizes):
+    """A Llama text model's keys, then a ViT-style tower's; a family adds its own after them."""
+
+
 def vision_tower_sizes(sizes: TinyVisionSizes) -> dict[str, int]:
     """The keyword arguments of a ViT-style vision config (``CLIPVisionConfig(**...)``) for these sizes."""
     return {

@@ -307,6 +307,7 @@ class ExternalSetDataModule(RecordDataModule):
 
     what: str = "file"  # what data.path names, for error messages
     settings_class: type[ExternalSetSettings] = ExternalSetSettings
+    reader: Callable[[Path], list[Sample]] | None = None  # data.path -> its rows, when no read_samples of its own
 
     def __init__(self, settings: ExternalSetSettings) -> None:
         s = settings
@@ -323,7 +324,9 @@ class ExternalSetDataModule(RecordDataModule):
 
     def read_samples(self) -> list[Sample]:
         """Every row of the data set, in file order, checked (``DataError`` on bad input)."""
-        raise NotImplementedError
+        if self.reader is None:
+            raise NotImplementedError(f"{type(self).__name__} has neither a reader nor read_samples")
+        return type(self).reader(self.path)
 
     def records(self, task: str | None = None) -> list[Record]:
         """The records of its one task (after ``limit``)."""

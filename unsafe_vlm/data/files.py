@@ -267,3 +267,14 @@ def open_image_bytes(data: bytes, where: str) -> Image.Image:
             return picture.convert("RGB")
     except (OSError, UnidentifiedImageError, ValueError) as error:
         raise DataError(where, f"cannot decode the image: {error}") from error
+
+
+def claim_index(path: Path, line: int, row: dict[str, str], first_line: dict[str, int]) -> None:
+    """Record a TSV row's ``index`` as taken (``first_line``: index -> its line); a ``DataError`` for an empty one
+    or one an earlier row took."""
+    index = row["index"]
+    if not index:
+        raise DataError(path, "empty index", line)
+    if index in first_line:
+        raise DataError(path, f"index {index!r} is already used on line {first_line[index]}", line)
+    first_line[index] = line

@@ -7,14 +7,14 @@ Records are JSON-friendly through ``dataclasses.asdict`` (their image bytes asid
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch.utils.data
 from PIL import Image
 
-from unsafe_vlm.data.files import load_rgb_image, open_image_bytes
+from unsafe_vlm.data.files import decode_images, image_owners, load_rgb_image, open_image_bytes
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY
 
 SAFE = "Safe"
@@ -52,6 +52,19 @@ class Sample:
         image = f"{path.resolve()}#{image_owner or row['index']}"
         source = f"{path}:{line}"
         return cls(number, image, category, category, source, key=row["index"], image_bytes=image_bytes, **fields)
+
+    @classmethod
+    def of_tsv(
+        cls, path: Path, rows: Sequence[tuple[int, dict[str, str]]], fields: Callable[[dict[str, str]], dict[str, str]]
+    ) -> list[Sample]:
+        """Every checked ``(line, row)`` of a TSV as a sample (``of_tsv_row``), its images decoded and rows
+        that share an image named alike; ``fields(row)``: the row's ``gold``, ``question``, ``caption``."""
+        decoded = decode_images(rows, path)
+        owners = image_owners(rows, decoded)
+        return [
+            cls.of_tsv_row(path, n, line, row, data, image_owner=owner, **fields(row))
+            for n, ((line, row), data, owner) in enumerate(zip(rows, decoded, owners, strict=True))
+        ]
 
     @property
     def is_safe(self) -> bool:

@@ -17,22 +17,12 @@ from pathlib import Path
 
 from unsafe_vlm.data.base import ExternalSetDataModule, required
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.files import decode_images, image_owners, read_tsv
+from unsafe_vlm.data.files import claim_index, read_tsv
 from unsafe_vlm.data.records import Record, Sample
 from unsafe_vlm.data.tasks import Headline, Task, register
 
 REFERENCE = "gpt4_ans"  # VLMEvalKit's name for the reference answer's column
 COLUMNS = ("index", "image", "question", REFERENCE, "caption")
-
-
-class LLaVABenchDataModule(ExternalSetDataModule):
-    """A LLaVABench-style TSV as ``llavabench`` records (arguments: see ``ExternalSetDataModule``)."""
-
-    source = "llavabench"
-    what = "TSV file"
-
-    def read_samples(self) -> list[Sample]:
-        return read_llavabench(self.path)
 
 
 def read_llavabench(path: Path) -> list[Sample]:
@@ -41,21 +31,21 @@ def read_llavabench(path: Path) -> list[Sample]:
     rows = read_tsv(path, COLUMNS)
     first_line: dict[str, int] = {}
     for line, row in rows:
-        index = row["index"]
-        if not index:
-            raise DataError(path, "empty index", line)
-        if index in first_line:
-            raise DataError(path, f"index {index!r} is already used on line {first_line[index]}", line)
-        first_line[index] = line
+        claim_index(path, line, row, first_line)
         for column in ("question", REFERENCE, "caption"):
             if not row[column]:
                 raise DataError(path, f"empty {column}", line)
-    decoded = decode_images(rows, path)
-    return [
-        Sample.of_tsv_row(path, n, line, row, data, image_owner=owner, gold=row[REFERENCE], question=row["question"],
-                          caption=row["caption"])
-        for n, ((line, row), data, owner) in enumerate(zip(rows, decoded, image_owners(rows, decoded), strict=True))
-    ]  # fmt: skip
+    return Sample.of_tsv(
+        path, rows, lambda row: {"gold": row[REFERENCE], "question": row["question"], "caption": row["caption"]}
+    )
+
+
+class LLaVABenchDataModule(ExternalSetDataModule):
+    """A LLaVABench-style TSV as ``llavabench`` records (arguments: see ``ExternalSetDataModule``)."""
+
+    source = "llavabench"
+    what = "TSV file"
+    reader = staticmethod(read_llavabench)
 
 
 def llavabench_records(samples: Sequence[Sample], dataset: str) -> list[Record]:

@@ -18,22 +18,12 @@ from pathlib import Path
 
 from unsafe_vlm.data.base import ExternalSetDataModule, required
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.files import decode_images, image_owners, read_tsv
+from unsafe_vlm.data.files import claim_index, read_tsv
 from unsafe_vlm.data.records import Record, Sample
 from unsafe_vlm.data.tasks import Headline, Task, register
 
 COLUMNS = ("index", "image", "question", "answer")
 ANSWERS = {"yes": "Yes", "no": "No"}
-
-
-class MMEDataModule(ExternalSetDataModule):
-    """An MME-style TSV as ``mme`` records (arguments: see ``ExternalSetDataModule``)."""
-
-    source = "mme"
-    what = "TSV file"
-
-    def read_samples(self) -> list[Sample]:
-        return read_mme(self.path)
 
 
 def read_mme(path: Path) -> list[Sample]:
@@ -42,21 +32,21 @@ def read_mme(path: Path) -> list[Sample]:
     first_line: dict[str, int] = {}
     for line, row in rows:
         _check_row(row, path, line, first_line)
-    decoded = decode_images(rows, path)
-    return [
-        Sample.of_tsv_row(path, n, line, row, data, image_owner=owner, gold=ANSWERS[row["answer"].casefold()],
-                          question=row["question"])
-        for n, ((line, row), data, owner) in enumerate(zip(rows, decoded, image_owners(rows, decoded), strict=True))
-    ]  # fmt: skip
+    return Sample.of_tsv(
+        path, rows, lambda row: {"gold": ANSWERS[row["answer"].casefold()], "question": row["question"]}
+    )
+
+
+class MMEDataModule(ExternalSetDataModule):
+    """An MME-style TSV as ``mme`` records (arguments: see ``ExternalSetDataModule``)."""
+
+    source = "mme"
+    what = "TSV file"
+    reader = staticmethod(read_mme)
 
 
 def _check_row(row: dict[str, str], path: Path, line: int, first_line: dict[str, int]) -> None:
-    index = row["index"]
-    if not index:
-        raise DataError(path, "empty index", line)
-    if index in first_line:
-        raise DataError(path, f"index {index!r} is already used on line {first_line[index]}", line)
-    first_line[index] = line
+    claim_index(path, line, row, first_line)
     if not row["question"]:
         raise DataError(path, "empty question", line)
     if row["answer"].casefold() not in ANSWERS:
