@@ -111,9 +111,9 @@ def print_comparison(
     header, rows = comparison_rows(evaluations, changes)
     default = "Comparison" if len(evaluations) > 1 else f"Scores: {evaluations[0].label}"
     table = Table(title=title or default)
-    table.add_column(header[0])
+    table.add_column(header[0], min_width=14)
     for heading in header[1:]:
-        table.add_column(heading, justify="right", no_wrap=True)
+        table.add_column(heading, justify="right")
     for row in rows:
         table.add_row(*row)
     (console or Console()).print(table)
