@@ -9,6 +9,7 @@ from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE, read_metr
 from unsafe_vlm.report.before_after import fit_evaluations, write_fit_comparison
 from unsafe_vlm.report.comparison import Evaluation, comparison_rows
 from unsafe_vlm.report.comparison_plot import plot_comparison
+from unsafe_vlm.report.page import write_page
 from unsafe_vlm.report.plots import draw_category_plots
 from unsafe_vlm.report.scores import Metrics
 from unsafe_vlm.report.sections import (
@@ -37,7 +38,8 @@ class ReportFiles:
 def write_report(
     run_dir: str | Path, metrics: Metrics, *, title: str | None = None, before: Metrics | None = None
 ) -> ReportFiles:
-    """Write ``report.md``, ``headline_scores.png`` and ``plots/*.png`` into ``run_dir`` from a flat metrics dict.
+    """Write ``report.md`` (and the same as ``report.html``, with a browser over every saved answer),
+    ``headline_scores.png`` and ``plots/*.png`` into ``run_dir`` from a flat metrics dict.
 
     ``before``: the scores before training; by default read from ``run_dir/metrics_before.json``
     when that exists, adding a before/after table.
@@ -60,7 +62,9 @@ def write_report(
         HOW_TO_READ,
     ]
     path = run_dir / REPORT_FILE
-    path.write_text("\n".join(sections), encoding="utf-8")
+    text = "\n".join(sections)
+    path.write_text(text, encoding="utf-8")
+    write_page(run_dir, text, title=title or f"Evaluation report: {run_dir.name}")
     return ReportFiles(path, list(outcome.drawn.values()), outcome.skipped, headline_plot=headline)
 
 
