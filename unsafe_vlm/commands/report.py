@@ -1,11 +1,12 @@
 """``python -m unsafe_vlm report RUN_DIR [RUN_DIR...] [--out DIR] [--labels a,b,...]``.
 
 Re-scores each run from its saved responses and rewrites its ``metrics.json`` (and, for a fit
-run, ``metrics_before.json``), ``report.md`` and plots. With more than one evaluation (several
-runs, or a fit run's before and after) it also writes ``comparison.md`` and ``comparison.png``
-into ``--out`` (default: the first run dir). Every run is scored before anything is written,
-so bad input leaves the run dirs as they were; so does an unfinished or damaged run, which is
-refused (``report/finished.py``, docs/reliability.md).
+run, ``metrics_before.json``), ``report.md``, ``report.html`` and plots (a fit run's
+``comparison.md`` and ``comparison.png`` too, as ``fit`` writes them: ``report/before_after.py``).
+With more than one evaluation (several runs, or a fit run's before and after) it also writes
+``comparison.md`` and ``comparison.png`` into ``--out`` (default: the first run dir). Every run
+is scored before anything is written, so bad input leaves the run dirs as they were; so does an
+unfinished or damaged run, which is refused (``report/finished.py``, docs/reliability.md).
 """
 
 from __future__ import annotations
