@@ -69,12 +69,14 @@ def answer_table(run_dir: Path) -> dict[str, Any]:
 def thumbnail(path: Path) -> str | None:
     """A data URL of the image at most ``THUMBNAIL_PIXELS`` on a side (JPEG or PNG, whichever is smaller);
     None when the file is gone or not an image."""
+    size = (THUMBNAIL_PIXELS, THUMBNAIL_PIXELS)
     try:
         with Image.open(path) as opened:
+            opened.draft("RGB", (2 * THUMBNAIL_PIXELS, 2 * THUMBNAIL_PIXELS))  # a JPEG decodes at a fraction
+            opened.thumbnail(size)
             picture = opened.convert("RGB")
     except (OSError, UnidentifiedImageError):
         return None
-    picture.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
     encoded = []
     for kind, options in (("jpeg", {"quality": JPEG_QUALITY}), ("png", {"optimize": True})):
         buffer = io.BytesIO()
