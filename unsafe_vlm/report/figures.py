@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 BAR_ROW_INCHES = 0.42  # vertical room per bar row, enough for a 10 pt category name
 WIDTH_INCHES = 9.0
+_CLEAR = {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85}  # reference lines pass behind labels
 
 
 def bar_figure(rows: int, *, per_row: float = BAR_ROW_INCHES) -> tuple[Figure, Axes]:
@@ -43,7 +44,8 @@ def label_bars(
             axes.text(offset, y, note, va="center", fontsize=8, color="dimgray", style="italic")
             continue
         end = value + above + offset if value >= 0 else value - below - offset
-        axes.text(end, y, text(value), va="center", ha="left" if value >= 0 else "right", fontsize=8)
+        axes.text(end, y, text(value), va="center", ha="left" if value >= 0 else "right", fontsize=8,
+                  bbox=_CLEAR, zorder=4)  # fmt: skip
 
 
 def legend_outside(axes: Axes, **options) -> None:
