@@ -39,9 +39,14 @@ def run_report(args: Sequence[str], console: Console | None = None) -> list[Eval
         evaluations += _write_run(run, label, alone=len(runs) == 1 and options.labels is None)
         console.print(f"report: {run.run_dir / 'report.md'}")
     changes = paired_changes(evaluations) if len(evaluations) == 2 else None
-    if len(evaluations) > 1:
-        files = write_comparison(evaluations, options.out or runs[0].run_dir, changes)
+    one_fit = len(runs) == 1 and len(evaluations) == 2  # its report wrote its comparison beside it
+    if len(evaluations) > 1 and not (one_fit and options.out is None):
+        title = "Before and after training" if one_fit else "Comparison of runs"
+        files = write_comparison(evaluations, options.out or runs[0].run_dir, changes, title=title)
         console.print(f"comparison: {files.markdown}")
+    elif one_fit:
+        console.print(f"comparison: {runs[0].run_dir / 'comparison.md'}")
+    console.print(f"page: {runs[0].run_dir / 'report.html'}" if len(runs) == 1 else "pages: report.html in each run")
     print_comparison(evaluations, console, changes=changes)
     return evaluations
 
