@@ -97,6 +97,9 @@ def test_fit_writes_every_output(first_run):
         assert (run / "adapter" / "value_head.safetensors").is_file()
         assert (run / "adapter" / "value" / "adapter_config.json").is_file()
     assert (run / "report.md").read_text().strip()
+    for name in ("comparison.md", "comparison.png", "report.html"):  # the before/after comparison, the page
+        assert (run / name).is_file(), name
+    assert "Significant (95%, paired)" in (run / "comparison.md").read_text()
     for metrics_file, folder in (("metrics_before.json", "responses_before"), ("metrics.json", "responses")):
         metrics = json.loads((run / metrics_file).read_text())
         for task in TASKS:

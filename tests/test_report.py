@@ -106,9 +106,11 @@ def test_metrics_before_json_adds_a_before_after_table(tmp_path):
     (run / "metrics_before.json").write_text(json.dumps(before))
     text = write_report(run, metrics).markdown.read_text()
     assert "## Before and after training" in text
-    assert "| Alignment on images | 0.0% | 37.5% | +37.5 pts |" in text
-    assert "| Modality gap (text − image) | +75.0 pts | +37.5 pts | -37.5 pts |" in text
-    assert "| Perception accuracy | 66.7% | 66.7% | +0.0 pts |" in text
+    assert "| Alignment on images | 0.0% [0.0, 0.0] | 37.5% [12.5, 75.0] | +37.5 pts |" in text
+    assert "| Modality gap (text − image) | +75.0 pts [+50.0, +100.0] | +37.5 pts [+25.0, +50.0] | -37.5 pts |" in text
+    assert "| Perception accuracy | 66.7% [28.6, 100.0] | 66.7% [28.6, 100.0] | +0.0 pts |" in text
+    assert "![headline scores before and after training](comparison.png)" in text
+    assert (run / "comparison.md").is_file() and (run / "comparison.png").is_file()
 
 
 def test_scores_are_written_as_percentages_and_points():

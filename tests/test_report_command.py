@@ -69,10 +69,12 @@ def test_fit_run_gets_before_and_after_and_a_comparison(tmp_path):
     assert [e.label for e in evaluations] == ["before", "after"]
     before = json.loads((run / "metrics_before.json").read_text())
     assert before["alignment_image/accuracy"] == 0.0 and before["modality_gap"] == 0.75
-    assert "| Alignment on images | 0.0% | 37.5% | +37.5 pts |" in (run / "report.md").read_text()
+    report = (run / "report.md").read_text()
+    assert "| Alignment on images | 0.0% [0.0, 0.0] | 37.5% [12.5, 75.0] | +37.5 pts | yes [+12.5, +75.0] |" in report
     comparison = (run / "comparison.md").read_text()
     assert "| Score | before | after | Change (after − before) |" in comparison
-    assert "| Modality gap (text − image) | +75.0 pts | +37.5 pts | -37.5 pts |" in comparison
+    gap = "| Modality gap (text − image) | +75.0 pts [+50.0, +100.0] | +37.5 pts [+25.0, +50.0] | -37.5 pts |"
+    assert gap in comparison
     assert (run / "comparison.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
@@ -83,8 +85,9 @@ def test_two_runs_are_compared_under_their_labels_in_out(tmp_path):
     evaluations = run_report([str(first), str(second), "--out", str(out), "--labels", "base, tuned"], quiet())
     assert [e.label for e in evaluations] == ["base", "tuned"]
     comparison = (out / "comparison.md").read_text()
-    assert "| Alignment on images | 37.5% | 0.0% | -37.5 pts | yes [-75.0, -12.5] |" in comparison
-    assert "| Perception accuracy | 66.7% | not run | — | — |" in comparison
+    image = "| Alignment on images | 37.5% [12.5, 75.0] | 0.0% [0.0, 0.0] | -37.5 pts | yes [-75.0, -12.5] |"
+    assert image in comparison
+    assert "| Perception accuracy | 66.7% [28.6, 100.0] | not run | — | — |" in comparison
     assert "Significant (95%, paired)" in comparison and "paired bootstrap over the queries both runs" in comparison
     png = (out / "comparison.png").read_bytes()
     assert png[:8] == PNG_SIGNATURE and len(png) > 10_000

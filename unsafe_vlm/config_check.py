@@ -67,6 +67,7 @@ def check_overrides(command: str, args: Sequence[str]) -> DictConfig | None:
     for point in _sweep_points(overrides):
         cfg = _compose(command, point)
         composed = composed if composed is not None else cfg
+    _check_added_names(overrides, composed)
     if command == "fit" and "method" not in composed:
         raise ConfigError(f"fit needs a method: add +method=NAME, one of: {', '.join(sorted(TRAINING_METHODS))}")
     if command == "evaluate" and "method" in composed:
@@ -127,8 +128,25 @@ def _missing_option_message(error: MissingConfigException) -> str:
     return str(error).splitlines()[0]
 
 
+def _check_added_names(overrides: list[str], composed: DictConfig) -> None:
+    """Refuse ``+name=...`` at the top level unless ``name`` is a config group: nothing reads any other
+    name there, so it is a typo (``+jugde=rule``, ``+methd=ppo``)."""
+    groups = config_groups()
+    for override in overrides:
+        name = override.lstrip("+").split("=", 1)[0]
+        if override.startswith("+") and "=" in override and "." not in name and "/" not in name and name not in groups:
+            keys = sorted({*(str(k) for k in composed if k != name), *groups} - {"hydra"})
+            raise ConfigError(
+                f"unknown key {name!r}: the top level has no {name!r}; {did_you_mean(name, keys)}"
+                f"its keys and config groups are: {', '.join(keys)}"
+            )
+
+
 def _composition_message(command: str, overrides: list[str], error: ConfigCompositionException) -> str:
     text = str(error)
+    deleted = re.search(r"Could not delete from config. '([^']+)' does not exist", text)
+    if deleted is not None:
+        return _unknown_deletion(command, overrides, deleted.group(1))
     key_match = re.search(r"Could not override '([^']+)'", text)
     if key_match is None:
         return text.splitlines()[0]
@@ -145,16 +163,49 @@ def _composition_message(command: str, overrides: list[str], error: ConfigCompos
         base = _compose(command, rest)
         node = OmegaConf.select(base, parent) if parent else base
     except ConfigError:
-        node = None
+        base = node = None
     alias = _interpolation(base, parent) if node is not None else None
     if alias is not None:
         target = alias.strip("${}")
         return f"cannot override {key!r}: '{parent}' is {alias} in {command}, so override {target}.{leaf} instead"
     if isinstance(node, DictConfig):
-        valid = ", ".join(sorted(str(k) for k in node if k != "hydra"))
+        keys = sorted(str(k) for k in node if k != "hydra")
         where = f"'{parent}'" if parent else "the top level"
-        return f"unknown key {key!r}: {where} has no {leaf!r}; its keys are: {valid} (use +{key}=... to add one)"
+        hint = did_you_mean(leaf, keys)
+        add = "" if hint else f" (use +{key}=... to add one)"
+        return f"unknown key {key!r}: {where} has no {leaf!r}; {hint}its keys are: {', '.join(keys)}{add}"
+    missing = _first_missing(base, key) if base is not None and node is None else None
+    if missing is not None:
+        where, name, keys = missing
+        hint = did_you_mean(name, keys)
+        return f"unknown key {key!r}: {where} has no {name!r}; {hint}its keys are: {', '.join(keys)}"
     return f"unknown key {key!r} (use +{key}=... to add one)"
+
+
+def _unknown_deletion(command: str, overrides: list[str], key: str) -> str:
+    rest = [o for o in overrides if o.split("=", 1)[0] != f"~{key}"]
+    try:
+        missing = _first_missing(_compose(command, rest), key)
+    except ConfigError:
+        missing = None
+    if missing is None:
+        return f"cannot delete {key!r}: the config has no such key"
+    where, name, keys = missing
+    return f"cannot delete {key!r}: {where} has no {name!r}; {did_you_mean(name, keys)}its keys are: {', '.join(keys)}"
+
+
+def _first_missing(cfg: DictConfig, key: str) -> tuple[str, str, list[str]] | None:
+    """Where a dotted key leaves the config: (the node it left, named for a reader; the first name
+    that node lacks; its keys), or None when the key leaves it below a value that is not a node."""
+    node, path = cfg, []
+    for name in key.split("."):
+        if not isinstance(node, DictConfig):
+            return None
+        if name not in node:
+            where = f"'{'.'.join(path)}'" if path else "the top level"
+            return where, name, sorted(str(k) for k in node if k != "hydra")
+        node, path = node[name], [*path, name]
+    return None
 
 
 def _interpolation(cfg: DictConfig, path: str) -> str | None:

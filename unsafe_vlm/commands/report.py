@@ -1,11 +1,12 @@
 """``python -m unsafe_vlm report RUN_DIR [RUN_DIR...] [--out DIR] [--labels a,b,...]``.
 
 Re-scores each run from its saved responses and rewrites its ``metrics.json`` (and, for a fit
-run, ``metrics_before.json``), ``report.md`` and plots. With more than one evaluation (several
-runs, or a fit run's before and after) it also writes ``comparison.md`` and ``comparison.png``
-into ``--out`` (default: the first run dir). Every run is scored before anything is written,
-so bad input leaves the run dirs as they were; so does an unfinished or damaged run, which is
-refused (``report/finished.py``, docs/reliability.md).
+run, ``metrics_before.json``), ``report.md``, ``report.html`` and plots (a fit run's
+``comparison.md`` and ``comparison.png`` too, as ``fit`` writes them: ``report/before_after.py``).
+With more than one evaluation (several runs, or a fit run's before and after) it also writes
+``comparison.md`` and ``comparison.png`` into ``--out`` (default: the first run dir). Every run
+is scored before anything is written, so bad input leaves the run dirs as they were; so does an
+unfinished or damaged run, which is refused (``report/finished.py``, docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from pathlib import Path
 from rich.console import Console
 
 from unsafe_vlm.errors import UserError
-from unsafe_vlm.metrics.intervals import paired_differences
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE, write_metrics
-from unsafe_vlm.report.comparison import Changes, Evaluation, print_comparison, write_comparison
+from unsafe_vlm.report.before_after import paired_changes
+from unsafe_vlm.report.comparison import Evaluation, print_comparison, write_comparison
 from unsafe_vlm.report.document import write_report
-from unsafe_vlm.report.rescore import AFTER, BEFORE, RunScores, load_task_rows, rescore_run
+from unsafe_vlm.report.rescore import RunScores, rescore_run
 
 
 def report(args: Sequence[str]) -> None:
@@ -37,23 +38,17 @@ def run_report(args: Sequence[str], console: Console | None = None) -> list[Eval
     for run, label in zip(runs, labels, strict=True):
         evaluations += _write_run(run, label, alone=len(runs) == 1 and options.labels is None)
         console.print(f"report: {run.run_dir / 'report.md'}")
-    changes = _paired_changes(evaluations) if len(evaluations) == 2 else None
-    if len(evaluations) > 1:
-        files = write_comparison(evaluations, options.out or runs[0].run_dir, changes)
+    changes = paired_changes(evaluations) if len(evaluations) == 2 else None
+    one_fit = len(runs) == 1 and len(evaluations) == 2  # its report wrote its comparison beside it
+    if len(evaluations) > 1 and not (one_fit and options.out is None):
+        title = "Before and after training" if one_fit else "Comparison of runs"
+        files = write_comparison(evaluations, options.out or runs[0].run_dir, changes, title=title)
         console.print(f"comparison: {files.markdown}")
+    elif one_fit:
+        console.print(f"comparison: {runs[0].run_dir / 'comparison.md'}")
+    console.print(f"page: {runs[0].run_dir / 'report.html'}" if len(runs) == 1 else "pages: report.html in each run")
     print_comparison(evaluations, console, changes=changes)
     return evaluations
-
-
-def _paired_changes(evaluations: Sequence[Evaluation]) -> Changes:
-    """The paired bootstrap intervals of the second evaluation's change from the first, from their rows."""
-    first, second = (load_task_rows(_responses_of(e.source)) for e in evaluations)
-    return paired_differences(first, second)
-
-
-def _responses_of(metrics_file: Path) -> Path:
-    """The responses folder a metrics file was scored from (``metrics_before.json``: ``responses_before``)."""
-    return metrics_file.parent / (BEFORE if metrics_file.name == BEFORE_FILE else AFTER)
 
 
 def _write_run(run: RunScores, label: str, *, alone: bool) -> list[Evaluation]:

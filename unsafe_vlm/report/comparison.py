@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE
+from unsafe_vlm.metrics.metrics_json import METRICS_FILE
 from unsafe_vlm.report.comparison_plot import plot_comparison
 from unsafe_vlm.report.markdown import markdown_table
 from unsafe_vlm.report.scores import UNDEFINED, Metrics, compared_scores, format_change, format_score
@@ -35,7 +35,8 @@ class ComparisonFiles:
 def comparison_rows(
     evaluations: Sequence[Evaluation], changes: Changes | None = None
 ) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: one row per compared score any evaluation has, one column per evaluation.
+    """Header and rows: one row per compared score any evaluation has, one column per evaluation
+    (each score with its 95% interval where the evaluation has one).
 
     With exactly two evaluations a column gives the change from the first to the second, and with
     ``changes`` (a paired bootstrap over the queries both answered) one more says whether it is
@@ -51,8 +52,7 @@ def comparison_rows(
     for score in compared_scores(e.metrics for e in evaluations):
         if not any(score.key in e.metrics for e in evaluations):
             continue
-        alone = len(evaluations) == 1  # one evaluation's scores carry their intervals
-        row = [score.label, *(format_score(e.metrics, score, interval=alone) for e in evaluations)]
+        row = [score.label, *(format_score(e.metrics, score, interval=True) for e in evaluations)]
         if two:
             row.append(format_change(evaluations[0].metrics, evaluations[1].metrics, score.key))
             if changes is not None:
@@ -62,17 +62,21 @@ def comparison_rows(
 
 
 def write_comparison(
-    evaluations: Sequence[Evaluation], out_dir: str | Path, changes: Changes | None = None
+    evaluations: Sequence[Evaluation],
+    out_dir: str | Path,
+    changes: Changes | None = None,
+    *,
+    title: str = "Comparison of runs",
 ) -> ComparisonFiles:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     header, rows = comparison_rows(evaluations, changes)
-    plot = plot_comparison(evaluations, out_dir / "comparison.png")
+    plot = plot_comparison(evaluations, out_dir / "comparison.png", title=f"Headline scores: {title.lower()}")
     sources = [f"- **{e.label}**: `{e.source}`" for e in evaluations]
     picture = "![headline scores by run](comparison.png)\n" if plot else "No headline score is defined, so no plot.\n"
     text = "\n".join(
         [
-            "# Comparison of runs\n",
+            f"# {title}\n",
             "Accuracies leave out responses judged N/A; the modality gap and changes are in percentage points.",
             "A change is significant when the 95% interval of a paired bootstrap over the queries both runs"
             " answered (the same images or concepts drawn for both) excludes 0.\n" if changes is not None else "",
@@ -107,7 +111,7 @@ def print_comparison(
     header, rows = comparison_rows(evaluations, changes)
     default = "Comparison" if len(evaluations) > 1 else f"Scores: {evaluations[0].label}"
     table = Table(title=title or default)
-    table.add_column(header[0])
+    table.add_column(header[0], min_width=14)
     for heading in header[1:]:
         table.add_column(heading, justify="right")
     for row in rows:
@@ -134,8 +138,12 @@ def print_scores(metrics: Metrics, *, title: str, source: Path) -> None:
 
 
 def print_before_after(before: Metrics | None, after: Metrics, *, title: str, run_dir: Path) -> None:
-    """A fit run's evaluations before and after training side by side, with the change."""
-    evaluations = [Evaluation("after", after, run_dir / METRICS_FILE)]
-    if before is not None:
-        evaluations.insert(0, Evaluation("before", before, run_dir / BEFORE_FILE))
-    print_comparison(evaluations, title=title)
+    """A fit run's evaluations before and after training side by side, with the change and whether
+    it is significant (a paired bootstrap over the saved answers of both)."""
+    from unsafe_vlm.report.before_after import fit_evaluations, paired_changes  # it builds on this module
+
+    if before is None:
+        print_comparison([Evaluation("after", after, run_dir / METRICS_FILE)], title=title)
+        return
+    evaluations = fit_evaluations(run_dir, before, after)
+    print_comparison(evaluations, title=title, changes=paired_changes(evaluations))

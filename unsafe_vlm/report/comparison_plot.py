@@ -32,12 +32,14 @@ def plot_comparison(
         axes.barh(positions, zeros_for_missing(values), height=slot * 0.9, label=evaluation.label,
                   xerr=errors, error_kw={"elinewidth": 1, "capsize": 2})  # fmt: skip
         notes = ["undefined" if s.key in evaluation.metrics else "not run" for s in scores]
-        label_bars(axes, positions, values, text=lambda v: f"{v:.1f}", missing=notes)
-        lowest = min([lowest, *(v for v in values if v is not None)])
+        reach = list(zip(*errors, strict=True)) if errors else None
+        label_bars(axes, positions, values, text=lambda v: f"{v:.1f}", missing=notes, reach=reach)
+        ends = [v - (reach[k][0] if reach else 0.0) for k, v in enumerate(values) if v is not None]
+        lowest = min([lowest, *ends])  # the far end of a negative bar's error bar
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_yticks(range(len(scores)), [s.label for s in scores], fontsize=10)
     axes.set_ylim(len(scores) - 0.5, -0.5)
-    axes.set_xlim(min(lowest * 1.3, 0) - (8 if lowest < 0 else 0), 112)
+    axes.set_xlim(lowest - 14 if lowest < 0 else 0, 114)  # room for a label left of the lowest error bar
     axes.grid(axis="x", alpha=0.3)
     axes.set_axisbelow(True)
     axes.set_xlabel("score (%), N/A left out; modality gap in percentage points; bars: 95% bootstrap interval")

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE, read_metrics
-from unsafe_vlm.report.comparison import Evaluation
+from unsafe_vlm.report.before_after import fit_evaluations, write_fit_comparison
+from unsafe_vlm.report.comparison import Evaluation, comparison_rows
 from unsafe_vlm.report.comparison_plot import plot_comparison
+from unsafe_vlm.report.page import write_page
 from unsafe_vlm.report.plots import draw_category_plots
 from unsafe_vlm.report.scores import Metrics
 from unsafe_vlm.report.sections import (
@@ -21,6 +23,7 @@ from unsafe_vlm.report.sections import (
 )
 
 PLOTS_DIR = "plots"
+REPORT_FILE = "report.md"
 HEADLINE_PLOT = "headline_scores.png"  # beside report.md, as comparison.png is beside comparison.md
 
 
@@ -35,7 +38,8 @@ class ReportFiles:
 def write_report(
     run_dir: str | Path, metrics: Metrics, *, title: str | None = None, before: Metrics | None = None
 ) -> ReportFiles:
-    """Write ``report.md``, ``headline_scores.png`` and ``plots/*.png`` into ``run_dir`` from a flat metrics dict.
+    """Write ``report.md`` (and the same as ``report.html``, with a browser over every saved answer),
+    ``headline_scores.png`` and ``plots/*.png`` into ``run_dir`` from a flat metrics dict.
 
     ``before``: the scores before training; by default read from ``run_dir/metrics_before.json``
     when that exists, adding a before/after table.
@@ -46,16 +50,26 @@ def write_report(
     outcome = draw_category_plots(metrics, run_dir / PLOTS_DIR)
     evaluation = Evaluation("this run", metrics, run_dir / METRICS_FILE)
     headline = plot_comparison([evaluation], run_dir / HEADLINE_PLOT, title="Headline scores")
+    comparison = _before_after(run_dir, before, metrics) if before is not None else None
     sections = [
         f"# {title or f'Evaluation report: {run_dir.name}'}\n",
         judge_section(metrics),
         headline_section(metrics, HEADLINE_PLOT if headline else None),
         tasks_section(metrics),
-        *([before_after_section(before, metrics)] if before is not None else []),
+        *([comparison] if comparison is not None else []),
         category_section(metrics),
         plots_section(outcome, PLOTS_DIR),
         HOW_TO_READ,
     ]
-    path = run_dir / "report.md"
-    path.write_text("\n".join(sections), encoding="utf-8")
+    path = run_dir / REPORT_FILE
+    text = "\n".join(sections)
+    path.write_text(text, encoding="utf-8")
+    write_page(run_dir, text, title=title or f"Evaluation report: {run_dir.name}")
     return ReportFiles(path, list(outcome.drawn.values()), outcome.skipped, headline_plot=headline)
+
+
+def _before_after(run_dir: Path, before: Metrics, after: Metrics) -> str:
+    """Write ``comparison.md`` and ``comparison.png``; the report's section holding the same rows and figure."""
+    files, changes = write_fit_comparison(run_dir, before, after)
+    header, rows = comparison_rows(fit_evaluations(run_dir, before, after), changes)
+    return before_after_section(header, rows, files.plot.name if files.plot else None, paired=changes is not None)

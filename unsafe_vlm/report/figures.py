@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 BAR_ROW_INCHES = 0.42  # vertical room per bar row, enough for a 10 pt category name
 WIDTH_INCHES = 9.0
+_CLEAR = {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85}  # reference lines pass behind labels
 
 
 def bar_figure(rows: int, *, per_row: float = BAR_ROW_INCHES) -> tuple[Figure, Axes]:
@@ -28,16 +29,23 @@ def label_bars(
     text,
     missing: str | Sequence[str] = "no answered responses",
     offset: float = 1.0,
+    reach: Sequence[tuple[float, float]] | None = None,
 ) -> None:
-    """Write ``text(value)`` at the end of each bar; a missing value gets the ``missing`` note at zero
-    (one note for all, or one per bar)."""
+    """Write ``text(value)`` past the end of each bar; a missing value gets the ``missing`` note at zero
+    (one note for all, or one per bar).
+
+    ``reach``: per bar, how far its error bar goes below and above the value; the label starts past
+    the error bar's outer end, so that the bar's line never crosses the digits.
+    """
     notes = [missing] * len(values) if isinstance(missing, str) else list(missing)
-    for y, value, note in zip(positions, values, notes, strict=True):
+    reach = list(reach) if reach is not None else [(0.0, 0.0)] * len(values)
+    for y, value, note, (below, above) in zip(positions, values, notes, reach, strict=True):
         if value is None:
             axes.text(offset, y, note, va="center", fontsize=8, color="dimgray", style="italic")
             continue
-        end = value + (offset if value >= 0 else -offset)
-        axes.text(end, y, text(value), va="center", ha="left" if value >= 0 else "right", fontsize=8)
+        end = value + above + offset if value >= 0 else value - below - offset
+        axes.text(end, y, text(value), va="center", ha="left" if value >= 0 else "right", fontsize=8,
+                  bbox=_CLEAR, zorder=4)  # fmt: skip
 
 
 def legend_outside(axes: Axes, **options) -> None:

@@ -17,6 +17,7 @@ from unsafe_vlm.metrics.intervals import headline_intervals
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, metrics_json, read_metrics
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
 from unsafe_vlm.report.finished import check_finished
+from unsafe_vlm.report.run_folders import check_not_a_folder_of_runs
 
 AFTER, BEFORE = "responses", "responses_before"  # a fit run evaluates before training and after
 SCORED_FIELDS = ("judged", "gold", "category")
@@ -37,6 +38,8 @@ def rescore_run(run_dir: str | Path) -> RunScores:
         raise UserError(f"{run_dir}: {'not a directory' if run_dir.exists() else 'no such directory'}")
     after_rows, before_rows = load_task_rows(run_dir / AFTER), load_task_rows(run_dir / BEFORE)
     if not after_rows:
+        if not before_rows:
+            check_not_a_folder_of_runs(run_dir)
         where = f" (only {BEFORE}/: the run stopped before training finished?)" if before_rows else ""
         raise UserError(f"{run_dir}: no saved responses in {AFTER}/<task>.jsonl, task one of {', '.join(TASKS)}{where}")
     metrics = rescore(run_dir / AFTER, after_rows)

@@ -10,8 +10,6 @@ from unsafe_vlm.report.scores import (
     NOT_RUN,
     UNDEFINED,
     Metrics,
-    compared_scores,
-    format_change,
     format_score,
     format_value,
     headline_scores,
@@ -100,14 +98,19 @@ def category_section(metrics: Metrics) -> str:
     return "## By category\n\n" + intro + markdown_table(header, rows)
 
 
-def before_after_section(before: Metrics, after: Metrics) -> str:
-    rows = [
-        [s.label, format_score(before, s), format_score(after, s), format_change(before, after, s.key)]
-        for s in compared_scores([before, after])
-        if s.key in before or s.key in after
-    ]
-    intro = "The same evaluation before training (`metrics_before.json`) and after (`metrics.json`).\n\n"
-    return "## Before and after training\n\n" + intro + markdown_table(["Score", "Before", "After", "Change"], rows)
+def before_after_section(header: list[str], rows: list[list[str]], plot: str | None, *, paired: bool) -> str:
+    """The rows of ``comparison.md`` (``comparison_rows`` of the evaluations before and after training)."""
+    intro = (
+        "The same evaluation before training (`metrics_before.json`) and after (`metrics.json`), each score with"
+        " its 95% interval, as in `comparison.md`."
+    )
+    if paired:
+        intro += (
+            " A change is significant when the 95% interval of a paired bootstrap over the queries both"
+            " evaluations answered excludes 0."
+        )
+    figure = f"\n![headline scores before and after training]({plot})\n" if plot else ""
+    return "## Before and after training\n\n" + intro + "\n\n" + markdown_table(header, rows) + figure
 
 
 def plots_section(outcome: PlotOutcome, plots_dir: str) -> str:
