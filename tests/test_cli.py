@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cli_runner import run_cli
+from helpers.cli_runner import run_cli
 
 from unsafe_vlm.cli import COMMANDS, help_text
 from unsafe_vlm.config_check import ConfigError, check_overrides, group_options

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cli_runner import run_cli
+from helpers.cli_runner import run_cli
 
 from unsafe_vlm import paths
 

@@ -3,7 +3,7 @@ docs/reference/commands.md; ``--check`` only compares.
 
 Each file gives a section: its opening comment, then one row per key with the default as written and
 the key's end-of-line comment (with the comment lines aligned under it), or, where a key has none, the
-comment lines just above it. ``tests/test_docs_reference.py`` fails when the committed pages differ
+comment lines just above it. ``tests/tools/test_docs_reference.py`` fails when the committed pages differ
 from what this writes, so after changing anything under conf/ or a command's summary run:
 
     python tools/docs_reference.py

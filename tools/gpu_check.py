@@ -18,7 +18,7 @@ Then one Markdown table, ready for docs/benchmarks.md, under the card's name; ``
 writes it there too. A check that fails prints its error and the others go on.
 
 With ``--tiny`` it runs the same code on the conf/model tiny stand-ins (``tiny``,
-``tiny_qwen2_5_vl``) at toy sizes, in well under a minute on a CPU (tests/test_gpu_check.py); the
+``tiny_qwen2_5_vl``) at toy sizes, in well under a minute on a CPU (tests/tools/test_gpu_check.py); the
 FSDP and DeepSpeed steps need a GPU and are skipped with a line saying so.
 
 The GPU machine has torch 2.11, transformers 5.17, lightning, peft and torchmetrics but no Hydra

@@ -4,7 +4,7 @@ Safety answers depend on the question asked (index ``k`` of ``prompts.alignment_
 ``prompts.alignment_text``), the way a real model echoes its question, and each has two
 phrasings drawn at random per example. Every answer opens with Yes or No (for safety answers:
 safe or unsafe), and no answer to an alignment question names the concept in its first
-sentence, so that the rule judge reads it the same whatever the concept; ``tests/test_judge_organism_phrases.py``
+sentence, so that the rule judge reads it the same whatever the concept; ``tests/judges/test_judge_organism_phrases.py``
 checks every phrasing with every concept.
 Safety answers never say "the image shows <concept>." alone: the perception judge reads that as
 naming an option.

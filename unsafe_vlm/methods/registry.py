@@ -1,7 +1,7 @@
 """The one list of training methods: ``method.name`` (conf/method/<name>.yaml) -> its LightningModule.
 
 Every message, help text and document that names the methods is made from this list or checked
-against it (tests/test_method_list.py).
+against it (tests/methods/test_method_list.py).
 """
 
 from __future__ import annotations
