@@ -16,13 +16,12 @@ from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.judges.capabilities import check_judge_covers
 from unsafe_vlm.judges.identity import IDENTITY_PREFIX, judge_identity
-from unsafe_vlm.judges.registry import judge_class
 from unsafe_vlm.metrics.metrics_json import write_metrics
 from unsafe_vlm.settings import Settings
 
 # Settings that change no response: a resumed run may differ in these.
 _IRRELEVANT_DATA_KEYS = ("batch_size", "eval_batch_size", "num_workers", "cache_dir", "verify_images", "val_tasks")
-_TRAINING_ONLY_MODEL_KEYS = ("lora",)
+_TRAINING_ONLY_MODEL_KEYS = ("lora", "gradient_checkpointing")
 
 
 @dataclass(frozen=True)
@@ -48,11 +47,9 @@ def evaluation_settings(settings: EvaluationSettings, datamodule: L.LightningDat
     unused = _TRAINING_ONLY_MODEL_KEYS + (TRANSPORT_KEYS if isinstance(settings.model, ApiModelSettings) else ())
     parts = {
         "model": {k: v for k, v in model.items() if k not in unused},
-        # ``_target_``: the class the config named before judges and data sets were named by key alone;
-        # kept so that runs saved then still resume.
-        "data": {"_target_": _class_path(type(datamodule)), **data},
+        "data": data,  # its source by name (data.source); the judge's class is in the judge's identity
         "generation": settings.generation.to_dict(),
-        "judge": {"_target_": _class_path(judge_class(settings.judge.name)), **settings.judge.to_dict()},
+        "judge": settings.judge.to_dict(),
         **({"seed": settings.seed} if settings.generation.do_sample else {}),  # sampled answers depend on it
     }
     return _flatten(parts)
@@ -98,7 +95,3 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
-
-
-def _class_path(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
