@@ -27,7 +27,7 @@ def adapted_backbone(name: str, **lora_changes):
     cfg = OmegaConf.load(CONF_DIR / "model" / f"{name}.yaml")
     torch.manual_seed(0)
     backbone = build_backbone(model_settings(cfg)).eval()
-    add_lora(backbone, OmegaConf.merge(lora_settings(cfg.lora), lora_changes))
+    add_lora(backbone, lora_settings(OmegaConf.merge(cfg.lora, lora_changes)))
     with torch.no_grad():
         for param_name, param in backbone.model.named_parameters():
             if "lora_B" in param_name:

@@ -14,7 +14,7 @@ from unsafe_vlm.judges.identity import judge_identity
 from unsafe_vlm.judges.llm import CLASSES, read_label
 from unsafe_vlm.judges.perception_rules import perception_verdict
 from unsafe_vlm.judges.reasoning import final_reading, set_aside_reasoning
-from unsafe_vlm.judges.registry import build_judge
+from unsafe_vlm.judges.registry import build_judge, judge_settings
 from unsafe_vlm.judges.relative import read_scores
 from unsafe_vlm.judges.rule import RuleJudge
 from unsafe_vlm.judges.yes_no_rules import yes_no_verdict
@@ -122,7 +122,7 @@ def test_an_endpoint_judge_reads_a_reasoning_reply_through_the_whole_path():
     with ScriptedServer(answer=lambda question: next(replies)) as server:
         cfg = OmegaConf.load(CONF_DIR / "judge" / "llm.yaml")
         OmegaConf.update(cfg, "api", {"base_url": server.url, "model": "judge", "concurrency": 1}, force_add=True)
-        judge = build_judge(cfg)
+        judge = build_judge(judge_settings(OmegaConf.to_container(cfg, resolve=True)))
         probabilities = judge.judge_alignment(["No, it is harmful.", "Yes, it is fine.", "Hmm."])
     assert judge.label(probabilities) == ["Unsafe", "Safe", "N/A"]
 
@@ -130,10 +130,10 @@ def test_an_endpoint_judge_reads_a_reasoning_reply_through_the_whole_path():
 def test_an_endpoint_judges_request_settings_join_its_identity_only_when_set():
     cfg = OmegaConf.load(CONF_DIR / "judge" / "llm.yaml")
     OmegaConf.update(cfg, "api", {"base_url": "http://127.0.0.1:9/v1", "model": "judge"}, force_add=True)
-    plain = judge_identity(build_judge(cfg))
+    plain = judge_identity(build_judge(judge_settings(OmegaConf.to_container(cfg, resolve=True))))
     OmegaConf.update(cfg, "api.reasoning_tokens", 512, force_add=True)
     OmegaConf.update(cfg, "api.max_tokens_key", "max_completion_tokens", force_add=True)
-    reasoning = judge_identity(build_judge(cfg))
+    reasoning = judge_identity(build_judge(judge_settings(OmegaConf.to_container(cfg, resolve=True))))
     assert "request" not in plain
     assert reasoning["request"] == '{"max_tokens_key": "max_completion_tokens", "reasoning_tokens": 512}'
     assert {k: v for k, v in reasoning.items() if k != "request"} == plain

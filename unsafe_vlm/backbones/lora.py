@@ -22,7 +22,7 @@ class LoraSettings(Settings):
     r: int = limit(ge=1)  # rank
     alpha: int = limit(ge=1)  # scale numerator (the update is scaled by alpha / r)
     dropout: float = limit(ge=0, lt=1)
-    target_modules: list[str] | None  # null: the family's language-model linear layers
+    target_modules: str | list[str] | None  # names, or one regex over full names; null: the family's LM linear layers
 
 
 def lora_config(lora: LoraSettings, backbone: VLMBackbone) -> LoraConfig:
