@@ -130,3 +130,17 @@ def test_slurm_auto_requeue_on_sigusr1_saves_lightnings_hpc_checkpoint_and_calls
     requeued = run_cli(*args, env=slurm)  # the same job again: the same run, which Lightning resumes
     assert requeued.returncode == 0, requeued.stderr[-2000:]
     assert (run / "adapter" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_an_endpoint_that_never_answers_ends_the_evaluation_within_model_timeout_and_5_s(tmp_path, data_cache):
+    with ScriptedServer(["ok"] * 2, then="slow", slow_s=60) as server:
+        args = ["evaluate", "model=api", f"model.base_url={server.url}", "model.concurrency=2", "model.timeout=3",
+                "model.max_retries=0", *COMMON[1:], "data.limit_per_task=6", f"data.cache_dir={data_cache}",
+                f"hydra.run.dir={tmp_path / 'run'}"]  # fmt: skip
+        result = run_cli(*args)
+        ended = time.monotonic()
+        waited = ended - server.arrivals[-1]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "no answer within model.timeout=3 s, 1 tries (model.max_retries=0)" in result.stderr
+    assert waited < 3 + 5, f"the run ended {waited:.1f} s after its last request, model.timeout=3"
