@@ -211,6 +211,10 @@ def _resume_hint(cfg) -> str:
     if cfg.command == "serve":
         return "the server stopped before it started serving"
     run_dir = HydraConfig.get().runtime.output_dir
+    if cfg.command == "synth":
+        return "the data set is built aside and was not moved into place; run the same command again"
+    if cfg.command == "rejudge":
+        return "the tasks re-judged to the end are kept; run the same command to re-judge the rest"
     if cfg.command != "fit":
         return f"what was answered is kept; resume with the same command and hydra.run.dir={run_dir}"
     from pathlib import Path

@@ -75,12 +75,14 @@ class StopAtStep(L.Callback):
         self._step_before = trainer.global_step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if not STOP.signals:
-            return
         if trainer.global_step == self._step_before:
-            # Gradients are being accumulated and a checkpoint holds none: go on to the step. Lightning
-            # would stop here on SIGTERM, so its flag waits too.
-            trainer._signal_connector.received_sigterm = False
+            if STOP.signals:
+                # Gradients are being accumulated and a checkpoint holds none: go on to the step.
+                # Lightning would stop here on SIGTERM, so its flag waits too.
+                trainer._signal_connector.received_sigterm = False
+            return
+        # Every rank steps at the same batches; they stop at the same one if any was signalled.
+        if not trainer.strategy.reduce_boolean_decision(bool(STOP.signals), all=False):
             return
         # Here, before Lightning's loop counts the batch complete, is where ModelCheckpoint saves a step.
         trainer.save_checkpoint(self.last_checkpoint)
