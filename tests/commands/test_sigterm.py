@@ -18,6 +18,7 @@ from helpers.kills import lines_in
 from helpers.scripted_server import ScriptedServer
 
 from unsafe_vlm.commands.run_lock import LOCK_FILE
+from unsafe_vlm.commands.stopping import Stop
 
 COMMON = ["model=tiny", "data=synthetic", "data.eval_batch_size=2", "generation.max_new_tokens=4",
           "data.tasks=[perception,alignment_image,alignment_text,alignment_test]"]  # fmt: skip
@@ -144,3 +145,16 @@ def test_an_endpoint_that_never_answers_ends_the_evaluation_within_model_timeout
     assert result.returncode == 2, result.stderr[-2000:]
     assert "no answer within model.timeout=3 s, 1 tries (model.max_retries=0)" in result.stderr
     assert waited < 3 + 5, f"the run ended {waited:.1f} s after its last request, model.timeout=3"
+
+
+def test_a_signal_outside_training_stops_at_once_and_in_training_a_second_one_does():
+    stop = Stop()
+    with pytest.raises(KeyboardInterrupt):
+        stop(signal.SIGTERM, None)
+    assert (stop.exit_status, stop.name) == (143, "SIGTERM")
+    stop = Stop()
+    stop.deferred = True
+    stop(signal.SIGINT, None)  # noted: training stops after the step under way
+    assert stop.exit_status == 130
+    with pytest.raises(KeyboardInterrupt):
+        stop(signal.SIGINT, None)
