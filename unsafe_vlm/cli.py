@@ -7,6 +7,7 @@ worker with the rewritten argv, which therefore must (and does) work as input to
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -140,7 +141,8 @@ def _run_command(cfg) -> None:
     _quiet_known_warnings()  # again: a launcher may run the job in a process of its own
     interrupted = _watch_for_ctrl_c()
     try:
-        COMMANDS.get(cfg.command).load()(cfg)
+        with _run_folder_lock(cfg):
+            COMMANDS.get(cfg.command).load()(cfg)
     except UserError as error:
         if _in_launched_job():
             stderr.print(f"[bold red]error:[/] {error}", soft_wrap=True)  # the job's own log
@@ -153,11 +155,13 @@ def _run_command(cfg) -> None:
             traceback.print_exc()
         raise
     except (KeyboardInterrupt, SystemExit):
-        # Lightning turns Ctrl-C into its own exit(1); the flag tells that exit from any other.
-        if not interrupted:
+        # Lightning turns Ctrl-C into its own exit(1), and SIGTERM into exit(0); the signals noted tell
+        # those exits from any other.
+        if not interrupted.signals:
             raise
-        stderr.print(f"[bold yellow]interrupted:[/] {_resume_hint(cfg)}", soft_wrap=True)
-        raise SystemExit(130) from None
+        how = "interrupted" if interrupted.signals[0] == signal.SIGINT else f"stopped by {interrupted.name}"
+        stderr.print(f"[bold yellow]{how}:[/] {_resume_hint(cfg)}", soft_wrap=True)
+        raise SystemExit(interrupted.exit_status) from None
 
 
 def _in_launched_job() -> bool:
@@ -187,21 +191,18 @@ class JobFailed(CompactHydraException):
     """A ``UserError`` in a job of a launched sweep; Hydra's top level prints a compact exception as its one line."""
 
 
-def _watch_for_ctrl_c() -> list[bool]:
-    """A SIGINT handler that notes the interrupt before raising ``KeyboardInterrupt`` as Python's does."""
-    import signal
-    import threading
+def _watch_for_ctrl_c():
+    """Ctrl-C and SIGTERM noted, then raised as ``KeyboardInterrupt`` (``commands/stopping.py``)."""
+    from unsafe_vlm.commands.stopping import watch_for_stop
 
-    seen: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        return seen  # signal handlers belong to the main thread (a launcher may run the job in another)
+    return watch_for_stop()
 
-    def handler(signum, frame):
-        seen.append(True)
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, handler)
-    return seen
+def _run_folder_lock(cfg):
+    """The run folder held by this run alone while the command works (``commands/run_lock.py``)."""
+    from unsafe_vlm.commands.run_lock import run_folder_lock
+
+    return run_folder_lock(cfg)
 
 
 def _resume_hint(cfg) -> str:
@@ -210,6 +211,10 @@ def _resume_hint(cfg) -> str:
     if cfg.command == "serve":
         return "the server stopped before it started serving"
     run_dir = HydraConfig.get().runtime.output_dir
+    if cfg.command == "synth":
+        return "the data set is built aside and was not moved into place; run the same command again"
+    if cfg.command == "rejudge":
+        return "the tasks re-judged to the end are kept; run the same command to re-judge the rest"
     if cfg.command != "fit":
         return f"what was answered is kept; resume with the same command and hydra.run.dir={run_dir}"
     from pathlib import Path

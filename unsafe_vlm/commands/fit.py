@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 from unsafe_vlm.commands.checks import check_settings
 from unsafe_vlm.commands.parts import build_parts, describe_parts, evaluation_trainer
 from unsafe_vlm.commands.resume import check_resume, model_identity
+from unsafe_vlm.commands.stopping import StopAtStep, stop_if_asked
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.report.comparison import print_before_after
@@ -54,10 +55,13 @@ def fit(cfg: DictConfig) -> None:
     trainer = instantiate(
         cfg.trainer,
         logger=_logger(cfg),
-        callbacks=[_checkpoints(run.checkpoint_every, run_dir), RichProgressBar()],
+        callbacks=[
+            _checkpoints(run.checkpoint_every, run_dir), StopAtStep(_last_checkpoint(run_dir)), RichProgressBar()
+        ],
         _convert_="object",
     )
     trainer.fit(module, datamodule=parts.datamodule, ckpt_path=run.ckpt_path)
+    stop_if_asked()  # a signal during the last step: the checkpoint is saved, the adapter is not
     if trainer.is_global_zero:
         module.save_adapter(run_dir / "adapter")
 
@@ -100,3 +104,7 @@ def _logger(cfg: DictConfig):
         return False
     return instantiate(cfg.logger)
 
+
+
+def _last_checkpoint(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}{ModelCheckpoint.FILE_EXTENSION}"
