@@ -16,6 +16,7 @@ from unsafe_vlm.evaluation.rows import api_rows, judged_rows
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.judges.identity import saved_identity
 from unsafe_vlm.metrics.api_usage import api_usage
+from unsafe_vlm.metrics.error_rows import error_counts
 from unsafe_vlm.metrics.intervals import headline_intervals
 from unsafe_vlm.metrics.metrics_json import metrics_json
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
@@ -112,7 +113,8 @@ class EvaluationModule(L.LightningModule):
             holdout_concepts=getattr(trainer.datamodule, "holdout_concepts", ()),
         )
         self.metrics = metrics_json(
-            results, api_usage(rows), judge=saved_identity(self.settings), intervals=headline_intervals(rows)
+            results, api_usage(rows), judge=saved_identity(self.settings), intervals=headline_intervals(rows),
+            errors=error_counts(rows),
         )
         strategy.barrier("responses-scored")
         if trainer.is_global_zero:

@@ -23,6 +23,7 @@ from typing import Any
 from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.errors import UserError
+from unsafe_vlm.metrics.error_rows import is_error_row
 
 SAVED_FIELDS = ("question", "image", "options", "gold", "concept", "category", "caption")
 """What a response line keeps of its query; a resume reuses it only if the data still gives the same."""
@@ -119,7 +120,7 @@ class ResponseStore:
         """The ids of ``records`` this store already answered, each saved row checked against its
         record: an answer to another question, image or gold, or to a query this run does not
         ask, is refused (one line naming the file and line), never reused. An error row (a model
-        behind an API gave no valid answer) is not an answer: it is asked again."""
+        or judge behind an API gave no valid answer or verdict) is not an answer: it is asked again."""
         current = {record.id: record for record in records}
         for where, row in self.load_located(task):
             record = current.get(row["id"])
@@ -135,7 +136,7 @@ class ResponseStore:
                         f"{where}: {row['id']!r} was asked with {field} {saved!r}, the data now gives {now!r} "
                         "(the data changed since it was saved); use another hydra.run.dir"
                     )
-        return {row["id"] for _, row in self.load_located(task) if "error" not in row}  # error rows: asked again
+        return {row["id"] for _, row in self.load_located(task) if not is_error_row(row)}
 
     def append(self, task: str, rows: Iterable[dict[str, Any]]) -> None:
         """Append to this rank's shard and flush, so a kill loses at most the line being written."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from unsafe_vlm.metrics.error_rows import error_summary
 from unsafe_vlm.metrics.metrics_json import METRICS_FILE
 from unsafe_vlm.report.comparison_plot import plot_comparison
 from unsafe_vlm.report.markdown import markdown_table
@@ -128,10 +129,11 @@ def print_scores(metrics: Metrics, *, title: str, source: Path) -> None:
             f"API usage: {metrics['api/prompt_tokens']:,} prompt and {metrics['api/completion_tokens']:,} "
             "completion tokens"
         )
-    if metrics.get("api/error_rows"):
+    errors = error_summary(metrics)
+    if errors:
         console.print(
-            f"[yellow]{metrics['api/error_rows']} queries got no valid answer[/] (error rows in responses/, "
-            "scored N/A); the same command asks them again",
+            f"[yellow]{errors} got no valid answer or verdict[/] (in responses/, left out of every score); "
+            "the same command asks them again",
             soft_wrap=True,
         )
     console.print(f"metrics, responses and report in {source.parent}")
