@@ -75,6 +75,13 @@ class EvaluateKeys(CommandKeys):
 
 
 @dataclass(frozen=True)
+class RejudgeKeys(Settings):
+    """The keys at the top of ``conf/rejudge.yaml`` checked here (``run`` and ``responses`` by the command)."""
+
+    max_error_share: float = limit(ge=0, le=1)
+
+
+@dataclass(frozen=True)
 class FitKeys(EvaluateKeys):
     """The keys at the top of ``conf/fit.yaml``; what each does is written there."""
 

@@ -23,7 +23,7 @@ from unsafe_vlm.commands.parts import build_parts, describe_parts, evaluation_tr
 from unsafe_vlm.commands.resume import check_resume, model_identity
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
-from unsafe_vlm.metrics.error_rows import check_error_share
+from unsafe_vlm.metrics.error_rows import check_error_share, rerun_hint
 from unsafe_vlm.report.comparison import print_before_after
 from unsafe_vlm.report.document import write_report
 
@@ -72,7 +72,7 @@ def fit(cfg: DictConfig) -> None:
             write_report(run_dir, after.metrics, title=title)
     for evaluation_result in (before, after) if run.evaluate_after else (before,):
         if evaluation_result is not None and evaluation_result.is_global_zero:
-            check_error_share(evaluation_result.metrics, run.max_error_share, run_dir, key="max_error_share")
+            check_error_share(evaluation_result.metrics, run.max_error_share, run_dir, again=rerun_hint(run_dir))
 
 
 def _forget_stale_responses(trainer, folder: Path, method: str) -> None:

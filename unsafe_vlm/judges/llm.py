@@ -191,6 +191,10 @@ class LLMJudge(Judge):
         if self.scorer is not None:
             return self.scorer.probabilities(prompts, [self.label_prefix + c for c in classes])
         texts = self._replies(prompts, _GREEDY)
+        # One prompt asked twice in a call (two equal answers): a failed request wins over a reply, so
+        # that the rows of both are error rows, as ``judge_outputs`` (by prompt) will say.
+        failed = {prompt: text for prompt, text in zip(prompts, texts, strict=True) if text.startswith(ERROR_REPLY)}
+        texts = [failed.get(prompt, text) for prompt, text in zip(prompts, texts, strict=True)]
         for prompt, text in zip(prompts, texts, strict=True):
             self.outputs[(kind, prompt)] = text
         labels = [final_reading(t, lambda reply: read_label(reply, classes)) for t in texts]

@@ -54,13 +54,17 @@ def error_summary(metrics: Mapping[str, Any]) -> str | None:
     return f"{total} error rows ({', '.join(tasks)}; {metrics[PREFIX + '/share']:.1%} of the queries)"
 
 
-def check_error_share(metrics: Mapping[str, Any], max_share: float, run_dir: Any, *, key: str) -> None:
-    """Refuse (one line: how many, and how to ask them again) a run whose share of error rows is above
-    ``max_share``; the scores and report are written before, without those rows."""
+def check_error_share(metrics: Mapping[str, Any], max_share: float, where: Any, *, again: str) -> None:
+    """Refuse (one line: how many, and ``again``: how to ask them again) a run whose share of error
+    rows is above ``max_share``; its scores and report are written before, without those rows."""
     summary = error_summary(metrics)
     if summary is None or metrics[PREFIX + "/share"] <= max_share:
         return
     raise UnfinishedRun(
-        f"{run_dir}: unfinished, {summary} got no valid answer or verdict, above {key}={max_share:g}; "
-        f"the same command with hydra.run.dir={run_dir} asks only them again"
+        f"{where}: unfinished, {summary} got no valid answer or verdict, above max_error_share={max_share:g}; "
+        f"{again}"
     )
+
+
+def rerun_hint(run_dir: Any) -> str:
+    return f"the same command with hydra.run.dir={run_dir} asks only them again"
