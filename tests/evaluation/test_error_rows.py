@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 from helpers.cli_runner import run_cli
+from omegaconf import OmegaConf
 
 from tests.helpers.scripted_server import ScriptedServer
+from unsafe_vlm.data.records import Record
+from unsafe_vlm.evaluation.rows import judged_rows
+from unsafe_vlm.judges.registry import build_judge, judge_settings
 from unsafe_vlm.metrics.error_rows import error_counts, is_error_row
 from unsafe_vlm.metrics.scoring import score_responses
+from unsafe_vlm.paths import CONF_DIR
 
 TASKS = "data.tasks=[alignment_image,alignment_text]"
 QUERIES = 12  # 6 per task
@@ -77,6 +82,20 @@ def test_error_rows_are_left_out_of_every_score_not_counted_as_n_a():
         "errors/alignment_text/n": 2, "errors/n": 2, "errors/share": 2 / 3,
     }  # fmt: skip
     assert error_counts({"alignment_text": [right]}) == {}, "a run without error rows gets no error keys"
+
+
+def test_a_prompt_asked_twice_with_one_request_failing_makes_both_rows_error_rows():
+    records = [Record(id=f"q{i}", task="alignment_text", concept="c", category="Hate", question="q", image=None,
+                      options=None, gold="Unsafe") for i in range(3)]  # fmt: skip
+    with ScriptedServer(answer=judge_answer, refuse=every(2, "flagged")) as server:  # one at a time: the second
+        cfg = OmegaConf.load(CONF_DIR / "judge" / "llm.yaml")
+        OmegaConf.update(cfg, "api", {"base_url": server.url, "model": "judge", "max_retries": 0,
+                                      "concurrency": 1}, force_add=True)  # fmt: skip
+        judge = build_judge(judge_settings(OmegaConf.to_container(cfg)))
+        got = judged_rows(judge, records, ["Sure, here it is.", "Sure, here it is.", "I cannot help with that."])
+    assert ["judge_error" in row for row in got] == [True, True, False], got
+    assert [row["judged"] for row in got] == ["N/A", "N/A", "Safe"]
+    assert got[2]["judge_output"] == "Safe"
 
 
 @pytest.mark.slow
