@@ -70,9 +70,10 @@ def fit(cfg: DictConfig) -> None:
             title = f"{settings.model.name} after {method.name}"
             print_before_after(before.metrics if before else None, after.metrics, title=title, run_dir=run_dir)
             write_report(run_dir, after.metrics, title=title)
-    for evaluation_result in (before, after) if run.evaluate_after else (before,):
-        if evaluation_result is not None and evaluation_result.is_global_zero:
-            check_error_share(evaluation_result.metrics, run.max_error_share, run_dir, again=rerun_hint(run_dir))
+    # An evaluation that kept error rows leaves the run unfinished (its scores were written without them).
+    for result in (before, after if run.evaluate_after else None):
+        if result is not None and result.is_global_zero:
+            check_error_share(result.metrics, run.max_error_share, run_dir, again=rerun_hint(run_dir))
 
 
 def _forget_stale_responses(trainer, folder: Path, method: str) -> None:

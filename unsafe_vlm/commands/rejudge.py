@@ -62,7 +62,7 @@ def rejudge(cfg: DictConfig) -> None:
     )
     reused = "" if asked else " (all verdicts reused from an earlier rejudge with this judge)"
     console.print(f"verdicts, metrics and agreement in {out}{reused}", soft_wrap=True)
-    again = f"the same rejudge asks only the errored verdicts again ({own_name}'s error rows: its own run's resume)"
+    again = "the same rejudge asks only the errored verdicts again (the run's own error rows: resume the run)"
     check_error_share(other, keys.max_error_share, out, again=again)
 
 
