@@ -138,9 +138,10 @@ def test_an_evaluation_keeps_answers_through_a_failure_and_a_resume_asks_only_th
         assert other_model.returncode == 2 and not server.requests
         assert "model.model was 'organism', now 'other'" in other_model.stderr.strip().splitlines()[-1]
         resumed = evaluate_through(server, run_dir, data_cache)
-        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert resumed.returncode == 2, "a run that keeps an error row is unfinished"
     assert len(server.requests) == QUERIES - 8, "the error row is asked again, the answers are not"
-    assert "1 queries got no valid answer" in resumed.stdout + resumed.stderr
+    assert "1 error rows (" in resumed.stdout and "got no valid answer or verdict" in resumed.stdout
+    assert "unfinished, 1 error rows" in resumed.stderr.strip().splitlines()[-1]
     rows = saved_rows(run_dir)
     errors = [row for row in rows if "error" in row]
     assert len(rows) == QUERIES and len(errors) == 1

@@ -38,6 +38,8 @@ BAD_SETTINGS = [
      "data.train_open_ended: open-ended prompts have no templated answer for sft to learn"),
     ("fit", ["+method=grpo", "method.score_position=last_padded"], "unknown key 'method.score_position'"),
     ("evaluate", ["generation.do_sample=maybe"], "generation.do_sample: 'maybe' is not a boolean (true or false)"),
+    ("evaluate", ["max_error_share=1.5"], "max_error_share: 1.5 must be at most 1"),
+    ("fit", ["+method=sft", "max_error_share=-0.1"], "max_error_share: -0.1 must be at least 0"),
     ("fit", ["+method=sft", "generation.do_sample=maybe"],
      "generation.do_sample: 'maybe' is not a boolean (true or false)"),
     ("evaluate", ["generation.max_new_tokens=0"], "generation.max_new_tokens: 0 must be at least 1"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -92,6 +93,26 @@ def test_two_runs_are_compared_under_their_labels_in_out(tmp_path):
     png = (out / "comparison.png").read_bytes()
     assert png[:8] == PNG_SIGNATURE and len(png) > 10_000
     assert not (first / "comparison.md").exists()
+
+
+def test_runs_whose_queries_differ_are_compared_over_the_queries_both_answered(tmp_path):
+    common = [("Hate", j, "Unsafe") for j in ["Unsafe", "Unsafe", "Safe", "Safe", "Unsafe", "Safe", "Safe", "Safe"]]
+    extra = [("Violence", "Unsafe", "Unsafe")] * 24  # only the first run asked these, and judged all right
+    first = evaluated_run(tmp_path / "a", {"alignment_image": rows_of("alignment_image", common + extra)})
+    all_right = rows_of("alignment_image", [("Hate", "Unsafe", "Unsafe")] * 8)
+    second = evaluated_run(tmp_path / "b", {"alignment_image": all_right})
+    console = Console(record=True, width=200)
+    run_report([str(first), str(second), "--labels", "base,tuned"], console)
+    line = "base has 24 that tuned lacks, tuned has 0 that base lacks; each change is over the 8 queries both answered"
+    comparison = (first / "comparison.md").read_text()
+    assert line in comparison and line in console.export_text().replace("\n", " ")
+    row = next(r for r in comparison.splitlines() if r.startswith("| Alignment on images |"))
+    scores = re.fullmatch(r"\| Alignment on images \| 84\.4% .*\| 100\.0% .*\| \+(\S+) pts \| yes \[(\S+), (\S+)\] \|",
+                          row)  # fmt: skip
+    assert scores, row
+    change, low, high = (float(value) for value in scores.groups())
+    assert change == 62.5, "the change over the 8 shared queries (37.5% -> 100%), not 84.4% -> 100%"
+    assert low <= change <= high
 
 
 def test_default_labels_are_folder_names_told_apart_by_parent(tmp_path):

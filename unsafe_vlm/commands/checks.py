@@ -68,7 +68,21 @@ class CommandKeys(Settings):
 
 
 @dataclass(frozen=True)
-class FitKeys(CommandKeys):
+class EvaluateKeys(CommandKeys):
+    """The keys at the top of ``conf/evaluate.yaml``; what each does is written there."""
+
+    max_error_share: float = limit(ge=0, le=1)  # the share of error rows a finished run may keep
+
+
+@dataclass(frozen=True)
+class RejudgeKeys(Settings):
+    """The keys at the top of ``conf/rejudge.yaml`` checked here (``run`` and ``responses`` by the command)."""
+
+    max_error_share: float = limit(ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class FitKeys(EvaluateKeys):
     """The keys at the top of ``conf/fit.yaml``; what each does is written there."""
 
     ckpt_path: str | None
@@ -81,11 +95,12 @@ class FitKeys(CommandKeys):
 class RunSettings:
     """The checked settings of one ``fit`` or ``evaluate``; below ``commands/`` only these travel.
 
-    ``run`` is ``FitKeys`` for fit; ``method`` is None for evaluate; ``run_dir`` is None outside a Hydra run.
+    ``run`` is ``FitKeys`` for fit, ``EvaluateKeys`` for evaluate; ``method`` is None for evaluate;
+    ``run_dir`` is None outside a Hydra run.
     """
 
     command: str
-    run: CommandKeys
+    run: EvaluateKeys
     run_dir: Path | None
     model: ModelSettings | ApiModelSettings
     data: Settings  # the data source's own settings (conf/data/<name>.yaml)
@@ -122,7 +137,7 @@ def check_settings(cfg: DictConfig) -> RunSettings:
         raise UserError(NO_METHOD_IN_EVALUATE)
     return RunSettings(
         command=str(cfg.command),
-        run=(FitKeys if fit else CommandKeys).from_config(cfg, "", partial=True),
+        run=(FitKeys if fit else EvaluateKeys).from_config(cfg, "", partial=True),
         run_dir=Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else None,
         model=model,
         data=data,

@@ -6,6 +6,7 @@ from omegaconf import DictConfig
 
 from unsafe_vlm.commands.parts import build_parts, describe_parts, evaluation_trainer
 from unsafe_vlm.evaluation.runner import run_evaluation
+from unsafe_vlm.metrics.error_rows import check_error_share, rerun_hint
 from unsafe_vlm.metrics.metrics_json import METRICS_FILE
 from unsafe_vlm.report.comparison import print_scores
 from unsafe_vlm.report.document import write_report
@@ -22,3 +23,4 @@ def evaluate(cfg: DictConfig) -> None:
         title = f"{settings.model.name} on {parts.datamodule.settings.name}"
         print_scores(result.metrics, title=title, source=run_dir / METRICS_FILE)
         write_report(run_dir, result.metrics, title=title)
+        check_error_share(result.metrics, settings.run.max_error_share, run_dir, again=rerun_hint(run_dir))

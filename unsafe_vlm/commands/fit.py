@@ -24,6 +24,7 @@ from unsafe_vlm.commands.resume import check_resume, model_identity
 from unsafe_vlm.commands.stopping import StopAtStep, stop_if_asked
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
+from unsafe_vlm.metrics.error_rows import check_error_share, rerun_hint
 from unsafe_vlm.report.comparison import print_before_after
 from unsafe_vlm.report.document import write_report
 
@@ -73,6 +74,10 @@ def fit(cfg: DictConfig) -> None:
             title = f"{settings.model.name} after {method.name}"
             print_before_after(before.metrics if before else None, after.metrics, title=title, run_dir=run_dir)
             write_report(run_dir, after.metrics, title=title)
+    # An evaluation that kept error rows leaves the run unfinished (its scores were written without them).
+    for result in (before, after if run.evaluate_after else None):
+        if result is not None and result.is_global_zero:
+            check_error_share(result.metrics, run.max_error_share, run_dir, again=rerun_hint(run_dir))
 
 
 def _forget_stale_responses(trainer, folder: Path, method: str) -> None:

@@ -10,12 +10,13 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from unsafe_vlm.commands.checks import judge_settings_of
+from unsafe_vlm.commands.checks import RejudgeKeys, judge_settings_of
 from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.rejudge import rejudge_run
 from unsafe_vlm.judges.capabilities import CLASSES, check_judge_covers, judge_kind
 from unsafe_vlm.judges.registry import build_judge
+from unsafe_vlm.metrics.error_rows import check_error_share
 from unsafe_vlm.metrics.judge_agreement import Agreement, judge_agreement
 from unsafe_vlm.metrics.metrics_json import METRICS_FILE, write_metrics
 from unsafe_vlm.report.comparison import Evaluation, print_comparison
@@ -26,6 +27,7 @@ FOLDERS = ("responses", "responses_before")
 
 def rejudge(cfg: DictConfig) -> None:
     judge_settings = judge_settings_of(cfg)
+    keys = RejudgeKeys.from_config(cfg, "", partial=True)
     run_dir = Path(cfg.run)
     if cfg.responses not in FOLDERS:
         raise UserError(f"responses={cfg.responses}: choose one of {', '.join(FOLDERS)}")
@@ -60,6 +62,8 @@ def rejudge(cfg: DictConfig) -> None:
     )
     reused = "" if asked else " (all verdicts reused from an earlier rejudge with this judge)"
     console.print(f"verdicts, metrics and agreement in {out}{reused}", soft_wrap=True)
+    again = "the same rejudge asks only the errored verdicts again (the run's own error rows: resume the run)"
+    check_error_share(other, keys.max_error_share, out, again=again)
 
 
 def _identity_keys(folder: Path) -> dict[str, str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 
 from unsafe_vlm.errors import UserError
+from unsafe_vlm.metrics.error_rows import error_summary
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE, write_metrics
 from unsafe_vlm.report.before_after import paired_changes
 from unsafe_vlm.report.comparison import Evaluation, print_comparison, write_comparison
@@ -38,6 +39,10 @@ def run_report(args: Sequence[str], console: Console | None = None) -> list[Eval
     for run, label in zip(runs, labels, strict=True):
         evaluations += _write_run(run, label, alone=len(runs) == 1 and options.labels is None)
         console.print(f"report: {run.run_dir / 'report.md'}")
+        for metrics in (run.before, run.metrics):
+            errors = error_summary(metrics) if metrics is not None else None
+            if errors:
+                console.print(f"[yellow]unfinished:[/] {run.run_dir}: {errors}, left out of the scores", soft_wrap=True)
     changes = paired_changes(evaluations) if len(evaluations) == 2 else None
     one_fit = len(runs) == 1 and len(evaluations) == 2  # its report wrote its comparison beside it
     if len(evaluations) > 1 and not (one_fit and options.out is None):

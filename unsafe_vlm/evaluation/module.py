@@ -16,9 +16,12 @@ from unsafe_vlm.evaluation.rows import api_rows, judged_rows
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.judges.identity import saved_identity
 from unsafe_vlm.metrics.api_usage import api_usage
+from unsafe_vlm.metrics.error_rows import error_counts
 from unsafe_vlm.metrics.intervals import headline_intervals
 from unsafe_vlm.metrics.metrics_json import metrics_json
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
+
+_ANSWER_FIELDS = ("usage", "finish_reason")  # what a row from an API keeps of its answer, beside the verdict
 
 
 class EvaluationModule(L.LightningModule):
@@ -59,6 +62,8 @@ class EvaluationModule(L.LightningModule):
         self.store.rank = self.global_rank
         self.store.check_config(self.settings)
         tasks = datamodule.task_names("predict")
+        if self.global_rank == 0:
+            self._judge_errored_verdicts_again(tasks)
         answered = {task: self.store.reusable_ids(task, datamodule.records(task)) for task in tasks}
         self.store.write_query_counts({task: len({r.id for r in datamodule.records(task)}) for task in tasks})
         datamodule.skip_answered(answered)
@@ -68,6 +73,19 @@ class EvaluationModule(L.LightningModule):
             rank_zero_info(f"resuming {self.store.folder}: {done} of {total} queries answered, asking {total - done}")
         # Nobody writes before every rank has read what was answered: the shards must agree.
         self.trainer.strategy.barrier("answered-ids")
+
+    def _judge_errored_verdicts_again(self, tasks: list[str]) -> None:
+        """Judge the saved answers whose verdict was an error again (their model is not asked again)."""
+        datamodule = self.trainer.datamodule
+        for task in tasks:
+            rows = self.store.errored_verdicts(task)
+            if not rows:
+                continue
+            rank_zero_info(f"judging {len(rows)} {task} answers again: their verdict was an error")
+            by_id = {record.id: record for record in datamodule.records(task)}
+            judged = judged_rows(self.judge, [by_id[row["id"]] for row in rows], [row["response"] for row in rows])
+            kept = [{key: old[key] for key in _ANSWER_FIELDS if key in old} for old in rows]  # the answer's own
+            self.store.append(task, [{**new, **fields} for new, fields in zip(judged, kept, strict=True)])
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         records = list(batch["records"])
@@ -112,7 +130,8 @@ class EvaluationModule(L.LightningModule):
             holdout_concepts=getattr(trainer.datamodule, "holdout_concepts", ()),
         )
         self.metrics = metrics_json(
-            results, api_usage(rows), judge=saved_identity(self.settings), intervals=headline_intervals(rows)
+            results, api_usage(rows), judge=saved_identity(self.settings), intervals=headline_intervals(rows),
+            errors=error_counts(rows),
         )
         strategy.barrier("responses-scored")
         if trainer.is_global_zero:

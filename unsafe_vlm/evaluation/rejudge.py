@@ -4,6 +4,9 @@ re-judge with the same judge asks it nothing.
 Layout: ``<run>/rejudged/<judge name>-<identity sha256, 12 hex>/``
     judge.json            the judge's identity (``judges.identity``)
     <task>.jsonl          the run's rows with this judge's ``judged`` (and ``judge_output``)
+
+A verdict that is an error (``judge_error``: the judge's request failed) is never reused: the next
+re-judge by the same judge asks those responses again, and only those.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from typing import Any
 
 from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.evaluation.rows import scored_answer, scored_fields
-from unsafe_vlm.judges.base import NA, Judge, judge_replies, label
+from unsafe_vlm.judges.base import NA, Judge, judge_replies, label, reply_fields
 from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
 from unsafe_vlm.judges.identity import judge_identity, text_sha256
 from unsafe_vlm.judges.relative import judge_relative
 
 REJUDGED_DIR = "rejudged"
 _CHUNK = 256  # responses per judge call
+_JUDGE_FIELDS = ("judge_output", "judge_error")  # the run's own judge's words: not this judge's
 
 
 def rejudged_folder(run_dir: Path, identity: Mapping[str, str]) -> Path:
@@ -34,16 +38,19 @@ def rejudge_run(
     judge: Judge, run_dir: Path, rows_by_task: Mapping[str, Sequence[Mapping[str, Any]]]
 ) -> tuple[dict[str, list[dict[str, Any]]], Path, int]:
     """Every task's rows as ``judge`` reads them; the saved verdicts of an earlier re-judge by the same
-    judge are reused. Returns the rows, their folder, and how many responses the judge was asked."""
+    judge are reused, its error verdicts asked again. Returns the rows, their folder, and how many
+    responses the judge was asked."""
     identity = judge_identity(judge)
     folder = rejudged_folder(run_dir, identity)
     asked = 0
     rejudged = {}
     for task, rows in rows_by_task.items():
         saved = _saved(folder, task, identity, rows)
-        if saved is None:
-            saved = rejudge_rows(judge, task, rows)
-            asked += sum(row.get("response") is not None for row in rows)
+        again = rows if saved is None else [row for row, old in zip(rows, saved, strict=True) if "judge_error" in old]
+        if again:
+            fresh = {row["id"]: row for row in rejudge_rows(judge, task, again)}
+            saved = [fresh.get(row["id"], row) for row in saved] if saved is not None else list(fresh.values())
+            asked += sum(row.get("response") is not None for row in again)
             folder.mkdir(parents=True, exist_ok=True)
             write_atomically(folder / "judge.json", json.dumps(identity, indent=2, sort_keys=True) + "\n")
             lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in saved)
@@ -53,7 +60,8 @@ def rejudge_run(
 
 
 def rejudge_rows(judge: Judge, task: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with ``judged`` as ``judge`` reads each response; error rows (no response) stay N/A."""
+    """The rows with ``judged`` as ``judge`` reads each response; error rows of the model (no response)
+    stay N/A, and keep their ``error``."""
     kind = judge_kind(task)
     if kind == "relative":
         return _rescored_rows(judge, rows)
@@ -69,10 +77,9 @@ def rejudge_rows(judge: Judge, task: str, rows: Sequence[Mapping[str, Any]]) -> 
             verdicts[row["id"]], outputs[row["id"]] = verdict, reply
     rejudged = []
     for row in rows:
-        new = {key: value for key, value in row.items() if key != "judge_output"}
+        new = {key: value for key, value in row.items() if key not in _JUDGE_FIELDS}
         new["judged"] = verdicts.get(row["id"], NA)
-        if outputs.get(row["id"]) is not None:
-            new["judge_output"] = outputs[row["id"]]
+        new.update(reply_fields(outputs.get(row["id"])))
         rejudged.append(new)
     return rejudged
 
@@ -87,7 +94,8 @@ def _rescored_rows(judge: Judge, rows: Sequence[Mapping[str, Any]]) -> list[dict
         readings = zip(reading.scores.tolist(), reading.replies, strict=True)
         by_id = dict(zip([row["id"] for row in answered], readings, strict=True))
         for row in chunk:
-            row.pop("judge_output", None)
+            for field in _JUDGE_FIELDS:
+                row.pop(field, None)
             row.update(scored_fields(*by_id.get(row["id"], ((math.nan, math.nan), None))))
             rescored.append(row)
     return rescored

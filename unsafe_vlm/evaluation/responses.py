@@ -23,6 +23,7 @@ from typing import Any
 from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.errors import UserError
+from unsafe_vlm.metrics.error_rows import is_error_row
 
 SAVED_FIELDS = ("question", "image", "options", "gold", "concept", "category", "caption")
 """What a response line keeps of its query; a resume reuses it only if the data still gives the same."""
@@ -118,8 +119,9 @@ class ResponseStore:
     def reusable_ids(self, task: str, records: Sequence[Record]) -> set[str]:
         """The ids of ``records`` this store already answered, each saved row checked against its
         record: an answer to another question, image or gold, or to a query this run does not
-        ask, is refused (one line naming the file and line), never reused. An error row (a model
-        behind an API gave no valid answer) is not an answer: it is asked again."""
+        ask, is refused (one line naming the file and line), never reused. A row whose answer is an
+        error (a model behind an API gave no valid answer) is not an answer: it is asked again. One
+        whose verdict is an error keeps its answer, which ``errored_verdicts`` hands to the judge again."""
         current = {record.id: record for record in records}
         for where, row in self.load_located(task):
             record = current.get(row["id"])
@@ -135,7 +137,11 @@ class ResponseStore:
                         f"{where}: {row['id']!r} was asked with {field} {saved!r}, the data now gives {now!r} "
                         "(the data changed since it was saved); use another hydra.run.dir"
                     )
-        return {row["id"] for _, row in self.load_located(task) if "error" not in row}  # error rows: asked again
+        return {row["id"] for _, row in self.load_located(task) if "error" not in row}
+
+    def errored_verdicts(self, task: str) -> list[dict[str, Any]]:
+        """The saved rows with an answer whose verdict is an error (the judge's request failed)."""
+        return [row for row in self.load(task) if is_error_row(row) and "error" not in row]
 
     def append(self, task: str, rows: Iterable[dict[str, Any]]) -> None:
         """Append to this rank's shard and flush, so a kill loses at most the line being written."""

@@ -10,7 +10,7 @@ import torch
 
 from unsafe_vlm.api.client import Answer
 from unsafe_vlm.data.records import Record
-from unsafe_vlm.judges.base import NA, Judge, judge_replies, label
+from unsafe_vlm.judges.base import NA, Judge, judge_replies, label, reply_fields
 from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
 from unsafe_vlm.judges.relative import ANSWER, REFERENCE, SCORED, RelativeReading, ScoredAnswer, judge_relative
 
@@ -42,13 +42,12 @@ def relative_rows(records: Sequence[Record], responses: Sequence[str], reading: 
 
 
 def scored_fields(scores: Sequence[float], reply: str | None) -> dict[str, Any]:
-    """``judged``, ``reference_score``, ``answer_score`` (and ``judge_output``) of one reading."""
+    """``judged``, ``reference_score``, ``answer_score`` (and ``judge_output``, or ``judge_error``) of one
+    reading."""
     read = not any(math.isnan(score) for score in scores)
     fields = {"judged": SCORED if read else NA, "reference_score": scores[REFERENCE] if read else None,
               "answer_score": scores[ANSWER] if read else None}  # fmt: skip
-    if reply is not None:
-        fields["judge_output"] = reply
-    return fields
+    return {**fields, **reply_fields(reply)}
 
 
 def judge_responses(judge: Judge, records: Sequence[Record], responses: Sequence[str]) -> torch.Tensor:
@@ -69,7 +68,8 @@ def response_rows(
     """JSON-ready lines: id, task, concept, category, question, image, options, response, judged, gold.
 
     Records of a named data set outside the benchmark also get ``dataset`` (its name keys the scores),
-    and those of a judge that replies in words (an LLM behind an endpoint) its reply, ``judge_output``.
+    and those of a judge that replies in words (an LLM behind an endpoint) its reply, ``judge_output``
+    (``judge_error`` where its request failed: an error row).
     """
     kinds = {judge_kind(r.task) for r in records}
     judged = label(probabilities, CLASSES[kinds.pop()] if len(kinds) == 1 else None)
@@ -77,8 +77,7 @@ def response_rows(
         _row(record, response, verdict) for record, response, verdict in zip(records, responses, judged, strict=True)
     ]
     for row, output in zip(rows, judge_outputs or [None] * len(rows), strict=True):
-        if output is not None:
-            row["judge_output"] = output
+        row.update(reply_fields(output))
     return rows
 
 

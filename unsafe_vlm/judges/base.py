@@ -20,6 +20,9 @@ from unsafe_vlm.judges.errors import JudgeError
 
 NA = "N/A"
 """The class of a response that gives no usable answer."""
+ERROR_REPLY = "[error] "
+"""How a judge behind an endpoint's reply starts when its request failed: no verdict (the response row
+gets ``judge_error``, an error row, asked again), never a reading of the response."""
 
 OPTION_LETTERS = ("A", "B", "C", "D")
 PERCEPTION_CLASSES = (*OPTION_LETTERS, NA)
@@ -83,6 +86,16 @@ class WordsJudge(Protocol):
 def judge_replies(judge: Judge, kind: str, responses: Sequence[str], options: Sequence[Options]) -> list | None:
     """What a judge that replies in words said about each response; None for the other judges."""
     return judge.judge_outputs(kind, responses, options) if isinstance(judge, WordsJudge) else None
+
+
+def reply_fields(reply: str | None) -> dict[str, str]:
+    """A response row's ``judge_output`` (what the judge said), or its ``judge_error`` where the judge's
+    request failed (``ERROR_REPLY``); nothing for a judge that gave no words."""
+    if reply is None:
+        return {}
+    if reply.startswith(ERROR_REPLY):
+        return {"judge_error": reply.removeprefix(ERROR_REPLY)}
+    return {"judge_output": reply}
 
 
 def option_map(options: Options) -> dict[str, str]:

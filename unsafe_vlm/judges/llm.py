@@ -5,8 +5,10 @@ model behind an OpenAI-compatible endpoint, reads each answer through a prompt f
   the judge grades as the RoBERTa judges do and PPO can take its probabilities as the reward;
 - an endpoint (``judge.api``): the reply is read as a class label (one-hot, ``smoothing`` spread
   over the classes); a reply that is no label is N/A, and its text is kept in the response row
-  (``judge_output``). A think block in the reply is set aside, a verdict line ("Verdict: Unsafe")
-  or a self-correction's last label counts (``judges.reasoning``).
+  (``judge_output``). A request that failed (an HTTP status such as a content filter's 400, a body
+  that is no answer) is no verdict: its row gets ``judge_error`` and is asked again. A think block
+  in the reply is set aside, a verdict line ("Verdict: Unsafe") or a self-correction's last label
+  counts (``judges.reasoning``).
 
 With ``prompts.relative`` it also scores free answers against a reference (``judges.relative``,
 data=llavabench): an endpoint's reply is read for the two scores on its first line (else N/A); a
@@ -29,6 +31,7 @@ from unsafe_vlm.api.client import ApiModel
 from unsafe_vlm.api.settings import ApiModelSettings
 from unsafe_vlm.judges.base import (
     ALIGNMENT_CLASSES,
+    ERROR_REPLY,
     NA,
     OPTION_LETTERS,
     PERCEPTION_CLASSES,
@@ -188,6 +191,10 @@ class LLMJudge(Judge):
         if self.scorer is not None:
             return self.scorer.probabilities(prompts, [self.label_prefix + c for c in classes])
         texts = self._replies(prompts, _GREEDY)
+        # One prompt asked twice in a call (two equal answers): a failed request wins over a reply, so
+        # that the rows of both are error rows, as ``judge_outputs`` (by prompt) will say.
+        failed = {prompt: text for prompt, text in zip(prompts, texts, strict=True) if text.startswith(ERROR_REPLY)}
+        texts = [failed.get(prompt, text) for prompt, text in zip(prompts, texts, strict=True)]
         for prompt, text in zip(prompts, texts, strict=True):
             self.outputs[(kind, prompt)] = text
         labels = [final_reading(t, lambda reply: read_label(reply, classes)) for t in texts]
@@ -195,7 +202,7 @@ class LLMJudge(Judge):
 
     def _replies(self, prompts: list[str], generation: Mapping[str, Any]) -> list[str]:
         replies = self.client.answer([self.client.encode([p], [None])[0] for p in prompts], dict(generation))
-        return [reply.text if reply.error is None else f"[error] {reply.error}" for reply in replies]
+        return [reply.text if reply.error is None else ERROR_REPLY + reply.error for reply in replies]
 
 
 _GREEDY = {"max_new_tokens": _REPLY_TOKENS, "do_sample": False, "temperature": 1.0, "top_p": 1.0}

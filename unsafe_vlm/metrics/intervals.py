@@ -21,6 +21,7 @@ from scipy.stats import bootstrap
 
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.judges.base import NA
+from unsafe_vlm.metrics.error_rows import without_error_rows
 from unsafe_vlm.metrics.mme_scores import substring_right
 from unsafe_vlm.metrics.self_bleu import sentence_bleus
 
@@ -41,6 +42,7 @@ _GAPS = (
 def headline_intervals(rows_by_task: Mapping[str, Rows], seed: int = SEED) -> dict[str, float | None]:
     """Intervals of every headline score of the tasks in ``rows_by_task`` and of the gaps."""
     intervals: dict[str, float | None] = {}
+    rows_by_task = {task: without_error_rows(rows) for task, rows in rows_by_task.items()}  # no answer: not scored
     for task, rows in rows_by_task.items():
         if task not in TASKS or not rows:
             continue
@@ -247,9 +249,9 @@ def paired_differences(
 
 
 def _shared(rows_a: Rows, rows_b: Rows) -> tuple[list, list]:
-    """Both runs' rows of the queries both answered, in the same order (by id)."""
-    by_id = {row["id"]: row for row in rows_b}
-    pairs = [(row, by_id[row["id"]]) for row in rows_a if row["id"] in by_id]
+    """Both runs' rows of the queries both answered (error rows are no answer), in the same order (by id)."""
+    by_id = {row["id"]: row for row in without_error_rows(rows_b)}
+    pairs = [(row, by_id[row["id"]]) for row in without_error_rows(rows_a) if row["id"] in by_id]
     # Units come from the first run's rows for both, so an image or concept is the same draw in each.
     return [a for a, _ in pairs], [{**b, "image": a.get("image"), "concept": a.get("concept")} for a, b in pairs]
 

@@ -14,7 +14,8 @@ by their task's group and their name: ``generalization/smid/balanced_accuracy``,
 they come after the tasks keyed by name (in the order of ``data.tasks.TASKS``), sorted.
 ``ci95/<key>/low`` and ``ci95/<key>/high`` bound each headline score's 95% bootstrap interval. A model
 behind an API adds ``api/prompt_tokens``, ``api/completion_tokens``, ``api/error_rows`` and
-``api/rows_without_usage``; the last keys name the judge: ``judge/name``, ``judge/class`` and what
+``api/rows_without_usage``; a run with error rows (``metrics.error_rows``) adds ``errors/<task>/n``,
+``errors/n`` and ``errors/share``; the last keys name the judge: ``judge/name``, ``judge/class`` and what
 identifies its reading (``judge/rules_sha256``, ``judge/alignment_sha256``, ...), as text. Tasks that did not run
 are absent, and so are the per-category keys of a category with no responses in that task.
 Counts are ints; an undefined value (NaN: no responses to divide by) is None, written as JSON
@@ -50,10 +51,12 @@ def metrics_json(
     *,
     judge: Mapping[str, str] | None = None,
     intervals: Mapping[str, float | None] | None = None,
+    errors: Mapping[str, int | float] | None = None,
 ) -> dict[str, float | int | str | None]:
     """Flatten computed task results (and the modality gap) into one JSON-ready dict; then the
     headline scores' ``intervals`` (``metrics.intervals``: ``ci95/<key>/low|high``), ``usage``
-    (``metrics.api_usage``: the tokens and error rows of a model behind an API) and the ``judge``'s
+    (``metrics.api_usage``: the tokens and error rows of a model behind an API), the ``errors``
+(``metrics.error_rows``: empty without error rows) and the ``judge``'s
     identity (``judges.identity``: its name, class, and rules' or weights' sha256)."""
     present = {prefix: _seen_categories_only(result) for prefix, result in results.items()}
     flat: dict[str, float | int | None] = {}
@@ -66,6 +69,7 @@ def metrics_json(
         flat.update(context_modality_gap(present["context_text"], present["context_image"]))
     flat.update(intervals or {})
     flat.update(usage or {})
+    flat.update(errors or {})
     flat.update({f"judge/{key}": value for key, value in (judge or {}).items()})
     return flat
 

@@ -3,7 +3,7 @@
 - ``substring_accuracy``: a response is right when it holds the gold answer ("Yes" or "No") as
   a substring, case as written (the paper's code tests ``gold in response``: "yes" does not hold
   "Yes", "Nothing" holds "No", and an answer holding both is right either way); over all
-  questions, an error row (no response) counting as wrong; per category too.
+  questions (error rows never reach it: ``score_responses`` leaves them out); per category too.
 - ``accuracy_plus``: MME's accuracy+, the share of images whose questions (MME asks two per
   image) are all right under the judge's reading (N/A wrong), over the images asked at least two
   questions; ``substring_accuracy_plus`` the same under the substring match; ``n_paired_images``

@@ -10,8 +10,9 @@ A task marked ``text_quality`` in the table (the balanced test split, the image-
 gets ``text_quality`` = 1 - self-BLEU of its answers (``metrics.self_bleu``), and, on a balanced set,
 ``safe_text_quality`` and ``unsafe_text_quality`` over the answers of each gold class. Self-BLEU is
 not a sum of counts: every rank computes it from all the rows (the same rows on every rank, and an
-order-free mean), so every rank gets the same value. Error rows (response null: no answer came) are
-left out; an empty answer counts. Fewer than two answers: undefined (NaN, null in metrics.json).
+order-free mean), so every rank gets the same value. Error rows (``metrics.error_rows``: no answer or
+no verdict came) are left out of every score; an empty answer counts. Fewer than two answers:
+undefined (NaN, null in metrics.json).
 A yes/no set (MME) also gets ``metrics.mme_scores`` (the paper's substring match, accuracy+), from
 all its rows in the same way. A set scored against reference answers (LLaVABench) gets its relative
 score (``metrics.relative_score``) from the judge's two scores of each response.
@@ -32,6 +33,7 @@ from typing import Any
 from unsafe_vlm.data.tasks import TASKS, get_task
 from unsafe_vlm.data.taxonomy import SAFE_CATEGORY, published_taxonomy
 from unsafe_vlm.metrics.alignment_test import GOLD_CLASSES, AlignmentTestAccuracy
+from unsafe_vlm.metrics.error_rows import without_error_rows
 from unsafe_vlm.metrics.metrics_json import Results
 from unsafe_vlm.metrics.mme_scores import mme_scores
 from unsafe_vlm.metrics.relative_score import RelativeScore
@@ -76,11 +78,12 @@ def score_responses(
 
     Under DDP every rank passes the same rows and counts its own ``rank::world_size`` slice;
     ``compute`` then sums the counts of all ranks, so every row counts once. A task keyed by
-    its data set's name with no rows is left out (it has no name to key its scores by).
+    its data set's name with no rows is left out (it has no name to key its scores by). Error rows
+    (``metrics.error_rows``) are left out entirely: they are no answer, neither right, wrong nor N/A.
     """
     results = {}
+    rows_by_task = {task: without_error_rows(rows) for task, rows in rows_by_task.items()}
     for task, rows in rows_by_task.items():
-        rows = list(rows)
         mine = rows[rank::world_size]
         if get_task(task).group is not None:
             if rows:

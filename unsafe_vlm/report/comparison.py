@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from unsafe_vlm.metrics.error_rows import error_summary
 from unsafe_vlm.metrics.metrics_json import METRICS_FILE
 from unsafe_vlm.report.comparison_plot import plot_comparison
 from unsafe_vlm.report.markdown import markdown_table
@@ -22,8 +23,27 @@ class Evaluation:
     source: Path  # the metrics file the scores are in
 
 
-Changes = Mapping[str, tuple[float | None, float | None]]
-"""metrics.json key -> the 95% interval of the change between two evaluations (``metrics.intervals``)."""
+Intervals = Mapping[str, tuple[float | None, float | None]]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The paired change between two evaluations, over the queries both answered (``report.before_after``)."""
+
+    intervals: Intervals  # metrics.json key -> the 95% interval of the change (``metrics.intervals``)
+    common: tuple[Metrics, Metrics] | None = None  # both scored over the shared queries, where their sets differ
+    only: tuple[int, int] = (0, 0)  # the queries each answered that the other did not
+    shared: int = 0  # the queries both answered
+
+    def differ_line(self, labels: Sequence[str]) -> str | None:
+        """One line when the two query sets differ: how many each has that the other lacks."""
+        if self.common is None:
+            return None
+        first, second = labels
+        return (
+            f"The runs answered different queries: {first} has {self.only[0]} that {second} lacks, {second} has "
+            f"{self.only[1]} that {first} lacks; each change is over the {self.shared} queries both answered."
+        )
 
 
 @dataclass
@@ -54,9 +74,11 @@ def comparison_rows(
             continue
         row = [score.label, *(format_score(e.metrics, score, interval=True) for e in evaluations)]
         if two:
-            row.append(format_change(evaluations[0].metrics, evaluations[1].metrics, score.key))
+            pair = changes.common if changes is not None and changes.common is not None else None
+            before, after = pair or (evaluations[0].metrics, evaluations[1].metrics)
+            row.append(format_change(before, after, score.key))
             if changes is not None:
-                row.append(_significance(changes.get(score.key)))
+                row.append(_significance(changes.intervals.get(score.key)))
         rows.append(row)
     return header, rows
 
@@ -80,6 +102,7 @@ def write_comparison(
             "Accuracies leave out responses judged N/A; the modality gap and changes are in percentage points.",
             "A change is significant when the 95% interval of a paired bootstrap over the queries both runs"
             " answered (the same images or concepts drawn for both) excludes 0.\n" if changes is not None else "",
+            *_differ(changes, evaluations),
             markdown_table(header, rows),
             picture,
             "Scores from:\n",
@@ -90,6 +113,11 @@ def write_comparison(
     path = out_dir / "comparison.md"
     path.write_text(text, encoding="utf-8")
     return ComparisonFiles(markdown=path, plot=plot)
+
+
+def _differ(changes: Changes | None, evaluations: Sequence[Evaluation]) -> list[str]:
+    line = changes.differ_line([e.label for e in evaluations]) if changes is not None else None
+    return [line + "\n"] if line else []
 
 
 def _significance(interval: tuple[float | None, float | None] | None) -> str:
@@ -116,7 +144,11 @@ def print_comparison(
         table.add_column(heading, justify="right")
     for row in rows:
         table.add_row(*row)
-    (console or Console()).print(table)
+    console = console or Console()
+    console.print(table)
+    line = changes.differ_line([e.label for e in evaluations]) if changes is not None else None
+    if line:
+        console.print(f"[yellow]{line}[/]", soft_wrap=True)
 
 
 def print_scores(metrics: Metrics, *, title: str, source: Path) -> None:
@@ -128,10 +160,11 @@ def print_scores(metrics: Metrics, *, title: str, source: Path) -> None:
             f"API usage: {metrics['api/prompt_tokens']:,} prompt and {metrics['api/completion_tokens']:,} "
             "completion tokens"
         )
-    if metrics.get("api/error_rows"):
+    errors = error_summary(metrics)
+    if errors:
         console.print(
-            f"[yellow]{metrics['api/error_rows']} queries got no valid answer[/] (error rows in responses/, "
-            "scored N/A); the same command asks them again",
+            f"[yellow]{errors} got no valid answer or verdict[/] (in responses/, left out of every score); "
+            "the same command asks them again",
             soft_wrap=True,
         )
     console.print(f"metrics, responses and report in {source.parent}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from unsafe_vlm.metrics.error_rows import error_summary
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE, read_metrics
 from unsafe_vlm.report.before_after import fit_evaluations, write_fit_comparison
 from unsafe_vlm.report.comparison import Evaluation, comparison_rows
@@ -53,6 +54,7 @@ def write_report(
     comparison = _before_after(run_dir, before, metrics) if before is not None else None
     sections = [
         f"# {title or f'Evaluation report: {run_dir.name}'}\n",
+        *_unfinished(run_dir, metrics),
         judge_section(metrics),
         headline_section(metrics, HEADLINE_PLOT if headline else None),
         tasks_section(metrics),
@@ -66,6 +68,17 @@ def write_report(
     path.write_text(text, encoding="utf-8")
     write_page(run_dir, text, title=title or f"Evaluation report: {run_dir.name}")
     return ReportFiles(path, list(outcome.drawn.values()), outcome.skipped, headline_plot=headline)
+
+
+def _unfinished(run_dir: Path, metrics: Metrics) -> list[str]:
+    """A run with error rows is unfinished: a line saying so, above every score."""
+    errors = error_summary(metrics)
+    if errors is None:
+        return []
+    return [
+        f"**Unfinished:** {errors} got no valid answer or verdict; every score below leaves them out. "
+        f"The same command with `hydra.run.dir={run_dir}` asks them again.\n"
+    ]
 
 
 def _before_after(run_dir: Path, before: Metrics, after: Metrics) -> str:

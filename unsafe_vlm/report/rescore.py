@@ -13,6 +13,7 @@ from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.judges.identity import saved_identity
 from unsafe_vlm.metrics.api_usage import api_usage
+from unsafe_vlm.metrics.error_rows import error_counts
 from unsafe_vlm.metrics.intervals import headline_intervals
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, metrics_json, read_metrics
 from unsafe_vlm.metrics.scoring import ordered_categories, score_responses
@@ -68,7 +69,10 @@ def rescore(folder: Path, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> di
         results = score_responses(rows, ordered_categories(rows), holdout_concepts=holdout)
     except ValueError as error:  # an unknown gold label, say
         raise UserError(f"{folder}: cannot score the responses: {error}") from None
-    return metrics_json(results, api_usage(rows), judge=saved_identity(settings), intervals=headline_intervals(rows))
+    intervals = headline_intervals(rows)
+    return metrics_json(
+        results, api_usage(rows), judge=saved_identity(settings), intervals=intervals, errors=error_counts(rows)
+    )
 
 
 def _saved_settings(folder: Path) -> dict[str, Any]:
