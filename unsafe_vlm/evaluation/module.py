@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.utilities import rank_zero_info
 
 from unsafe_vlm.api.client import Answer, ApiFailure, ApiModel
 from unsafe_vlm.backbones.base import VLMBackbone
@@ -65,7 +64,7 @@ class EvaluationModule(L.LightningModule):
         done = sum(len(ids) for ids in answered.values())
         if done:
             total = sum(len(datamodule.records(task)) for task in tasks)
-            rank_zero_info(f"resuming {self.store.folder}: {done} of {total} queries answered, asking {total - done}")
+            self.print(f"resuming {self.store.folder}: {done} of {total} queries answered, asking {total - done}")
         # Nobody writes before every rank has read what was answered: the shards must agree.
         self.trainer.strategy.barrier("answered-ids")
 
