@@ -15,7 +15,7 @@ from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.preflight import check_model
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.commands.checks import RunSettings, check_settings
-from unsafe_vlm.commands.progress import StageBar, announce, query_count
+from unsafe_vlm.commands.progress import StageBar, announce_evaluation
 from unsafe_vlm.data.sources import build_datamodule
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.judges.registry import build_judge
@@ -51,7 +51,7 @@ def build_parts(cfg: DictConfig, stage: str, settings: RunSettings | None = None
 def evaluation_trainer(cfg: DictConfig, stage: str, datamodule: L.LightningDataModule) -> L.Trainer:
     """A Lightning Trainer for one evaluation (``trainer.*``): no logger, no checkpoints, its bar
     labelled ``stage``, which is announced with the number of queries it asks."""
-    announce(f"{stage}: {query_count(datamodule):,} queries")
+    announce_evaluation(stage, datamodule)
     return instantiate(
         cfg.trainer, logger=False, callbacks=[StageBar(stage)], enable_checkpointing=False, _convert_="object"
     )

@@ -55,9 +55,14 @@ def training_budget(trainer) -> str:
     return ", ".join(parts)
 
 
-def query_count(datamodule) -> int:
-    """The queries of the evaluation tasks (``data.tasks``), after ``data.limit_per_task``."""
-    return sum(len(datamodule.records(task)) for task in datamodule.task_names("predict"))
+@rank_zero_only
+def announce_evaluation(stage: str, datamodule) -> None:
+    """Print "<stage>: N queries", counting every query of ``data.tasks`` after ``data.limit_per_task``.
+
+    The first process only, which has read the data (the other DDP processes read it later, in Lightning's hooks).
+    """
+    queries = sum(len(datamodule.records(task)) for task in datamodule.task_names("predict"))
+    announce(f"{stage}: {queries:,} queries")
 
 
 @rank_zero_only
