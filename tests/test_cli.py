@@ -131,3 +131,32 @@ def test_evaluate_takes_no_method_and_says_where_generation_settings_are(overrid
     expected = r"evaluate trains nothing, so it takes no method;.*generation\.max_new_tokens"
     with pytest.raises(ConfigError, match=expected):
         check_overrides("evaluate", [override])
+
+
+@pytest.fixture
+def lightning_notes():
+    """The records Lightning's ``rank_zero_info`` and ``rank_zero_warn`` pass; its logger's level restored after."""
+    import logging
+
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level, records = logger.level, []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_the_cli_quiets_lightning_s_notes_but_not_its_warnings(lightning_notes):
+    from lightning.pytorch.utilities.rank_zero import rank_zero_info, rank_zero_warn
+
+    from unsafe_vlm.cli import _quiet_lightning_notes
+
+    rank_zero_info("GPU available: False, used: False")
+    assert [r.getMessage() for r in lightning_notes] == ["GPU available: False, used: False"]  # shown by default
+    _quiet_lightning_notes()
+    rank_zero_info("GPU available: False, used: False")
+    assert len(lightning_notes) == 1
+    with pytest.warns(UserWarning, match="still shown"):
+        rank_zero_warn("still shown")

@@ -139,6 +139,7 @@ def _run_hydra(args: list[str]) -> None:
 
 def _run_command(cfg) -> None:
     _quiet_known_warnings()  # again: a launcher may run the job in a process of its own
+    _quiet_lightning_notes()
     interrupted = _watch_for_ctrl_c()
     try:
         with _run_folder_lock(cfg):
@@ -238,6 +239,15 @@ def _quiet_known_warnings() -> None:
         r".*You passed in a `val_dataloader` but have no `validation_step`.*",
     ):
         warnings.filterwarnings("ignore", message=pattern)
+
+
+def _quiet_lightning_notes() -> None:
+    """Lightning's notes at INFO level ("GPU available: ...", "💡 Tip: ...", each once per Trainer); its
+    warnings and errors still show. Its every ``rank_zero_info`` goes through these loggers."""
+    import logging
+
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _fail(message: str) -> None:

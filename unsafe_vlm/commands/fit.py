@@ -3,7 +3,8 @@
 1. evaluate the model as it is   -> metrics_before.json, responses_before/
 2. train LoRA adapters           -> checkpoints/last.ckpt (resume: ckpt_path=last), adapter/
 3. evaluate the trained model    -> metrics.json, responses/ (asked again when a resume trained further)
-4. print both side by side and write report.md with plots
+4. print both side by side; write report.md, report.html, comparison.md and the figures
+5. end with what the run folder holds and what to run next
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from pathlib import Path
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
 from unsafe_vlm.commands.checks import check_settings
 from unsafe_vlm.commands.parts import build_parts, describe_parts, evaluation_trainer
+from unsafe_vlm.commands.progress import StageBar
 from unsafe_vlm.commands.resume import check_resume, model_identity
 from unsafe_vlm.commands.stopping import StopAtStep, stop_if_asked
+from unsafe_vlm.commands.summary import fit_next_steps, print_summary
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.metrics.error_rows import check_error_share, rerun_hint
@@ -43,7 +45,7 @@ def fit(cfg: DictConfig) -> None:
 
     before = None
     if run.evaluate_before:
-        trainer = evaluation_trainer(cfg)
+        trainer = evaluation_trainer(cfg, "before training", parts.datamodule)
         before = run_evaluation(evaluation, parts.backbone, parts.datamodule, parts.judge, trainer, run_dir, **BEFORE)
 
     # Training starts from the seed alone: the evaluation before it (how many loaders it made, each
@@ -57,7 +59,7 @@ def fit(cfg: DictConfig) -> None:
         cfg.trainer,
         logger=_logger(cfg),
         callbacks=[
-            _checkpoints(run.checkpoint_every, run_dir), StopAtStep(_last_checkpoint(run_dir)), RichProgressBar()
+            _checkpoints(run.checkpoint_every, run_dir), StopAtStep(_last_checkpoint(run_dir)), StageBar("training")
         ],
         _convert_="object",
     )
@@ -68,12 +70,14 @@ def fit(cfg: DictConfig) -> None:
 
     if run.evaluate_after:
         _forget_stale_responses(trainer, run_dir / AFTER["responses"], method.name)
-        trainer = evaluation_trainer(cfg)
+        trainer = evaluation_trainer(cfg, "after training", parts.datamodule)
         after = run_evaluation(evaluation, parts.backbone, parts.datamodule, parts.judge, trainer, run_dir, **AFTER)
         if after.is_global_zero:
             title = f"{settings.model.name} after {method.name}"
             print_before_after(before.metrics if before else None, after.metrics, title=title, run_dir=run_dir)
             write_report(run_dir, after.metrics, title=title)
+    if trainer.is_global_zero:
+        print_summary(run_dir, fit_next_steps(run_dir, settings.model.name))
     # An evaluation that kept error rows leaves the run unfinished (its scores were written without them).
     for result in (before, after if run.evaluate_after else None):
         if result is not None and result.is_global_zero:
@@ -87,7 +91,7 @@ def _forget_stale_responses(trainer, folder: Path, method: str) -> None:
     trained = {"method": method, "global_step": int(trainer.global_step)}
     if trainer.is_global_zero:
         if folder.exists() and (not marker.is_file() or json.loads(marker.read_text()) != trained):
-            rank_zero_info(f"{folder} holds answers of the model before this training; asking again")
+            print(f"{folder} holds answers of the model before this training; asking again", flush=True)
             shutil.rmtree(folder)
         folder.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps(trained) + "\n", encoding="utf-8")

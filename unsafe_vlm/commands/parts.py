@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
@@ -16,6 +15,7 @@ from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.preflight import check_model
 from unsafe_vlm.backbones.registry import build_backbone
 from unsafe_vlm.commands.checks import RunSettings, check_settings
+from unsafe_vlm.commands.progress import StageBar, announce_evaluation
 from unsafe_vlm.data.sources import build_datamodule
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.judges.registry import build_judge
@@ -48,10 +48,12 @@ def build_parts(cfg: DictConfig, stage: str, settings: RunSettings | None = None
     return Parts(settings=settings, backbone=backbone, datamodule=datamodule, judge=build_judge(settings.judge))
 
 
-def evaluation_trainer(cfg: DictConfig) -> L.Trainer:
-    """A Lightning Trainer for one evaluation (``trainer.*``): no logger, no checkpoints."""
+def evaluation_trainer(cfg: DictConfig, stage: str, datamodule: L.LightningDataModule) -> L.Trainer:
+    """A Lightning Trainer for one evaluation (``trainer.*``): no logger, no checkpoints, its bar
+    labelled ``stage``, which is announced with the number of queries it asks."""
+    announce_evaluation(stage, datamodule)
     return instantiate(
-        cfg.trainer, logger=False, callbacks=[RichProgressBar()], enable_checkpointing=False, _convert_="object"
+        cfg.trainer, logger=False, callbacks=[StageBar(stage)], enable_checkpointing=False, _convert_="object"
     )
 
 

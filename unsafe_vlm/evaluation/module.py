@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.utilities import rank_zero_info
 
 from unsafe_vlm.api.client import Answer, ApiFailure, ApiModel
 from unsafe_vlm.backbones.base import VLMBackbone
@@ -70,7 +69,7 @@ class EvaluationModule(L.LightningModule):
         done = sum(len(ids) for ids in answered.values())
         if done:
             total = sum(len(datamodule.records(task)) for task in tasks)
-            rank_zero_info(f"resuming {self.store.folder}: {done} of {total} queries answered, asking {total - done}")
+            self.print(f"resuming {self.store.folder}: {done} of {total} queries answered, asking {total - done}")
         # Nobody writes before every rank has read what was answered: the shards must agree.
         self.trainer.strategy.barrier("answered-ids")
 
@@ -81,7 +80,7 @@ class EvaluationModule(L.LightningModule):
             rows = self.store.errored_verdicts(task)
             if not rows:
                 continue
-            rank_zero_info(f"judging {len(rows)} {task} answers again: their verdict was an error")
+            self.print(f"judging {len(rows)} {task} answers again: their verdict was an error")
             by_id = {record.id: record for record in datamodule.records(task)}
             judged = judged_rows(self.judge, [by_id[row["id"]] for row in rows], [row["response"] for row in rows])
             kept = [{key: old[key] for key in _ANSWER_FIELDS if key in old} for old in rows]  # the answer's own

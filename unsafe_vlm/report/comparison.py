@@ -152,7 +152,7 @@ def print_comparison(
 
 
 def print_scores(metrics: Metrics, *, title: str, source: Path) -> None:
-    """One evaluation's scores in the terminal, and where its files are."""
+    """One evaluation's scores in the terminal (``commands/summary.py`` then says where its files are)."""
     console = Console()
     print_comparison([Evaluation("value", metrics, source)], console, title=title)
     if "api/prompt_tokens" in metrics:
@@ -167,7 +167,6 @@ def print_scores(metrics: Metrics, *, title: str, source: Path) -> None:
             "the same command asks them again",
             soft_wrap=True,
         )
-    console.print(f"metrics, responses and report in {source.parent}")
 
 
 def print_before_after(before: Metrics | None, after: Metrics, *, title: str, run_dir: Path) -> None:
