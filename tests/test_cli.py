@@ -140,6 +140,7 @@ def lightning_notes():
 
     logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     level, records = logger.level, []
+    logger.setLevel(logging.INFO)  # as a fresh process has it: another test in this worker may have quieted it
     handler = logging.Handler()
     handler.emit = records.append
     logger.addHandler(handler)

@@ -299,6 +299,7 @@ def iteration(backbone, method_name: str, model_name: str, label: str, sizes: Si
     from bench.passes import PassCounter
     from bench.phases import PhaseTimer
     from bench_ppo import LapLog, training_records
+    from unsafe_vlm.backbones.lora import LoraSettings
     from unsafe_vlm.backbones.registry import checkpoint_activations
     from unsafe_vlm.data.base import Collator
     from unsafe_vlm.judges.rule import RuleJudge
@@ -312,7 +313,8 @@ def iteration(backbone, method_name: str, model_name: str, label: str, sizes: Si
     method = method_settings(method_name, model_config("tiny" if args.tiny else "llava15_7b"), **changes)
     module_class = method_class(method_name)
     settings = module_class.settings_class.from_config(method, "method")
-    module = module_class(backbone, settings, sizes.lora, judge=RuleJudge())
+    lora = LoraSettings.from_config(sizes.lora, "model.lora")
+    module = module_class(backbone, settings, lora, judge=RuleJudge())
 
     synchronise = (lambda: sync(device)) if device.startswith("cuda") else None
     counter = PassCounter(backbone.model)  # no sync at every pass: generation would pay for one a token

@@ -117,7 +117,8 @@ def test_cfg_job_shows_the_tuned_values():
 
 
 def fingerprint(cfg) -> dict:
-    return evaluation_settings(check_settings(cfg).evaluation(), parts._datamodule(cfg))
+    settings = check_settings(cfg)
+    return evaluation_settings(settings.evaluation(), parts.build_datamodule(settings.data))
 
 
 def test_fit_and_evaluate_share_one_evaluation_fingerprint():

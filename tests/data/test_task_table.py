@@ -55,7 +55,7 @@ def test_a_task_added_with_one_entry_runs_end_to_end(probe_task, tmp_path, data_
     run_cli(
         monkeypatch, "evaluate", "model=tiny", f"data.cache_dir={data_cache}", "data.tasks=[alignment_text,probe]",
         "data.limit_per_task=6", "data.eval_batch_size=3", "generation.max_new_tokens=4", f"hydra.run.dir={run}",
-        "judge.name=parity_judge:ParityJudge",
+        "judge.name=tests.helpers.parity_judge:ParityJudge",
     )  # fmt: skip
     rows = [json.loads(line) for line in (run / "responses" / "probe.jsonl").read_text().splitlines()]
     assert len(rows) == 6 and {r["task"] for r in rows} == {"probe"}

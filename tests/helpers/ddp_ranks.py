@@ -18,7 +18,8 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
-from helpers.trainers import quiet_trainer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: tests/, where helpers/ is
+from helpers.trainers import quiet_trainer  # noqa: E402
 from unsafe_vlm.backbones.lora import LoraSettings
 from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.data.base import Collator

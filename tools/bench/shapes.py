@@ -16,6 +16,17 @@ import torch
 from bench.memory_model import LLAVA15_7B, QWEN25_VL_7B
 
 
+def tiny_sizes(family, config: str, **changes):
+    """The family's typed tiny sizes of ``conf/model/<config>.yaml`` with ``changes`` (the processors of the
+    7B-shaped models come from these small models)."""
+    import yaml
+
+    from unsafe_vlm.paths import CONF_DIR
+
+    node = yaml.safe_load((CONF_DIR / "model" / f"{config}.yaml").read_text(encoding="utf-8"))["tiny"]
+    return family.tiny_settings.from_config({**node, **changes}, "model.tiny")
+
+
 @contextlib.contextmanager
 def default_dtype(dtype: torch.dtype) -> Iterator[None]:
     previous = torch.get_default_dtype()
@@ -39,7 +50,7 @@ def llava_7b_shaped(device: str, dtype: torch.dtype):
 
     from unsafe_vlm.backbones.llava import LlavaBackbone
 
-    small = LlavaBackbone.build_tiny(image_size=336, patch_size=14)
+    small = LlavaBackbone.build_tiny(tiny_sizes(LlavaBackbone, "tiny", image_size=336, patch_size=14))
     shape, tokenizer = LLAVA15_7B.text, small.tokenizer
     text = LlamaConfig(
         vocab_size=shape.vocab, hidden_size=shape.hidden, intermediate_size=shape.intermediate,
@@ -66,8 +77,7 @@ def qwen25_vl_7b_shaped(device: str, dtype: torch.dtype):
     from unsafe_vlm.backbones.qwen2_vl import Qwen2VLBackbone
 
     side = 336 * 336
-    small = Qwen2VLBackbone.build_tiny(architecture="qwen2_5_vl", min_pixels=side, max_pixels=side,
-                                       blank_image_size=336)
+    small = Qwen2VLBackbone.build_tiny(tiny_sizes(Qwen2VLBackbone, "tiny_qwen2_5_vl", min_pixels=side, max_pixels=side))
     shape, tiny_config = QWEN25_VL_7B.text, small.model.config
     text = {
         "vocab_size": shape.vocab, "hidden_size": shape.hidden, "intermediate_size": shape.intermediate,
