@@ -34,6 +34,7 @@ def test_an_evaluation_bar_is_named_by_its_stage():
 def test_the_training_line_says_epochs_batches_and_where_it_stops_or_resumes():
     assert training_budget(trainer()) == "2 epochs of 32 batches"
     assert training_budget(trainer(max_epochs=1, num_training_batches=4)) == "1 epoch of 4 batches"
+    assert training_budget(trainer(max_epochs=1, num_training_batches=1)) == "1 epoch of 1 batch"
     assert training_budget(trainer(max_steps=50, global_step=10)) == (
         "2 epochs of 32 batches, stopping at step 50, resuming at step 10"
     )

@@ -47,7 +47,8 @@ def training_budget(trainer) -> str:
     """How long the training runs: "2 epochs of 32 batches", and where it resumes or stops early."""
     epochs = trainer.max_epochs
     parts = [f"{epochs} epoch{'s' if epochs != 1 else ''} of " if epochs and epochs > 0 else "epochs of "]
-    parts[0] += f"{trainer.num_training_batches:,} batches"
+    batches = trainer.num_training_batches
+    parts[0] += f"{batches:,} batch{'es' if batches != 1 else ''}"
     if trainer.max_steps is not None and trainer.max_steps > 0:
         parts.append(f"stopping at step {trainer.max_steps:,}")
     if trainer.global_step > 0:
