@@ -106,8 +106,3 @@ class Registry(Generic[T]):
             except (ImportError, AttributeError) as error:
                 raise UnknownChoice(f"{self.key}: cannot import {name!r}: {error}") from None
         raise self.unknown(name)
-
-    def target(self, name: str) -> str | None:
-        """The ``module:Name`` an entry is loaded from, without loading it (None for an object)."""
-        entry = self._entries.get(name)
-        return entry if isinstance(entry, str) else None
