@@ -1,4 +1,5 @@
-"""``python -m unsafe_vlm serve``: starts, answers, and stops cleanly on Ctrl-C or SIGTERM."""
+"""``python -m unsafe_vlm serve``: starts, answers, and stops on Ctrl-C or SIGTERM as every command does
+(the requests under way answered, one line, exit status 128 + the signal)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,12 @@ def test_serve_starts_answers_and_stops_on_a_signal(tmp_path, stop):
         out, err = process.communicate(timeout=30)
     finally:
         process.kill()
-    assert process.returncode == 0, err
-    assert out.splitlines() == [f"serving 'tiny' at {url} (OpenAI chat completions; Ctrl-C stops)", "stopped"], out
+    assert process.returncode == 128 + stop, err
+    how = "interrupted" if stop == signal.SIGINT else "stopped by SIGTERM"
+    assert out.splitlines() == [
+        f"serving 'tiny' at {url} (OpenAI chat completions; Ctrl-C stops)",
+        f"{how}: the requests under way were answered",
+    ], out
 
 
 def test_a_port_in_use_is_one_line_before_the_model_loads():

@@ -21,7 +21,8 @@ from unsafe_vlm.serving.app import create_app
 from unsafe_vlm.serving.settings import ServeSettings
 
 SERVE_DEFAULTS = {"host": "127.0.0.1", "port": 8000, "model_name": "tiny", "api_key_env": None, "device": "cpu",
-                  "max_batch_size": 16, "batch_wait_ms": 5, "max_tokens": 512, "context_length": None}  # fmt: skip
+                  "max_batch_size": 16, "batch_wait_ms": 5, "max_tokens": 512, "max_image_pixels": 25_000_000,
+                  "context_length": None}  # fmt: skip
 GREEDY = GenerationSettings(max_new_tokens=12, do_sample=False, temperature=1.0, top_p=0.9)
 
 

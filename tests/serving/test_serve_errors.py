@@ -49,6 +49,7 @@ def with_content(*parts) -> dict:
 
 
 TEXT = {"type": "text", "text": "What is it?"}
+SYSTEM = {"role": "system", "content": "Be brief."}
 URL = "messages[0].content[1].image_url.url"
 
 
@@ -64,8 +65,18 @@ BAD_REQUESTS = {
     "no messages": ({"model": "tiny"}, 400, "messages", "messages: Field required"),
     "a wrong type": (GOOD | {"max_tokens": "4"}, 400, "max_tokens", "valid integer"),
     "a temperature out of range": (GOOD | {"temperature": -1}, 400, "temperature", "greater than or equal to 0"),
-    "a system turn": (GOOD | {"messages": [{"role": "system", "content": "Be brief."}, GOOD["messages"][0]]},
-                      400, "messages", "exactly one message, from the user"),
+    "two system turns": (GOOD | {"messages": [SYSTEM, SYSTEM, GOOD["messages"][0]]}, 400, "messages",
+                         "roles ['system', 'system', 'user']"),
+    "a system turn after the user's": (GOOD | {"messages": [GOOD["messages"][0], SYSTEM]}, 400, "messages",
+                                       "after at most one system message"),
+    "an image in the system turn": (GOOD | {"messages": [{"role": "system", "content": [image_part(IMAGE)]},
+                                                         GOOD["messages"][0]]},
+                                    400, "messages[0].content[0]", "text parts only"),
+    "a seed torch cannot take": (GOOD | {"seed": 2**64, "temperature": 1}, 400, "seed", "less than or equal to"),
+    "a negative seed torch cannot take": (GOOD | {"seed": -(2**63) - 1}, 400, "seed", "greater than or equal to"),
+    "a seed that is not a number": (GOOD | {"seed": "7"}, 400, "seed", "valid integer"),
+    "stream_options without streaming": (GOOD | {"stream_options": {"include_usage": True}}, 400,
+                                         "stream_options", "only allowed with stream=true"),
     "an assistant turn": (GOOD | {"messages": [{"role": "assistant", "content": "Hi"}]}, 400, "messages",
                           "roles ['assistant']"),
     "an audio part": (with_content(TEXT, {"type": "input_audio", "input_audio": {}}), 400,
@@ -78,7 +89,6 @@ BAD_REQUESTS = {
     "two images": (with_content(TEXT, image_part(IMAGE), image_part(IMAGE)), 400, "messages[0].content",
                    "at most one image per request; got 2"),
     "n of 2": (GOOD | {"n": 2}, 400, "n", "exactly one choice"),
-    "streaming": (GOOD | {"stream": True}, 400, "stream", "stream=true is not supported"),
     "stop sequences": (GOOD | {"stop": ["."]}, 400, "stop", "stop is not supported"),
     "max_tokens over the cap": (GOOD | {"max_tokens": 513}, 400, "max_tokens", "cap of 512 tokens (serve.max_tokens)"),
     "an unknown model": (GOOD | {"model": "gpt-4o"}, 404, "model",

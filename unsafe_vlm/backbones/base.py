@@ -177,17 +177,26 @@ class VLMBackbone(nn.Module):
 
     # ----- prompt formatting ----------------------------------------------------------------
 
-    def message(self, question: str, has_image: bool) -> list[dict]:
-        """One user turn in the transformers chat format."""
+    def message(self, question: str, has_image: bool, system: str | None = None) -> list[dict]:
+        """One user turn in the transformers chat format, after a system turn if ``system`` is given."""
         content = [{"type": "image"}] if has_image else []
         content.append({"type": "text", "text": question})
-        return [{"role": "user", "content": content}]
+        turns = [{"role": "system", "content": [{"type": "text", "text": system}]}] if system is not None else []
+        return [*turns, {"role": "user", "content": content}]
 
-    def prompt_text(self, question: str, has_image: bool) -> str:
+    def prompt_text(self, question: str, has_image: bool, system: str | None = None) -> str:
         """The chat-formatted prompt, ending where the assistant's answer begins."""
         return self.processor.apply_chat_template(
-            self.message(question, has_image), add_generation_prompt=True, tokenize=False
+            self.message(question, has_image, system), add_generation_prompt=True, tokenize=False
         )
+
+    def takes_system_message(self) -> bool:
+        """Whether the chat template shows a system message (some drop it, some refuse it)."""
+        marker = "unsafe-vlm system marker"
+        try:
+            return marker in self.prompt_text("?", has_image=True, system=marker)
+        except Exception:  # a template may raise on a role it does not know
+            return False
 
     def blank_image(self) -> Image.Image:
         """The white image the protocol shows when a question has no image of its own."""
@@ -205,8 +214,10 @@ class VLMBackbone(nn.Module):
         questions: Sequence[str],
         images: Sequence[Image.Image | None],
         answers: Sequence[str] | None = None,
+        systems: Sequence[str | None] | None = None,
     ) -> ModelInputs:
-        """Turn questions, images (None: blank white image) and optional answers into inputs.
+        """Turn questions, images (None: blank white image) and optional answers into inputs;
+        ``systems``: a system message (or None) per question.
 
         With answers, ``answer_mask`` marks the answer tokens and the end-of-turn token that
         closes them; without, it is all False and the batch is a generation prompt.
@@ -214,7 +225,11 @@ class VLMBackbone(nn.Module):
         if len(questions) != len(images) or (answers is not None and len(answers) != len(questions)):
             raise ValueError("encode: questions, images and answers must have the same length")
         pictures = [self.blank_image() if image is None else image for image in images]
-        texts = [self.prompt_text(q, has_image=True) for q in questions]
+        systems = systems if systems is not None else [None] * len(questions)
+        texts = [
+            self.prompt_text(q, has_image=True) if s is None else self.prompt_text(q, has_image=True, system=s)
+            for q, s in zip(questions, systems, strict=True)
+        ]
         tokenizer = self.tokenizer
         with padding_side(tokenizer, "left"):
             batch = self.processor(

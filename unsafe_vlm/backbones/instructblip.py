@@ -93,8 +93,9 @@ class InstructBlipBackbone(VLMBackbone):
                 part.eval()
         return self
 
-    def prompt_text(self, question: str, has_image: bool) -> str:
-        """The plain question, as the model card prompts (the image is the query tokens before it)."""
+    def prompt_text(self, question: str, has_image: bool, system: str | None = None) -> str:
+        """The plain question, as the model card prompts (the image is the query tokens before it); the
+        model has no chat template, so no system message is shown."""
         return question
 
     def encode(
@@ -102,11 +103,12 @@ class InstructBlipBackbone(VLMBackbone):
         questions: Sequence[str],
         images: Sequence[Image.Image | None],
         answers: Sequence[str] | None = None,
+        systems: Sequence[str | None] | None = None,
     ) -> ModelInputs:
         """``VLMBackbone.encode``, with the Q-Former's text right-padded and every prompt's padding
         moved before its query tokens."""
         with padding_side(self.processor.qformer_tokenizer, "right"):
-            inputs = super().encode(questions, images, answers)
+            inputs = super().encode(questions, images, answers, systems)
         return pads_first(inputs)
 
     def model_kwargs(self, inputs: ModelInputs) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from unsafe_vlm.errors import ConfigValueError, UserError
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.serving.settings import ServeSettings
 
+STOPPING = (signal.SIGINT, signal.SIGTERM)
 _SERVE_EXTRA = "serve needs fastapi and uvicorn: pip install 'unsafe-vlm[serve]'"
 
 
@@ -48,8 +49,13 @@ def serve(cfg: DictConfig) -> None:
     app = create_app(backbone, settings, generation, api_key)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="info", timeout_graceful_shutdown=30))
     print(f"serving {settings.model_name!r} at {_url(settings)} (OpenAI chat completions; Ctrl-C stops)", flush=True)
-    _run_until_signal(server, listener)
-    print("stopped", flush=True)
+    received = _run_until_signal(server, listener)
+    if received is None:
+        print("stopped", flush=True)
+        return
+    how = "interrupted" if received == signal.SIGINT else f"stopped by {signal.Signals(received).name}"
+    print(f"{how}: the requests under way were answered", flush=True)
+    raise SystemExit(128 + received)  # as every command ends on a signal
 
 
 def _device(name: str) -> torch.device:
@@ -78,16 +84,19 @@ def _url(settings: ServeSettings) -> str:
     return f"http://{host}:{settings.port}/v1"
 
 
-def _run_until_signal(server, listener: socket.socket) -> None:
-    """Serve until Ctrl-C or SIGTERM, then finish the requests under way and return.
+def _run_until_signal(server, listener: socket.socket) -> int | None:
+    """Serve until Ctrl-C or SIGTERM, finish the requests under way, and return the signal (None when
+    the server stopped by itself).
 
     uvicorn handles both signals while it serves and afterwards raises them again for the handlers
-    it found; the quiet ones set here make that a plain return instead of a traceback or a kill.
+    it found; the ones set here note the signal instead of a traceback or a kill.
     """
-    quiet = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _: received.append(signum)) for sig in STOPPING}
     try:
         server.run(sockets=[listener])
     finally:
-        for sig, handler in quiet.items():
+        for sig, handler in previous.items():
             signal.signal(sig, handler)
         listener.close()
+    return received[0] if received else None

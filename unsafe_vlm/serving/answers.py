@@ -58,7 +58,10 @@ class BatchAnswerer:
         ]
 
     def _encode(self, requests: Sequence[ChatRequest]) -> ModelInputs:
-        return self.backbone.encode([r.question for r in requests], [r.image for r in requests])
+        questions, images = [r.question for r in requests], [r.image for r in requests]
+        if all(r.system is None for r in requests):
+            return self.backbone.encode(questions, images)
+        return self.backbone.encode(questions, images, systems=[r.system for r in requests])
 
     def _too_long(self, prompt_tokens: int, request: ChatRequest) -> ApiError | None:
         wanted = prompt_tokens + request.options.max_new_tokens

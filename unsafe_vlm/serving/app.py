@@ -1,4 +1,10 @@
-"""The FastAPI app: ``POST /v1/chat/completions`` and ``GET /v1/models``, errors in the OpenAI shape."""
+"""The FastAPI app: ``POST /v1/chat/completions`` and ``GET /v1/models``, errors in the OpenAI shape.
+
+With ``stream=true`` the answer comes as server-sent events in OpenAI's chunk shape (chat front-ends
+ask for it): it is generated whole in its batch first, so a request that fails still gets its
+error status, then sent as one role chunk, one content chunk, the finishing chunk, the usage chunk
+if ``stream_options.include_usage`` asks for it, and ``[DONE]``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from unsafe_vlm.backbones.base import VLMBackbone
@@ -21,8 +27,9 @@ from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.serving.answers import Answer, BatchAnswerer, context_length
 from unsafe_vlm.serving.api_errors import ApiError
 from unsafe_vlm.serving.batcher import Batcher
-from unsafe_vlm.serving.requests import ChatCompletionBody, parse_request
+from unsafe_vlm.serving.requests import ChatCompletionBody, ChatRequest, include_usage, parse_request
 from unsafe_vlm.serving.settings import ServeSettings
+from unsafe_vlm.serving.streaming import completion_events
 from unsafe_vlm.serving.validation import validation_error
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,7 @@ def create_app(
     answerer = BatchAnswerer(backbone, context_length(backbone, serve.context_length))
     batcher = Batcher(answerer, max_size=serve.max_batch_size, wait_s=serve.batch_wait_ms / 1000)
     created = int(time.time())
+    takes_system = backbone.takes_system_message()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -73,16 +81,28 @@ def create_app(
         check_model(name)
         return model_card()
 
-    @app.post("/v1/chat/completions")
-    async def chat_completions(body: ChatCompletionBody) -> dict[str, Any]:
+    def check_system(request: ChatRequest) -> None:
+        if request.system is not None and not takes_system:
+            message = (f"the chat template of {serve.model_name!r} has no system turn; leave the system message "
+                       "out, or put its text in the user's message")  # fmt: skip
+            raise ApiError(400, message, "messages[0]", "system_message_unsupported")
+
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat_completions(body: ChatCompletionBody) -> dict[str, Any] | StreamingResponse:
         check_model(body.model)
-        request = await run_in_threadpool(parse_request, body, generation, serve.max_tokens)  # images decode here
+        request = await run_in_threadpool(  # images decode here
+            parse_request, body, generation, serve.max_tokens, serve.max_image_pixels
+        )
+        check_system(request)
         try:
             answer = await asyncio.wrap_future(batcher.submit(request, request.batch_key))
         except ApiError:
             raise
         except Exception as error:  # logged by the batcher; the server goes on serving
             raise ApiError(500, f"generation failed: {type(error).__name__}: {error}") from error
+        if body.stream:
+            events = completion_events(answer, serve.model_name, usage=include_usage(body))
+            return StreamingResponse(iter(events), media_type="text/event-stream")
         return completion(answer, serve.model_name)
 
     return app

@@ -21,6 +21,7 @@ class ServeSettings(Settings):
     max_batch_size: int = limit(ge=1)
     batch_wait_ms: float = limit(ge=0)
     max_tokens: int = limit(ge=1)  # cap on a request's max_tokens
+    max_image_pixels: int = limit(ge=1)  # width x height above which an image is refused (400)
     context_length: int | None = limit(ge=1)  # null: the text model's max_position_embeddings
 
     def read_api_key(self) -> str | None:
