@@ -94,3 +94,60 @@ def test_a_real_checkpoint_names_its_model_and_a_resume_onto_another_is_refused(
     result = run_cli(*args, "model.tiny.seed=1", "ckpt_path=last")
     assert result.returncode == 2
     assert "was made with model.tiny=" in result.stderr.strip().splitlines()[-1]
+    result = run_cli(*args, "method.lr=0.5", "ckpt_path=last")
+    assert result.returncode == 2
+    assert "was made with method.lr=2e-05, this run has 0.5" in result.stderr.strip().splitlines()[-1]
+
+
+def fingerprinted(run_dir, method: str, *overrides: str):
+    """A checkpoint as fit saves it: the fingerprint of the composed config of these overrides."""
+    from unsafe_vlm.commands.resume import FINGERPRINT, training_fingerprint
+    from unsafe_vlm.config_check import check_overrides
+
+    cfg = check_overrides("fit", [f"+method={method}", "model=tiny", *overrides])
+    path = save_checkpoint(run_dir, method=method)
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["hyper_parameters"][FINGERPRINT] = training_fingerprint(cfg)
+    checkpoint["hyper_parameters"]["lora"] = OmegaConf.to_container(cfg.model.lora, resolve=True)
+    torch.save(checkpoint, path)
+    return path
+
+
+def resumed(method: str, *overrides: str):
+    from unsafe_vlm.config_check import check_overrides
+
+    return check_overrides("fit", [f"+method={method}", "model=tiny", "ckpt_path=last", *overrides])
+
+
+@pytest.mark.parametrize(
+    "method, change, message",
+    [
+        ("sft", "method.lr=0.5", "method.lr=2e-05, this run has 0.5"),
+        ("grpo", "method.baseline=rloo", "method.baseline='mean', this run has 'rloo'"),
+        ("ppo", "method.kl_coef=0.3", "method.kl_coef=0.1, this run has 0.3"),
+        ("ppo", "judge.smoothing=0.2", "judge.smoothing="),
+        ("dpo", "data.limit_per_task=3", "data.limit_per_task=None, this run has 3"),
+        ("sft", "seed=7", "seed=0, this run has 7"),
+        ("sft", "trainer.accumulate_grad_batches=4", "trainer.accumulate_grad_batches=1, this run has 4"),
+        ("sft", "model.dtype=bfloat16", "model.dtype='float32', this run has 'bfloat16'"),
+    ],
+    ids=["learning rate", "method variant", "kl coefficient", "reward judge", "data", "seed", "accumulation", "dtype"],
+)
+def test_a_resume_with_settings_that_change_the_training_is_refused_naming_the_setting(
+    tmp_path, method, change, message
+):
+    path = fingerprinted(tmp_path, method)
+    check_resume(resumed(method), tmp_path)
+    with pytest.raises(UserError, match=f"^{path} was made with {message}"):
+        check_resume(resumed(method, change), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["trainer.max_steps=9", "trainer.max_epochs=3", "trainer.devices=2", "checkpoint_every=5", "evaluate_before=false",
+     "generation.max_new_tokens=7", "data.eval_batch_size=3", "data.num_workers=2", "model.gradient_checkpointing=true",
+     "judge.smoothing=0.2"],
+)  # fmt: skip
+def test_a_resume_may_train_further_elsewhere_and_evaluate_otherwise(tmp_path, change):
+    fingerprinted(tmp_path, "sft")  # SFT's training reads no judge
+    check_resume(resumed("sft", change), tmp_path)

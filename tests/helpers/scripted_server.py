@@ -14,7 +14,8 @@ Each request takes the next behaviour of ``script`` (then ``ok`` for ever, or ``
 Reasoning models: ``reasoning(question)`` adds that text to each answer under ``reasoning_field``
 (vLLM's and SGLang's ``reasoning_content``), and ``refuse(body)`` returning a message answers 400
 with it, as a server does to a key it does not take (OpenAI's reasoning models and ``max_tokens``).
-The headers of each request are kept in ``headers``.
+The headers of each request are kept in ``headers``. ``served(n)`` names the model the n-th answer
+(from 0) says it came from; by default the model the request asked for.
 
 A resumed run must reach the same URL (it is part of what the answers depend on): pass the
 first server's ``port``. The server stops when its ``with`` block ends (and runs in a daemon
@@ -51,6 +52,7 @@ class ScriptedServer:
         reasoning: Callable[[str], str] | None = None,
         reasoning_field: str = "reasoning_content",
         refuse: Callable[[dict[str, Any]], str | None] | None = None,
+        served: Callable[[int], str] | None = None,
     ) -> None:
         self.script = list(script)
         self.then = then
@@ -60,6 +62,7 @@ class ScriptedServer:
         self.reasoning = reasoning
         self.reasoning_field = reasoning_field
         self.refuse = refuse
+        self.served = served  # the model an answer names, by the request's number (default: the one asked for)
         self.requests: list[dict[str, Any]] = []  # the bodies received, in order
         self.headers: list[dict[str, str]] = []  # their headers
         self.arrivals: list[float] = []  # monotonic time of each request
@@ -102,6 +105,7 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 behaviour = server.next_behaviour(body)
+                number = len(server.requests) - 1
                 server.headers.append(dict(self.headers.items()))
                 refusal = server.refuse(body) if server.refuse else None
                 if refusal:
@@ -118,6 +122,8 @@ class ScriptedServer:
                     behaviour = "ok"
                 if behaviour == "ok":
                     reply = completion(body, server.answer(question_of(body)))
+                    if server.served:
+                        reply["model"] = server.served(number)
                     if server.reasoning:
                         reply["choices"][0]["message"][server.reasoning_field] = server.reasoning(question_of(body))
                     self._json(200, reply)

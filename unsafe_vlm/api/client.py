@@ -25,11 +25,13 @@ import queue
 import threading
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from unsafe_vlm.api.payloads import blank_image, chat_messages, sampling_options
+from unsafe_vlm.api.served_model import ServedModelPin
 from unsafe_vlm.api.settings import API_FAMILY, ApiModelSettings
 from unsafe_vlm.errors import UserError
 
@@ -38,6 +40,11 @@ Messages = list[dict[str, Any]]
 
 class ApiFailure(UserError):
     """The server, key or model failed (not one answer); the run stops and keeps what it received."""
+
+
+class ServedModelChanged(ApiFailure):
+    """An answer came from another model than the run's earlier ones (``served_model``): a resume would
+    mix them, so the run stops without it."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,12 @@ class ApiModel:
         self._done: queue.Queue = queue.Queue()
         self._pending = 0
         self._failure: ApiFailure | None = None
+        self._pin: ServedModelPin | None = None
+
+    def pin_served_model(self, path: Path) -> None:
+        """From now on, refuse an answer from another model than the first (or a resumed run's) named
+        (``api.served_model``)."""
+        self._pin = ServedModelPin(path, self.settings.model, f"{self.prefix}.model")
 
     def describe(self) -> str:
         return f"{self.settings.model} at {self.settings.base_url}"
@@ -169,6 +182,8 @@ class ApiModel:
                 outcome = self._outcome_of_error(error)
             else:
                 outcome = answer_of(completion)
+                changed = self._pin.check(getattr(completion, "model", None)) if self._pin else None
+                outcome = outcome if changed is None else ServedModelChanged(changed)
             self._done.put((key, outcome) if isinstance(outcome, Answer) else outcome)
 
     def _outcome_of_error(self, error: Exception) -> Answer | ApiFailure:

@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from unsafe_vlm.commands.checks import check_settings
 from unsafe_vlm.commands.parts import build_parts, describe_parts, evaluation_trainer
 from unsafe_vlm.commands.progress import StageBar
-from unsafe_vlm.commands.resume import check_resume, model_identity
+from unsafe_vlm.commands.resume import FINGERPRINT, check_resume, model_identity, training_fingerprint
 from unsafe_vlm.commands.stopping import StopAtStep, stop_if_asked
 from unsafe_vlm.commands.summary import fit_next_steps, print_summary
 from unsafe_vlm.evaluation.runner import run_evaluation
@@ -55,6 +55,7 @@ def fit(cfg: DictConfig) -> None:
     parts.datamodule.connect(parts.backbone, train_format=module_class.train_format, batch_size=method.batch_size)
     module = module_class.build(parts.backbone, method, settings.model.lora, parts.judge)
     module.hparams["model"] = model_identity(settings.model.to_dict())  # so that a resume onto another base is refused
+    module.hparams[FINGERPRINT] = training_fingerprint(cfg)  # and one with other settings of the training
     trainer = instantiate(
         cfg.trainer,
         logger=_logger(cfg),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 
-from unsafe_vlm.api.client import Answer, ApiFailure, ApiModel
+from unsafe_vlm.api.client import Answer, ApiFailure, ApiModel, ServedModelChanged
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.evaluation.generation import GenerationSettings
 from unsafe_vlm.evaluation.responses import ResponseStore
@@ -60,6 +61,7 @@ class EvaluationModule(L.LightningModule):
         datamodule = self.trainer.datamodule
         self.store.rank = self.global_rank
         self.store.check_config(self.settings)
+        pin_served_models(self.backbone, self.judge, self.store.folder)
         tasks = datamodule.task_names("predict")
         if self.global_rank == 0:
             self._judge_errored_verdicts_again(tasks)
@@ -108,6 +110,8 @@ class EvaluationModule(L.LightningModule):
             by_task.setdefault(record.task, []).append((record, answer))
         for task, pairs in by_task.items():
             self.store.append(task, api_rows(self.judge, pairs))
+        if isinstance(failure, ServedModelChanged):
+            raise failure
         if failure is not None:
             raise ApiFailure(
                 f"{failure}; the answers received are kept in {self.store.folder}, and the same command "
@@ -137,3 +141,12 @@ class EvaluationModule(L.LightningModule):
             for task in tasks:
                 self.store.merge(task)
         return self.metrics
+
+
+def pin_served_models(backbone: object, judge: object, folder: Path) -> None:
+    """Answers and verdicts from an endpoint must all come from one served model (``api.served_model``)."""
+    if isinstance(backbone, ApiModel):
+        backbone.pin_served_model(folder / "served_model.json")
+    client = getattr(judge, "client", None)
+    if isinstance(client, ApiModel):
+        client.pin_served_model(folder / "served_judge.json")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from unsafe_vlm.data.files import write_atomically
+from unsafe_vlm.evaluation.module import pin_served_models
 from unsafe_vlm.evaluation.rows import scored_answer, scored_fields
 from unsafe_vlm.judges.base import NA, Judge, judge_replies, label, reply_fields
 from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
@@ -42,6 +43,7 @@ def rejudge_run(
     responses the judge was asked."""
     identity = judge_identity(judge)
     folder = rejudged_folder(run_dir, identity)
+    pin_served_models(None, judge, folder)
     asked = 0
     rejudged = {}
     for task, rows in rows_by_task.items():
