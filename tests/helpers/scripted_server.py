@@ -6,6 +6,7 @@ Each request takes the next behaviour of ``script`` (then ``ok`` for ever, or ``
     429       Too Many Requests with ``Retry-After: 1``
     500       an internal server error
     slow      an answer after ``slow_s`` seconds (longer than the client's timeout)
+    trickle   an answer whose body comes a byte every 0.2 s (no silence as long as the client's timeout)
     garbage   200 with a body that is not JSON
     empty     200 with JSON that holds no choices
     drop      the connection closed without a response
@@ -127,6 +128,16 @@ class ScriptedServer:
                     if server.reasoning:
                         reply["choices"][0]["message"][server.reasoning_field] = server.reasoning(question_of(body))
                     self._json(200, reply)
+                elif behaviour == "trickle":
+                    data = json.dumps(completion(body, server.answer(question_of(body)))).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    for byte in data:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.2)
                 elif behaviour == "garbage":
                     self._send(200, b"<html>upstream proxy error</html>", "text/html")
                 elif behaviour == "empty":

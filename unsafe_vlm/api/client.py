@@ -36,6 +36,7 @@ from unsafe_vlm.api.settings import API_FAMILY, ApiModelSettings
 from unsafe_vlm.errors import UserError
 
 Messages = list[dict[str, Any]]
+_RETRY_WAIT_S = 120  # the longest Retry-After the openai client waits between two tries (two minutes)
 
 
 class ApiFailure(UserError):
@@ -174,10 +175,11 @@ class ApiModel:
             if self._failure is not None:  # set by the main thread: queued requests are not sent
                 self._done.put(None)
                 return
+            request = self._client.chat.completions.create(model=self.settings.model, messages=messages, **options)
             try:
-                completion = await self._client.chat.completions.create(
-                    model=self.settings.model, messages=messages, **options
-                )
+                completion = await asyncio.wait_for(request, self.deadline)
+            except TimeoutError:
+                outcome: Answer | ApiFailure = self._too_slow()
             except Exception as error:  # sorted into error answers and failures
                 outcome = self._outcome_of_error(error)
             else:
@@ -185,6 +187,22 @@ class ApiModel:
                 changed = self._pin.check(getattr(completion, "model", None)) if self._pin else None
                 outcome = outcome if changed is None else ServedModelChanged(changed)
             self._done.put((key, outcome) if isinstance(outcome, Answer) else outcome)
+
+    @property
+    def deadline(self) -> float:
+        """Seconds a request may take in all: ``timeout`` per try, and between tries the longest wait the
+        client grants a server's Retry-After. ``timeout`` bounds the silence between two reads, so a server
+        that trickles bytes would pass it for ever."""
+        s = self.settings
+        return s.timeout * (s.max_retries + 1) + _RETRY_WAIT_S * s.max_retries
+
+    def _too_slow(self) -> ApiFailure:
+        s, key = self.settings, self.prefix
+        return ApiFailure(
+            f"{s.base_url}: no complete answer within {self.deadline:g} s ({key}.timeout={s.timeout:g} s per try, "
+            f"{s.max_retries + 1} tries with {key}.max_retries={s.max_retries}); the server sends too slowly or "
+            "never finishes"
+        )
 
     def _outcome_of_error(self, error: Exception) -> Answer | ApiFailure:
         openai = _openai()
