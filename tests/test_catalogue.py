@@ -191,6 +191,10 @@ DATA_FILES = [
 ]  # fmt: skip
 
 RUNS_AND_FILES = [
+    Case("runs and files", "a share of the training batches that rounds to none",
+         ("fit", "+method=sft", "model=tiny", "evaluate_before=false", "data.limit_per_task=2",
+          "trainer.limit_train_batches=0.01"),
+         "trainer: You requested to check 0.01 of the `train_dataloader` but 0.01 * 1 < 1"),
     Case("runs and files", "resume with no checkpoint", (*FIT_TINY, "ckpt_path=last"),
          "ckpt_path=last: no checkpoint at {tmp}/run/checkpoints/last.ckpt"),
     Case("runs and files", "a checkpoint cut short", (*FIT_TINY, "ckpt_path=last"),

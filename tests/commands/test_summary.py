@@ -50,5 +50,15 @@ def test_a_fit_run_without_an_adapter_suggests_no_adapter(tmp_path):
 
 
 def test_comparing_runs_never_writes_over_a_fit_run_s_own_comparison(tmp_path):
+    (tmp_path / "metrics.json").write_text("")
     compare = [c for _, c in evaluate_next_steps(tmp_path) if "OTHER" in c]
     assert compare and all("--out " in c for c in compare)
+
+
+def test_a_fit_that_evaluated_nothing_claims_no_scores_and_offers_only_to_evaluate_its_adapter(tmp_path):
+    (tmp_path / "adapter").mkdir()  # evaluate_before=false evaluate_after=false: the adapter alone
+    lines = summary_lines(tmp_path, fit_next_steps(tmp_path, "tiny"))
+    assert lines[0] == f"no scores (nothing was evaluated) in {tmp_path}"
+    assert "adapter/" in lines[1] and not any("report" in line for line in lines)
+    adapter = tmp_path / "adapter"
+    assert lines[-1].strip().startswith(f"python -m unsafe_vlm evaluate model=tiny model.adapter={adapter}")

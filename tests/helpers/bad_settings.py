@@ -18,6 +18,9 @@ BAD_SETTINGS = [
      "method.value_adapter: 'both' is not one of: 'separate', 'shared', 'frozen'"),
     ("fit", ["+method=ppo", "+method.clip_ration=0.1"], "method.clip_ration: unknown key; did you mean 'clip_ratio'?"),
     ("fit", ["+method=grpo", "method.group_size=1"], "method.group_size: 1 must be at least 2"),
+    ("fit", ["+method=sft", "trainer.limit_train_batches=0"],
+     "trainer.limit_train_batches: 0 must be null (every batch), a count of at least 1 or a share in (0, 1]; "
+     "0 would train nothing"),
     ("fit", ["+method=grpo", "method.kl_penalty=both"], "method.kl_penalty: 'both' is not one of: 'loss', 'reward'"),
     ("fit", ["+method=grpo", "method.baseline=median"], "method.baseline: 'median' is not one of: 'mean', 'rloo'"),
     ("fit", ["+method=ppo", "method.kl_estimator=k2"],
@@ -66,6 +69,7 @@ BAD_DATA = [
     ("fit", ["+method=ppo", "data.holdout_concepts=[NotAConcept]"],
      "data.holdout_concepts: 'NotAConcept' is neither an unsafe concept of the benchmark nor one of its safe concepts"),
     ("evaluate", ["data.eval_split=train"], "data.eval_split: 'train' is not one of: 'all', 'test'"),
+    ("evaluate", ["data.tasks=[]"], "data.tasks: [] is empty: name at least one task to evaluate"),
     ("evaluate", ["data.tasks=[perception,vibes]"], "data.tasks: unknown task 'vibes'; choose one of: perception, "),
     ("fit", ["+method=ppo", "data.train_open_ended=true", "method.mask_open_ended=true", "prompts.open_ended=[]"],
      "data.train_open_ended: true, but prompts.open_ended lists no prompt"),

@@ -47,6 +47,13 @@ def _limit_or_unlimited(value: int) -> str | None:
     return None if value >= 1 or value == -1 else "must be -1 (no limit) or at least 1"
 
 
+def _some_batches(value: int | float | None) -> str | None:
+    """Lightning's count or share of batches per epoch; 0 would train (or check) nothing."""
+    if value is None or (isinstance(value, int) and value >= 1) or (isinstance(value, float) and 0 < value <= 1):
+        return None
+    return "must be null (every batch), a count of at least 1 or a share in (0, 1]; 0 would train nothing"
+
+
 @dataclass(frozen=True)
 class TrainerSettings(Settings):
     """The keys of ``trainer`` (conf/trainer/*.yaml) that users set and get wrong. Hydra hands the
@@ -58,6 +65,7 @@ class TrainerSettings(Settings):
     max_epochs: int | None = limit(check=_limit_or_unlimited)
     max_steps: int = limit(check=_limit_or_unlimited)
     accumulate_grad_batches: int = limit(ge=1)
+    limit_train_batches: int | float | None = limit(check=_some_batches)
 
 
 @dataclass(frozen=True)

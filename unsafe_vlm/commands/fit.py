@@ -15,6 +15,7 @@ from pathlib import Path
 
 import lightning as L
 from hydra.utils import instantiate
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
@@ -24,6 +25,7 @@ from unsafe_vlm.commands.progress import StageBar
 from unsafe_vlm.commands.resume import FINGERPRINT, check_resume, model_identity, training_fingerprint
 from unsafe_vlm.commands.stopping import StopAtStep, stop_if_asked
 from unsafe_vlm.commands.summary import fit_next_steps, print_summary
+from unsafe_vlm.errors import UserError
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.metrics.error_rows import check_error_share, rerun_hint
@@ -64,7 +66,10 @@ def fit(cfg: DictConfig) -> None:
         ],
         _convert_="object",
     )
-    trainer.fit(module, datamodule=parts.datamodule, ckpt_path=run.ckpt_path)
+    try:
+        trainer.fit(module, datamodule=parts.datamodule, ckpt_path=run.ckpt_path)
+    except MisconfigurationException as error:  # Lightning's word on trainer.* (0.01 of 1 batch, ...)
+        raise UserError(f"trainer: {error}") from None
     stop_if_asked()  # a signal during the last step: the checkpoint is saved, the adapter is not
     if trainer.is_global_zero:
         module.save_adapter(run_dir / "adapter")

@@ -27,9 +27,12 @@ def summary_lines(run_dir: Path, next_steps: Sequence[tuple[str, str]]) -> list[
         if present:
             written.append((", ".join(present), holds))
     width = max((len(names) for names, _ in written), default=0)
-    lines = [f"metrics, responses and report in {run_dir}"]
+    scored = (run_dir / "metrics.json").exists()  # a fit with evaluate_after=false writes none
+    head = "metrics, responses and report" if scored else "no scores (nothing was evaluated)"
+    lines = [f"{head} in {run_dir}"]
     lines += [f"  {names:<{width}}  {holds}" for names, holds in written]
-    lines.append("next:")
+    if next_steps:
+        lines.append("next:")
     for purpose, command in next_steps:
         lines += [f"  {purpose}:", f"    {COMMAND} {command}"]
     return lines
@@ -49,6 +52,8 @@ def fit_next_steps(run_dir: Path, model: str) -> list[tuple[str, str]]:
 
 
 def evaluate_next_steps(run_dir: Path) -> list[tuple[str, str]]:
+    if not (run_dir / "metrics.json").exists():
+        return []
     return [
         ("re-render the report from the saved answers", f"report {run_dir}"),
         # --out: the default, the first run's folder, would replace a fit run's own comparison.md

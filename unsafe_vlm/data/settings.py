@@ -42,7 +42,7 @@ class BenchmarkSettings(EvalLoaderSettings):
     safe_root: str | None
     metadata_dir: str | None
     prompts: Any  # the prompts group, checked by ``load_prompts``
-    tasks: list[str]
+    tasks: list[str] = limit(check=lambda tasks: None if tasks else "is empty: name at least one task to evaluate")
     val_tasks: list[str]
     train_format: Literal["sft", "dpo", "ppo"] | None
     train_ratio: float = limit(gt=0, lt=1)
