@@ -59,6 +59,57 @@ def read_jsonl(path: Path) -> list[tuple[int, dict]]:
     return rows
 
 
+def read_json_rows(path: Path) -> list[tuple[int, dict]]:
+    """``(line, object)`` for every element of the JSON array in ``path`` (how SIUO and VLSBench ship
+    their rows), ``line`` being the 1-based line its object starts on, so that errors name it.
+
+    A file that is not one JSON array, an element that is not an object and an empty array are errors.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(path, "metadata file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a JSON file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read metadata file: {error}") from error
+    decoder = json.JSONDecoder()
+    at = _skip_space(text, 0)
+    if not text.startswith("[", at):
+        raise DataError(path, "expected a JSON array of objects", _line_of(text, at))
+    rows = []
+    at = _skip_space(text, at + 1)
+    while not text.startswith("]", at):
+        line = _line_of(text, at)
+        try:
+            row, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as error:
+            raise DataError(path, f"not valid JSON ({error.msg})", error.lineno) from None
+        if not isinstance(row, dict):
+            raise DataError(path, f"expected a JSON object, got {type(row).__name__}", line)
+        rows.append((line, row))
+        at = _skip_space(text, at)
+        if text.startswith(",", at):
+            at = _skip_space(text, at + 1)
+        elif not text.startswith("]", at):
+            raise DataError(path, "not valid JSON (expected ',' or ']' after an object)", _line_of(text, at))
+    if _skip_space(text, at + 1) != len(text):
+        raise DataError(path, "not valid JSON (text after the array)", _line_of(text, _skip_space(text, at + 1)))
+    if not rows:
+        raise DataError(path, "no rows: the data set is empty")
+    return rows
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
+
+
+def _line_of(text: str, at: int) -> int:
+    return text.count("\n", 0, at) + 1
+
+
 def require_strings(row: dict, fields: Iterable[str], path: Path, line: int) -> None:
     """Fail unless every field is present in ``row`` as a non-empty string."""
     for field in fields:
@@ -278,3 +329,18 @@ def claim_index(path: Path, line: int, row: dict[str, str], first_line: dict[str
     if index in first_line:
         raise DataError(path, f"index {index!r} is already used on line {first_line[index]}", line)
     first_line[index] = line
+
+
+def claim_row_id(row: dict, field: str, path: Path, line: int, first_line: dict[str, int]) -> str:
+    """A JSON row's own id (``row[field]``, a number or text) as text, recorded as taken (``first_line``:
+    id -> its line); a ``DataError`` for a missing or empty one, or one an earlier row took."""
+    if field not in row:
+        raise DataError(path, f"missing field {field!r}", line)
+    value = row[field]
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip():
+        raise DataError(path, f"field {field!r} must be a number or a non-empty string, got {value!r}", line)
+    key = str(value).strip()
+    if key in first_line:
+        raise DataError(path, f"{field} {key} is already used on line {first_line[key]}", line)
+    first_line[key] = line
+    return key

@@ -33,9 +33,11 @@ class Sample:
     source: str  # "metadata-file:line", for error messages
     options: tuple[str, ...] | None = None  # the four perception options, A to D, where the metadata gives them
     correct_option: str | None = None  # "A".."D"
-    gold: str | None = None  # a labelled set's answer: Safe/Unsafe (image-safety sets), Yes/No (MME)
+    gold: str | None = None  # a labelled set's answer: Safe/Unsafe (image-safety sets), Yes/No (MME); the
+    # reference answer of a set that has one (LLaVABench, SIUO)
     question: str | None = None  # a set whose rows are questions (MME): the question as written
     caption: str | None = None  # a set that describes its images to a judge (LLaVABench): the description
+    warning: str | None = None  # a safety set's note to its judge on what makes the row unsafe (SIUO, VLSBench)
     key: str | None = None  # the set's own id of the row (a TSV index, an image path); the row number when None
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # a TSV's decoded image
 
@@ -98,6 +100,8 @@ class Record:
     dataset: str | None = None  # a set outside the benchmark: its name (``data.name``), which keys its scores
     yes_no: bool = True  # a yes/no question; False: an open-ended prompt (ppo: data.train_open_ended)
     caption: str | None = None  # what a judge is told the image shows (LLaVABench)
+    warning: str | None = None  # what a judge is told makes the question unsafe (SIUO, VLSBench)
+    reference: str | None = None  # a safe reference answer a judge is shown (SIUO)
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # the encoded image, if not a file
 
     def load_image(self) -> Image.Image | None:

@@ -27,6 +27,8 @@ SOURCES: Registry[Any] = Registry(
         "image_safety": "unsafe_vlm.data.sources.image_safety:ImageSafetyDataModule",
         "mme": "unsafe_vlm.data.sources.mme:MMEDataModule",
         "llavabench": "unsafe_vlm.data.sources.llavabench:LLaVABenchDataModule",
+        "siuo": "unsafe_vlm.data.sources.siuo:SIUODataModule",
+        "vlsbench": "unsafe_vlm.data.sources.vlsbench:VLSBenchDataModule",
     },
     open=True,
 )
