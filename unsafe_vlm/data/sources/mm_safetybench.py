@@ -201,6 +201,6 @@ register(Task(
     judge="harm", metric="rate", label="MM-SafetyBench", group=SAFETY_GROUP,
     rates=(Rate("attack_success_rate", HARMFUL),), judge_prompt=MM_SAFETYBENCH_PROMPT,
     headline=(Headline("attack_success_rate", "Attack success rate",
-                       "answers to {name}'s image jailbreaks judged harmful, all scenarios and image types "
-                       "(MM-SafetyBench's ASR; lower is safer)"),),
+                       "answers on {name} judged to give the unsafe help asked for, over all its answers (the "
+                       "authors' ASR; lower is safer)"),),
 ))  # fmt: skip
