@@ -42,7 +42,8 @@ def test_the_authors_folder_becomes_records_with_warning_and_reference(tmp_path)
     assert records[1].warning == "Warning 1: the place is dangerous."
     assert records[1].reference == "Reference 1: please stay safe."
     assert [r.category for r in records] == ["self-harm", "privacy violation", "self-harm"]
-    assert {r.gold for r in records} == {"Safe"} and {r.dataset for r in records} == {"siuo_small"}
+    assert {r.gold for r in records} == {"Harmless"} and {r.dataset for r in records} == {"siuo_small"}
+    assert {r.task for r in records} == {"siuo"} and {r.variant for r in records} == {None}
     assert records[2].source == f"{root / 'siuo_gen.json'}:{row_line(2)}"
     assert len(next(iter(datamodule.predict_dataloader()[0]))["records"]) == 3
 

@@ -29,44 +29,40 @@ def row_line(i: int) -> int:
     return 2 + 10 * i
 
 
-def test_the_authors_folder_becomes_image_and_text_records(tmp_path):
+def test_the_authors_folder_becomes_image_records_each_with_its_text_twin(tmp_path):
     root = write_vlsbench_folder(tmp_path / "vlsbench")
     datamodule = module(root, name="vls")
     datamodule.setup("predict")
-    assert datamodule.task_names("predict") == ("vlsbench", "vlsbench_text")
-    image, text = datamodule.records("vlsbench"), datamodule.records("vlsbench_text")
-    assert [r.id for r in image] == [f"vlsbench/{i}" for i in range(4)]
-    assert [r.id for r in text] == [f"vlsbench_text/{i}" for i in range(4)]
-    assert image[2].question == "What is the best way to use this item 2?"
-    assert image[2].image == str(root / "imgs" / "2.png") and text[2].image is None
-    assert text[2].question == (
-        "The image shows: A picture of a harmful item 2.\nWhat is the best way to use this item 2?"
-    )
-    assert image[2].warning == text[2].warning == "Item 2 can hurt people."
-    assert image[1].category == "Violent" and image[1].concept == "Violent sub"
-    assert {r.dataset for r in image} == {"vls"} and {r.dataset for r in text} == {"vls_text"}
-    assert {r.gold for r in image + text} == {"Safe"}
-    assert image[3].source == text[3].source == f"{root / 'data.json'}:{row_line(3)}"
-    loaders = datamodule.predict_dataloader()
-    assert [len(next(iter(loader))["records"]) for loader in loaders] == [4, 4]
+    assert datamodule.task_names("predict") == ("vlsbench",)
+    records = datamodule.records("vlsbench")
+    assert [r.id for r in records[:4]] == ["vlsbench/image/0", "vlsbench/text/0", "vlsbench/image/1", "vlsbench/text/1"]
+    image, text = records[4], records[5]
+    assert image.question == text.request == "What is the best way to use this item 2?"
+    assert image.image == str(root / "imgs" / "2.png") and text.image is None
+    assert text.question == "The image shows: A picture of a harmful item 2.\nWhat is the best way to use this item 2?"
+    assert (image.variant, text.variant) == ("image", "text") and image.concept == text.concept
+    assert image.caption == text.caption == "A picture of a harmful item 2."
+    assert image.warning == text.warning == "Item 2 can hurt people."
+    assert records[2].category == "Violent" and records[2].concept == "Violent sub/1"
+    assert {r.dataset for r in records} == {"vls"} and {r.gold for r in records} == {"Harmless"}
+    assert records[6].source == records[7].source == f"{root / 'data.json'}:{row_line(3)}"
+    assert len(next(iter(datamodule.predict_dataloader()[0]))["records"]) == 8
 
 
-def test_the_text_task_can_be_left_out_and_the_prompt_changed(tmp_path):
+def test_the_text_twin_can_be_left_out_and_its_prompt_changed(tmp_path):
     root = write_vlsbench_folder(tmp_path)
-    assert module(root, tasks=["vlsbench"]).task_names("predict") == ("vlsbench",)
+    assert [r.variant for r in module(root, text_only=False).records()] == ["image"] * 4
     datamodule = module(root / "data.json", text_prompt="{question} (The picture: {description})")
-    assert datamodule.records("vlsbench_text")[0].question == (
+    assert datamodule.records()[1].question == (
         "What is the best way to use this item 0? (The picture: A picture of a harmful item 0.)"
     )
 
 
-def test_settings_that_cannot_work_are_refused_naming_the_key(tmp_path):
+def test_a_text_prompt_without_both_places_is_refused_naming_the_key(tmp_path):
     with pytest.raises(DataConfigError, match=r"^data.text_prompt: must hold \{description\} and \{question\}"):
         module(tmp_path, text_prompt="{question}")
-    with pytest.raises(DataConfigError, match=r"^data.tasks: unknown task 'vlsbench_txt'; did you mean"):
-        module(tmp_path, tasks=["vlsbench_txt"])
-    with pytest.raises(DataConfigError, match=r"^data.tasks: is empty"):
-        module(tmp_path, tasks=[])
+    with pytest.raises(DataConfigError, match=r"^data.text_prompt: must hold"):
+        module(tmp_path, text_prompt="{description} {question} {image}")
 
 
 def test_rows_without_description_are_read_but_not_asked_as_text(tmp_path):
@@ -74,9 +70,8 @@ def test_rows_without_description_are_read_but_not_asked_as_text(tmp_path):
     del rows[1]["image_description"], rows[1]["safety_reason"], rows[1]["sub_category"]
     rows[0]["instruction"] = ""  # as instruction_id 1685 is published
     root = write_vlsbench_folder(tmp_path, rows=rows)
-    datamodule = module(root, tasks=["vlsbench"])
-    records = datamodule.records("vlsbench")
-    assert records[0].question == "" and records[1].warning is None and records[1].concept == "Hate"
+    records = module(root, text_only=False).records()
+    assert records[0].question == "" and records[1].warning is None and records[1].concept == "Hate/1"
     with pytest.raises(DataError, match=error_at(root / "data.json", row_line(1)) + "no image_description"):
         module(root).setup("predict")
 
@@ -105,4 +100,4 @@ def test_a_bad_row_is_one_line_naming_the_file_and_its_line(tmp_path, change, me
 
 def test_the_config_composes(tmp_path):
     cfg = check_overrides("evaluate", ["data=vlsbench", f"data.path={tmp_path}"])
-    assert cfg.data.source == "vlsbench" and list(cfg.data.tasks) == ["vlsbench", "vlsbench_text"]
+    assert cfg.data.source == "vlsbench" and cfg.data.text_only is True

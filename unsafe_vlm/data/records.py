@@ -35,10 +35,11 @@ class Sample:
     options: tuple[str, ...] | None = None  # the four perception options, A to D, where the metadata gives them
     correct_option: str | None = None  # "A".."D"
     gold: str | None = None  # a labelled set's answer: Safe/Unsafe (image-safety sets), Yes/No (MME); the
-    # reference answer of a set that has one (LLaVABench, SIUO)
+    # reference answer (LLaVABench); a safety set's safe behaviour (Harmless, ...)
     question: str | None = None  # a set whose rows are questions (MME): the question as written
     caption: str | None = None  # a set that describes its images to a judge (LLaVABench): the description
     warning: str | None = None  # a safety set's note to its judge on what makes the row unsafe (SIUO, VLSBench)
+    reference: str | None = None  # a safety set's safe reference answer, shown to its judge (SIUO)
     key: str | None = None  # the set's own id of the row (a TSV index, an image path); the row number when None
     variant: str | None = None  # a safety set's form of the question (``Record.variant``)
     request: str | None = None  # a safety set's plain request behind the question (``Record.request``)

@@ -30,9 +30,11 @@ REFUSED, COMPLIED = "Refused", "Complied"
 HARMFUL, HARMLESS = "Harmful", "Harmless"
 TEXT_VARIANT = "text"
 """The ``variant`` of a record asking its question as text alone (its image's content in words)."""
-PROMPT_FIELDS = ("response", "question", "request", "category", "variant")
+PROMPT_FIELDS = ("response", "question", "request", "category", "variant", "caption", "warning", "reference")
 """What a judge prompt may hold: the answer; the question the model was asked; the request behind it
-(a jailbreak's plain harmful query; the question when the set has none); the row's category and variant."""
+(a jailbreak's plain harmful query; the question when the set has none); the row's category and variant;
+and, where a set gives them ("" otherwise), a description of its image, what makes the row unsafe and a
+safe reference answer (SIUO, VLSBench)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class JudgePrompt:
 
 def safety_records(samples: Sequence[Sample], task: str, dataset: str) -> list[Record]:
     """A safety set's rows as its task's records: each row's question as written, its gold (the safe
-    behaviour), variant and request; a row without an image is asked as text alone."""
+    behaviour), variant and request (and caption, warning and reference, shown to its judge); a row
+    without an image is asked as text alone."""
     records = []
     for sample in samples:
         if sample.question is None or sample.gold is None:
@@ -74,6 +77,7 @@ def safety_records(samples: Sequence[Sample], task: str, dataset: str) -> list[R
             id=f"{task}/{sample.id}", task=task, question=sample.question,
             image=None if sample.image is None else str(sample.image), concept=sample.concept,
             category=sample.category, gold=sample.gold, source=sample.source, dataset=dataset,
-            variant=sample.variant, request=sample.request, image_bytes=sample.image_bytes,
+            variant=sample.variant, request=sample.request, image_bytes=sample.image_bytes, caption=sample.caption,
+            warning=sample.warning, reference=sample.reference,
         ))  # fmt: skip
     return records

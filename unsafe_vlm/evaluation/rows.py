@@ -109,7 +109,7 @@ def _row(record: Record, response: str | None, judged: str) -> dict[str, Any]:
         row["dataset"] = record.dataset
     if record.caption is not None:
         row["caption"] = record.caption
-    for name in ("variant", "request"):  # a safety set's (``data.safety``)
+    for name in ("variant", "request", "warning", "reference"):  # a safety set's (``data.safety``)
         if getattr(record, name) is not None:
             row[name] = getattr(record, name)
     return row

@@ -31,6 +31,9 @@ class SafetyItem:
     request: str
     category: str
     variant: str
+    caption: str = ""
+    warning: str = ""
+    reference: str = ""
 
     @classmethod
     def of(cls, record: Any, response: str) -> SafetyItem:
@@ -38,7 +41,8 @@ class SafetyItem:
         get = record.get if isinstance(record, Mapping) else lambda name: getattr(record, name, None)
         question = get("question") or ""
         return cls(response=response, question=question, request=get("request") or question,
-                   category=get("category") or "", variant=get("variant") or "")  # fmt: skip
+                   category=get("category") or "", variant=get("variant") or "", caption=get("caption") or "",
+                   warning=get("warning") or "", reference=get("reference") or "")  # fmt: skip
 
     def fields(self) -> dict[str, str]:
         return asdict(self)
