@@ -193,7 +193,10 @@ class LLMJudge(Judge):
         if not prompts:
             return SafetyReading(torch.zeros(0, len(classes)), [])
         if self.scorer is not None:
-            words = [next(w for w, name in labels.items() if name == c) for c in classes if c != NA]
+            words = [next((w for w, name in labels.items() if name == c), None) for c in classes if c != NA]
+            if None in words:
+                raise JudgeError(f"task {task!r}: its judge prompt's labels must name each of {classes[:-1]} for a "
+                                 "local judge to score them")  # fmt: skip
             read = self.scorer.probabilities(prompts, [self.label_prefix + w for w in words])
             return SafetyReading(torch.cat([read, torch.zeros(len(prompts), 1)], dim=1), [None] * len(prompts))
         replies = self._replies(prompts, _GREEDY)

@@ -67,8 +67,8 @@ class MMSafetyBenchDataModule(ExternalSetDataModule):
         super().__init__(settings)
         unknown = [kind for kind in settings.image_types if kind not in IMAGE_TYPES]
         if unknown or not settings.image_types:
-            raise DataConfigError(f"data.image_types: {unknown[0] if unknown else 'none'!r} is no image type; "
-                                  f"choose from {', '.join(IMAGE_TYPES)}")  # fmt: skip
+            problem = f"{unknown[0]!r} is no image type" if unknown else "empty"
+            raise DataConfigError(f"data.image_types: {problem}; choose from {', '.join(IMAGE_TYPES)}")
         self.image_types = tuple(dict.fromkeys(settings.image_types))
         self.text_only = settings.text_only
         self.questions_dir, self.images_dir = settings.questions_dir, settings.images_dir
