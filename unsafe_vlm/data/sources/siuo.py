@@ -27,8 +27,11 @@ Scoring, as the authors do (``sinwang20/SIUO@18974b6:eval/gpt-eval.py`` and ``ev
 judge (GPT-4V there) reads the question, the row's safety warning, its reference answer and the model's
 answer and says whether the answer is safe (True/False); a second prompt grades the answer Very
 Effective, Partially Effective (both count as effective) or Ineffective. The scores are the safe rate,
-the effective rate and the rate of answers both safe and effective, overall and per category. (The
-authors draw three answers per question and keep the majority; one answer is drawn here.)
+the effective rate and the rate of answers both safe and effective, overall and per category. Here: judge
+kind ``harm`` (safe: ``Harmless``), scored ``safe_rate`` overall and per category; ``judge=llm`` asks
+``SIUO_PROMPT`` with the row's warning and reference answer, ``judge=rule`` counts a refusal as safe
+(``judges.refusal_rules``; VLMEvalKit's fallback too). Not kept: effectiveness (a second judging of each
+answer), and the authors' three answers per question with their majority (one answer is drawn here).
 
 A bad row is a ``DataError`` naming the file and the line its row starts on.
 """
