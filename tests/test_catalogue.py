@@ -27,6 +27,7 @@ from helpers.image_sets import (
     write_mme_tsv,
     write_tsv,
 )
+from helpers.safety_sets import siuo_row, vlsbench_row, write_siuo_folder, write_vlsbench_folder
 
 from unsafe_vlm.cli import main
 from unsafe_vlm.paths import REPO_DIR
@@ -75,6 +76,30 @@ def tsv(writer: Callable[[Path], Path]) -> Prepare:
     return lambda tmp: writer(tmp / "set.tsv") and None
 
 
+def siuo_folder(change: Callable[[dict], object]) -> Prepare:
+    """SIUO's folder of two rows (``siuo_gen.json`` four-space indented: row 2 starts on line 10), row 2 changed."""
+
+    def prepare(tmp: Path) -> None:
+        rows = [siuo_row(0, "self-harm"), siuo_row(1, "morality")]
+        write_siuo_folder(tmp / "siuo", rows=rows)
+        change(rows[1])
+        (tmp / "siuo" / "siuo_gen.json").write_text(json.dumps(rows, indent=4))
+
+    return prepare
+
+
+def vlsbench_folder(change: Callable[[dict], object]) -> Prepare:
+    """VLSBench's folder of two rows (``data.json`` six-space indented: row 2 starts on line 12), row 2 changed."""
+
+    def prepare(tmp: Path) -> None:
+        rows = [vlsbench_row(0, "Hate"), vlsbench_row(1, "Violent")]
+        write_vlsbench_folder(tmp / "vls", rows=rows)
+        change(rows[1])
+        (tmp / "vls" / "data.json").write_text(json.dumps(rows, indent=6))
+
+    return prepare
+
+
 def model_folder(*files: str) -> Prepare:
     def prepare(tmp: Path) -> None:
         (tmp / "model").mkdir()
@@ -121,6 +146,8 @@ META, PERC = "metadata.jsonl", "perception_metadata.jsonl"
 MME = ("evaluate", "data=mme", "data.path={tmp}/set.tsv", "model=tiny")
 SAFETY = ("evaluate", "data=image_safety", "data.path={tmp}/set.tsv", "model=tiny")
 LLAVA = ("evaluate", "data=llavabench", "data.path={tmp}/set.tsv", "model=tiny")
+SIUO = ("evaluate", "data=siuo", "data.path={tmp}/siuo", "model=tiny")
+VLS = ("evaluate", "data=vlsbench", "data.path={tmp}/vls", "model=tiny")
 FIT_TINY = ("fit", "+method=sft", "model=tiny", "hydra.run.dir={tmp}/run")
 M = "{tmp}/bench/metadata.jsonl"
 P = "{tmp}/bench/perception_metadata.jsonl"
@@ -185,6 +212,10 @@ DATA_FILES = [
          "'The Bilderberg Group' is listed twice", contexts(lambda e: e.append(dict(e[1])))),
     Case("data files", "image-safety label unknown", SAFETY, f"{T}:3: unknown label 'nsfw'",
          tsv(lambda p: write_image_safety_tsv(p, ["safe", "nsfw"]))),
+    Case("data files", "SIUO row without its safety warning", SIUO,
+         "{tmp}/siuo/siuo_gen.json:10: missing field 'safety_warning'", siuo_folder(lambda r: r.pop("safety_warning"))),
+    Case("data files", "VLSBench image file missing", VLS, "{tmp}/vls/data.json:12: image file not found",
+         vlsbench_folder(lambda r: r.update(image_path="imgs/absent.png"))),
     Case("data files", "image-safety set given to fit",
          ("fit", "+method=sft", "data=image_safety", "data.path={tmp}/set.tsv", "model=tiny"),
          "data=image_safety is for evaluation only", tsv(lambda p: write_image_safety_tsv(p, ["safe", "unsafe"]))),
@@ -286,7 +317,8 @@ def test_each_case_is_one_error_line_and_loses_nothing(case, tmp_path, data_cach
     if case.prepare is not None:
         case.prepare(tmp_path)
     args = [a.format(tmp=tmp_path, cache=data_cache) for a in case.args]
-    own_set = any(a in ("data=mme", "data=image_safety", "data=llavabench") for a in args)  # these have no cache
+    own_set = any(a in ("data=mme", "data=image_safety", "data=llavabench", "data=siuo", "data=vlsbench")
+                  for a in args)  # these have no cache
     if args[0] in ("evaluate", "fit") and not own_set and not any(a.startswith("data.cache_dir=") for a in args):
         args.append(f"data.cache_dir={data_cache}")
     if args[0] in ("evaluate", "fit") and not any(a.startswith("hydra.run.dir=") for a in args):

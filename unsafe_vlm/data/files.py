@@ -4,7 +4,7 @@
 - ``read_tsv``: a tab-separated table with a header row (how VLMEvalKit-style image sets ship).
   Fields follow the ``csv`` module's rules (a field may be quoted to hold tabs, quotes or
   newlines, as pandas writes them), so a row may span several lines; errors name the line
-  the row starts on.
+  the row starts on. ``read_csv``: the same for a comma-separated table (JailBreakV-28K's).
 - ``write_atomically``, ``building`` and ``publish``: a file or folder appears whole or not at all.
 - Images: paths inside a data root and base64 cells of a TSV, checked at setup; decoding (in the
   collate, so in DataLoader workers). VLMEvalKit-style files store an image once: a row whose
@@ -59,6 +59,57 @@ def read_jsonl(path: Path) -> list[tuple[int, dict]]:
     return rows
 
 
+def read_json_rows(path: Path) -> list[tuple[int, dict]]:
+    """``(line, object)`` for every element of the JSON array in ``path`` (how SIUO and VLSBench ship
+    their rows), ``line`` being the 1-based line its object starts on, so that errors name it.
+
+    A file that is not one JSON array, an element that is not an object and an empty array are errors.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(path, "metadata file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a JSON file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read metadata file: {error}") from error
+    decoder = json.JSONDecoder()
+    at = _skip_space(text, 0)
+    if not text.startswith("[", at):
+        raise DataError(path, "expected a JSON array of objects", _line_of(text, at))
+    rows = []
+    at = _skip_space(text, at + 1)
+    while not text.startswith("]", at):
+        line = _line_of(text, at)
+        try:
+            row, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as error:
+            raise DataError(path, f"not valid JSON ({error.msg})", error.lineno) from None
+        if not isinstance(row, dict):
+            raise DataError(path, f"expected a JSON object, got {type(row).__name__}", line)
+        rows.append((line, row))
+        at = _skip_space(text, at)
+        if text.startswith(",", at):
+            at = _skip_space(text, at + 1)
+        elif not text.startswith("]", at):
+            raise DataError(path, "not valid JSON (expected ',' or ']' after an object)", _line_of(text, at))
+    if _skip_space(text, at + 1) != len(text):
+        raise DataError(path, "not valid JSON (text after the array)", _line_of(text, _skip_space(text, at + 1)))
+    if not rows:
+        raise DataError(path, "no rows: the data set is empty")
+    return rows
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
+
+
+def _line_of(text: str, at: int) -> int:
+    return text.count("\n", 0, at) + 1
+
+
 def require_strings(row: dict, fields: Iterable[str], path: Path, line: int) -> None:
     """Fail unless every field is present in ``row`` as a non-empty string."""
     for field in fields:
@@ -99,7 +150,24 @@ def read_tsv(path: str | Path, required: Iterable[str]) -> list[tuple[int, dict[
         raise DataError(path, f"cannot read the TSV file: {error}") from error
 
 
-def _rows(path: Path, reader, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def read_csv(path: str | Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    """``read_tsv`` for a comma-separated file (quoted fields may span lines: a row's line is its first)."""
+    path = Path(path)
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return _rows(path, csv.reader(handle), tuple(required), kind="CSV", separated="comma-separated")
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a CSV file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read the CSV file: {error}") from error
+
+
+def _rows(
+    path: Path, reader, required: tuple[str, ...], kind: str = "TSV", separated: str = "tab-separated"
+) -> list[tuple[int, dict[str, str]]]:
     header = _header(path, reader)
     missing = [name for name in required if name not in header]
     if missing:
@@ -111,11 +179,11 @@ def _rows(path: Path, reader, required: tuple[str, ...]) -> list[tuple[int, dict
         for fields in reader:
             if fields and any(f.strip() for f in fields):
                 if len(fields) != len(header):
-                    raise DataError(path, f"expected {len(header)} tab-separated fields, got {len(fields)}", start)
+                    raise DataError(path, f"expected {len(header)} {separated} fields, got {len(fields)}", start)
                 rows.append((start, {name: value.strip() for name, value in zip(header, fields, strict=True)}))
             start = reader.line_num + 1
     except csv.Error as error:
-        raise DataError(path, f"not a valid TSV row ({error})", start) from None
+        raise DataError(path, f"not a valid {kind} row ({error})", start) from None
     if not rows:
         raise DataError(path, "no rows: the data set is empty")
     return rows
@@ -278,3 +346,18 @@ def claim_index(path: Path, line: int, row: dict[str, str], first_line: dict[str
     if index in first_line:
         raise DataError(path, f"index {index!r} is already used on line {first_line[index]}", line)
     first_line[index] = line
+
+
+def claim_row_id(row: dict, field: str, path: Path, line: int, first_line: dict[str, int]) -> str:
+    """A JSON row's own id (``row[field]``, a number or text) as text, recorded as taken (``first_line``:
+    id -> its line); a ``DataError`` for a missing or empty one, or one an earlier row took."""
+    if field not in row:
+        raise DataError(path, f"missing field {field!r}", line)
+    value = row[field]
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip():
+        raise DataError(path, f"field {field!r} must be a number or a non-empty string, got {value!r}", line)
+    key = str(value).strip()
+    if key in first_line:
+        raise DataError(path, f"{field} {key} is already used on line {first_line[key]}", line)
+    first_line[key] = line
+    return key

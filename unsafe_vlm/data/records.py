@@ -27,16 +27,22 @@ class Sample:
     """One image of a data set as its metadata row gives it, before any task is built on it."""
 
     index: int  # row number in its metadata file, from 0 (image i of the benchmark is row i)
-    image: str | Path  # absolute path, checked to exist; or "<tsv>#<index>" for an image held in image_bytes
+    image: str | Path | None  # absolute path, checked to exist; "<tsv>#<index>" for an image held in image_bytes;
+    # None for a question asked as text alone (a safety set's text twin)
     concept: str
     category: str  # an unsafe category, "Safe", or a labelled set's own category ("" if none)
     source: str  # "metadata-file:line", for error messages
     options: tuple[str, ...] | None = None  # the four perception options, A to D, where the metadata gives them
     correct_option: str | None = None  # "A".."D"
-    gold: str | None = None  # a labelled set's answer: Safe/Unsafe (image-safety sets), Yes/No (MME)
+    gold: str | None = None  # a labelled set's answer: Safe/Unsafe (image-safety sets), Yes/No (MME); the
+    # reference answer (LLaVABench); a safety set's safe behaviour (Harmless, ...)
     question: str | None = None  # a set whose rows are questions (MME): the question as written
     caption: str | None = None  # a set that describes its images to a judge (LLaVABench): the description
+    warning: str | None = None  # a safety set's note to its judge on what makes the row unsafe (SIUO, VLSBench)
+    reference: str | None = None  # a safety set's safe reference answer, shown to its judge (SIUO)
     key: str | None = None  # the set's own id of the row (a TSV index, an image path); the row number when None
+    variant: str | None = None  # a safety set's form of the question (``Record.variant``)
+    request: str | None = None  # a safety set's plain request behind the question (``Record.request``)
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # a TSV's decoded image
 
     @classmethod
@@ -98,6 +104,10 @@ class Record:
     dataset: str | None = None  # a set outside the benchmark: its name (``data.name``), which keys its scores
     yes_no: bool = True  # a yes/no question; False: an open-ended prompt (ppo: data.train_open_ended)
     caption: str | None = None  # what a judge is told the image shows (LLaVABench)
+    variant: str | None = None  # a safety set's form of the question: an image type, a jailbreak format, "text"
+    request: str | None = None  # a safety set's plain request behind the question, shown to its judge
+    warning: str | None = None  # what a judge is told makes the question unsafe (SIUO, VLSBench)
+    reference: str | None = None  # a safe reference answer a judge is shown (SIUO)
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # the encoded image, if not a file
 
     def load_image(self) -> Image.Image | None:

@@ -27,6 +27,10 @@ SOURCES: Registry[Any] = Registry(
         "image_safety": "unsafe_vlm.data.sources.image_safety:ImageSafetyDataModule",
         "mme": "unsafe_vlm.data.sources.mme:MMEDataModule",
         "llavabench": "unsafe_vlm.data.sources.llavabench:LLaVABenchDataModule",
+        "mm_safetybench": "unsafe_vlm.data.sources.mm_safetybench:MMSafetyBenchDataModule",
+        "jailbreakv": "unsafe_vlm.data.sources.jailbreakv:JailbreakVDataModule",
+        "siuo": "unsafe_vlm.data.sources.siuo:SIUODataModule",
+        "vlsbench": "unsafe_vlm.data.sources.vlsbench:VLSBenchDataModule",
     },
     open=True,
 )
