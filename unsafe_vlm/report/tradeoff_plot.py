@@ -45,7 +45,8 @@ def plot_fronts(table: Sequence[Mapping[str, Any]], path: Path) -> Path:
         axes.grid(alpha=0.3)
         axes.set_title(f"{SCORES[BALANCED]} against {SCORES[x_key].lower()}", fontsize=10)
     figure.axes[0].set_ylabel(f"{SCORES[BALANCED]} (%)")
-    figure.axes[-1].legend(loc="best", fontsize=8, title="method: front")
+    if figure.axes[-1].get_legend_handles_labels()[0]:
+        figure.axes[-1].legend(loc="best", fontsize=8, title="method: front")
     figure.suptitle("The alignment tax: dashed, the balanced-accuracy target; dotted, the most capability it may "
                     "cost; bars: 95% interval over seeds, else within the run", fontsize=9)  # fmt: skip
     return save(figure, path)
