@@ -49,12 +49,14 @@ class Setting:
     """The runs of one configuration, one per seed."""
 
     method: str
-    swept: dict[str, Any]  # the keys in which this setting differs from others of its method
+    swept: dict[str, Any]  # the keys in which the settings of its method differ, and this one's values
     runs: tuple[SweepRun, ...]
+    shown: tuple[str, ...] = ()  # the swept keys its label names: where it differs from most of its method
 
     @property
     def label(self) -> str:
-        return ", ".join(f"{k}={_short(v)}" for k, v in self.swept.items()) or "defaults"
+        named = ", ".join(f"{k}={_short(self.swept[k])}" for k in self.shown)
+        return named or ("as most others" if self.swept else "defaults")
 
 
 def find_runs(paths: Iterable[Path]) -> list[Path]:
@@ -98,8 +100,11 @@ def group_settings(runs: Sequence[SweepRun]) -> list[Setting]:
     settings = []
     for method, members_of in sorted(by_method.items()):
         swept = _swept_keys([members[0].settings for members in members_of])
+        usual = _majority_values([members[0].settings for members in members_of], swept)
         for members in sorted(members_of, key=lambda m: [repr(m[0].settings.get(k)) for k in swept]):
-            settings.append(Setting(method, {k: members[0].settings.get(k) for k in swept}, tuple(members)))
+            values = {k: members[0].settings.get(k) for k in swept}
+            shown = tuple(k for k in swept if k not in usual or repr(values[k]) != usual[k])
+            settings.append(Setting(method, values, tuple(members), shown))
     return settings
 
 
@@ -142,6 +147,17 @@ def _check_evaluated_alike(runs: Sequence[SweepRun]) -> None:
 def _swept_keys(settings: Sequence[Mapping[str, Any]]) -> list[str]:
     keys = sorted({k for s in settings for k in s} - {SEED_KEY})
     return [k for k in keys if len({repr(s.get(k)) for s in settings}) > 1]
+
+
+def _majority_values(settings: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, str]:
+    """The value (as its repr) most settings share, for each key that has one held by more than half."""
+    usual = {}
+    for key in keys:
+        values = [repr(s.get(key)) for s in settings]
+        top = max(set(values), key=values.count)
+        if values.count(top) * 2 > len(values):
+            usual[key] = top
+    return usual
 
 
 def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
