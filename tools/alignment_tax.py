@@ -40,7 +40,8 @@ from unsafe_vlm.report.tradeoff import BALANCED, CAPABILITY, SAFE_CONTEXTS, rows
 ROOT = Path(__file__).resolve().parents[1]
 GRID = Path(__file__).with_suffix(".yaml")
 DOCS_FIGURE = ROOT / "docs" / "images" / "alignment-tax.png"
-DOCS_TABLE = ROOT / "docs" / "results" / "alignment-tax.md"
+DOCS_PAGE = ROOT / "docs" / "organism.md"
+BEGIN, END = "<!-- alignment tax: begin", "<!-- alignment tax: end -->"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/alignment_tax"), help="the study's folder")
     parser.add_argument("--grid", type=Path, default=GRID, help="the grid (default: tools/alignment_tax.yaml)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands of the sweep and stop")
-    parser.add_argument("--docs", action="store_true", help=f"copy the figure and table to {DOCS_FIGURE.parent}")
+    parser.add_argument("--docs", action="store_true", help="put the table and the figure on docs/organism.md")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run (after --)")
     args = parser.parse_args()
     grid = yaml.safe_load(args.grid.read_text(encoding="utf-8"))
@@ -122,14 +123,24 @@ def main() -> None:
                "--out", str(args.out)]  # fmt: skip
     subprocess.run(compare, check=True)
     if args.docs:
-        DOCS_FIGURE.parent.mkdir(parents=True, exist_ok=True)
-        DOCS_TABLE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.out / "alignment_tax.png", DOCS_FIGURE)
-        shutil.copyfile(args.out / "alignment_tax.md", DOCS_TABLE)
-        print(f"alignment tax: copied to {DOCS_FIGURE} and {DOCS_TABLE}")
+        table = (args.out / "alignment_tax.md").read_text(encoding="utf-8")
+        DOCS_PAGE.write_text(docs_part(DOCS_PAGE.read_text(encoding="utf-8"), table), encoding="utf-8")
+        print(f"alignment tax: the table and the figure are on {DOCS_PAGE}")
     if failed:
         print(f"alignment tax: {len(failed)} run(s) failed, left out: " + ", ".join(map(str, failed)))
         raise SystemExit(1)
+
+
+def docs_part(page: str, table: str) -> str:
+    """The page with the table and the figure between its alignment-tax markers."""
+    start, end = page.find(BEGIN), page.find(END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{DOCS_PAGE}: the alignment-tax markers are missing")
+    head = page[start : page.index("\n", start) + 1]
+    figure = "![Every method's front: balanced test accuracy against capability and safe-context recall]"
+    body = f"{table.rstrip()}\n\n{figure}(images/alignment-tax.png)\n"
+    return page[:start] + head + body + page[end:]
 
 
 def _run(command: str, overrides: Sequence[str], folder: Path) -> bool:
