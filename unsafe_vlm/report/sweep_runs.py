@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+import yaml
 
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.metrics.metrics_json import BEFORE_FILE, METRICS_FILE, read_metrics
@@ -75,8 +75,7 @@ def find_runs(paths: Iterable[Path]) -> list[Path]:
 
 
 def read_run(folder: Path) -> SweepRun:
-    config = OmegaConf.load(folder / CONFIG_FILE)
-    settings = {k: v for k, v in _flat(OmegaConf.to_container(config, resolve=False)).items() if not _ignored(k)}
+    settings = {k: v for k, v in _flat(_config(folder)).items() if not _ignored(k)}
     before = read_metrics(folder / BEFORE_FILE, missing_ok=True)
     return SweepRun(folder, settings, read_metrics(folder / METRICS_FILE), before)
 
@@ -126,8 +125,20 @@ def read_before(folder: Path) -> SweepRun:
     return run
 
 
+def _config(folder: Path) -> dict[str, Any]:
+    """The run's composed configuration as Hydra saved it (interpolations left as written)."""
+    path = folder / CONFIG_FILE
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise UserError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{path}: expected the run's configuration, a mapping")
+    return config
+
+
 def _command(folder: Path) -> str | None:
-    return OmegaConf.load(folder / CONFIG_FILE).get("command")
+    return _config(folder).get("command")
 
 
 def _check_evaluated_alike(runs: Sequence[SweepRun]) -> None:
