@@ -99,3 +99,11 @@ def test_an_evaluate_run_in_the_folder_is_not_a_setting_and_an_empty_folder_is_r
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="no fit run"):
         find_runs([tmp_path / "empty"])
+
+
+def test_a_label_names_only_where_a_setting_differs_from_most_of_its_method(tmp_path):
+    fake_run(tmp_path / "a", "sft", scores(0.9, 0.8), **{"method.lr": 1e-4})
+    fake_run(tmp_path / "b", "sft", scores(0.9, 0.8), **{"method.lr": 1e-3})
+    fake_run(tmp_path / "c", "sft", scores(0.9, 0.8), **{"method.lr": 1e-3, "data.train_replay": ["capability"]})
+    labels = sorted(s.label for s in settings_of(tmp_path))
+    assert labels == ["as most others", "data.train_replay=['capability']", "method.lr=0.0001"]
