@@ -57,6 +57,11 @@ COMMANDS: Registry[Command] = Registry(
             "unsafe_vlm.commands.report:report",
             uses_hydra=False,
         ),
+        "compare": Command(
+            "the alignment tax of fit runs: a table over seeds, every method's front: compare SWEEP_DIR [--before RUN]",
+            "unsafe_vlm.commands.compare:compare",
+            uses_hydra=False,
+        ),
     },
 )
 

@@ -135,7 +135,11 @@ def check_settings(cfg: DictConfig) -> RunSettings:
     if fit:
         if "method" not in cfg:
             raise UserError(missing_method_message())
-        method = method_settings(cfg, train_open_ended=getattr(data, "train_open_ended", False))
+        method = method_settings(
+            cfg,
+            train_open_ended=getattr(data, "train_open_ended", False),
+            train_replay=bool(getattr(data, "train_replay", ())),
+        )
         if model.adapter:
             raise UserError(
                 f"model.adapter={model.adapter}: fit trains new LoRA adapters on the base model and cannot "
@@ -156,11 +160,11 @@ def check_settings(cfg: DictConfig) -> RunSettings:
     )
 
 
-def method_settings(cfg: DictConfig, *, train_open_ended: bool) -> MethodSettings:
+def method_settings(cfg: DictConfig, *, train_open_ended: bool, train_replay: bool = False) -> MethodSettings:
     """The checked ``method`` node, and the data it trains on checked against it."""
     module_class = method_class(cfg.method.get("name"))
     method = module_class.settings_class.from_config(cfg.method, "method")
-    module_class.check_data(method, train_open_ended=train_open_ended)
+    module_class.check_data(method, train_open_ended=train_open_ended, train_replay=train_replay)
     return method
 
 

@@ -17,6 +17,7 @@ import lightning as L
 from hydra.utils import instantiate
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from unsafe_vlm.commands.checks import check_settings
@@ -26,6 +27,7 @@ from unsafe_vlm.commands.resume import FINGERPRINT, check_resume, model_identity
 from unsafe_vlm.commands.stopping import StopAtStep, stop_if_asked
 from unsafe_vlm.commands.summary import fit_next_steps, print_summary
 from unsafe_vlm.errors import UserError
+from unsafe_vlm.evaluation.replay import reference_answers
 from unsafe_vlm.evaluation.runner import run_evaluation
 from unsafe_vlm.methods.registry import method_class
 from unsafe_vlm.metrics.error_rows import check_error_share, rerun_hint
@@ -34,6 +36,7 @@ from unsafe_vlm.report.document import write_report
 
 BEFORE = {"responses": "responses_before", "output": "metrics_before.json"}
 AFTER = {"responses": "responses", "output": "metrics.json"}
+REPLAY_FILE = "replay_answers.jsonl"  # the model's answers before training to the replayed questions (SFT, DPO)
 TRAINED_FILE = "trained.json"  # in the responses folder after training: which training step answered
 
 
@@ -50,10 +53,11 @@ def fit(cfg: DictConfig) -> None:
         trainer = evaluation_trainer(cfg, "before training", parts.datamodule)
         before = run_evaluation(evaluation, parts.backbone, parts.datamodule, parts.judge, trainer, run_dir, **BEFORE)
 
+    module_class = method_class(method.name)
+    _answer_replay(parts, settings, module_class.train_format)
     # Training starts from the seed alone: the evaluation before it (how many loaders it made, each
     # drawing a base seed from torch's generator) must not change the training shuffle or its samples.
     L.seed_everything(run.seed, workers=True, verbose=False)
-    module_class = method_class(method.name)
     parts.datamodule.connect(parts.backbone, train_format=module_class.train_format, batch_size=method.batch_size)
     module = module_class.build(parts.backbone, method, settings.model.lora, parts.judge)
     module.hparams["model"] = model_identity(settings.model.to_dict())  # so that a resume onto another base is refused
@@ -88,6 +92,26 @@ def fit(cfg: DictConfig) -> None:
     for result in (before, after if run.evaluate_after else None):
         if result is not None and result.is_global_zero:
             check_error_share(result.metrics, run.max_error_share, run_dir, again=rerun_hint(run_dir))
+
+
+def _answer_replay(parts, settings, train_format: str) -> None:
+    """Ask the model, before any adapter is added, the questions replayed in training
+    (``data.train_replay``); SFT and DPO train on its answers, written to ``replay_answers.jsonl``.
+    PPO and GRPO answer them on-policy and need none."""
+    questions = parts.datamodule.replay_questions()
+    if not questions:
+        return
+    print(f"replay: {len(questions)} capability questions about train images mixed into training", flush=True)
+    if train_format == "ppo":
+        return
+    answers = reference_answers(
+        parts.backbone, questions, settings.generation, batch_size=settings.data.eval_batch_size
+    )
+    parts.datamodule.give_replay_answers(answers)
+    if settings.run_dir is not None and rank_zero_only.rank == 0:
+        rows = [{"id": q.id, "question": q.question, "image": q.image, "answer": answers[q.id]} for q in questions]
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        (settings.run_dir / REPLAY_FILE).write_text(text, encoding="utf-8")
 
 
 def _forget_stale_responses(trainer, folder: Path, method: str) -> None:

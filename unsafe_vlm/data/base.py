@@ -217,6 +217,15 @@ class RecordDataModule(L.LightningDataModule):
         kept = set(seeded_subset(list(dict.fromkeys(r.image for r in built)), self.limit, self.seed, task))
         return [r for r in built if r.image in kept]
 
+    def replay_questions(self) -> list[Record]:
+        """Questions whose answers by the model before training are trained on (``data.replay``); none here."""
+        return []
+
+    def give_replay_answers(self, answers: Mapping[str, str]) -> None:
+        """The model's answers to ``replay_questions`` before training, by id (``fit`` gives them)."""
+        if answers:
+            raise DataConfigError(f"data={self.source} has no replay questions to answer")
+
     def _build_training(self, train_format: str) -> list[Record]:
         raise DataConfigError(f"data={self.source} is for evaluation only; it has no {train_format} records")
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from unsafe_vlm.data.replay import REPLAY_TASKS
 from unsafe_vlm.data.synth.params import SynthParams
 from unsafe_vlm.settings import Refused, Settings, limit
 
@@ -54,6 +55,8 @@ class BenchmarkSettings(EvalLoaderSettings):
     contexts_file: str  # the contextual questions (context_image, context_text)
     train_contexts: bool  # also train each unsafe train image with both contextual questions
     train_open_ended: bool  # PPO, GRPO: also ask each train image one of prompts.open_ended
+    train_replay: list[str]  # capability tasks whose questions about the unsafe train images are mixed into
+    # training, answered by the model before training (``data.replay``); [] is off
     hub_id: str | None
     safe_hub_id: str | None
     hub_split: str
@@ -61,6 +64,10 @@ class BenchmarkSettings(EvalLoaderSettings):
     cache_dir: str
 
     def check(self) -> None:
+        for task in self.train_replay:
+            if task not in REPLAY_TASKS:
+                choices = ", ".join(REPLAY_TASKS)
+                raise Refused("train_replay", f"{task!r} is not a task it can replay; choose from {choices}")
         if self.synthetic is not None:
             try:
                 SynthParams.from_mapping(self.synthetic)

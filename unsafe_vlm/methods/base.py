@@ -62,8 +62,9 @@ class AlignmentModule(L.LightningModule):
         return cls(backbone, method, lora)
 
     @classmethod
-    def check_data(cls, method: MethodSettings, *, train_open_ended: bool) -> None:
-        """Refuse training data this method cannot learn from (``data.train_open_ended``)."""
+    def check_data(cls, method: MethodSettings, *, train_open_ended: bool, train_replay: bool = False) -> None:
+        """Refuse training data this method cannot learn from (``data.train_open_ended``; every method
+        learns from replay, ``data.train_replay``)."""
         if cls.train_format != "ppo" and train_open_ended:
             raise SettingsError(
                 f"data.train_open_ended: open-ended prompts have no templated answer for {cls.train_format} to "

@@ -48,7 +48,8 @@ class OnPolicySettings(MethodSettings):
     length_bonus: float = limit(ge=0)
     length_bonus_per: Literal["token", "max_new_tokens"]  # token: per answer token; max_new_tokens: the paper's
     unfinished_penalty: float = limit(ge=0)  # off the score of answers without a stop token
-    mask_open_ended: bool  # answers to open-ended prompts get no judge score (data.train_open_ended)
+    mask_open_ended: bool  # open-ended prompts and replayed questions get no judge score (data.train_open_ended,
+    # data.train_replay)
     kl_coef: float = limit(ge=0)
     clip_ratio: float = limit(gt=0)
     entropy_coef: float
@@ -81,11 +82,11 @@ class OnPolicyModule(AlignmentModule):
         return cls(backbone, method, lora, judge=judge)
 
     @classmethod
-    def check_data(cls, method: OnPolicySettings, *, train_open_ended: bool) -> None:
-        """The reward mask must have open-ended records to mask, and open-ended records a mask (the
-        judge's yes/no verdict cannot score them)."""
-        super().check_data(method, train_open_ended=train_open_ended)
-        if method.mask_open_ended and not train_open_ended:
+    def check_data(cls, method: OnPolicySettings, *, train_open_ended: bool, train_replay: bool = False) -> None:
+        """The reward mask must have records to mask (open-ended prompts or replayed capability
+        questions), and those records a mask (the judge's safety verdict cannot score them)."""
+        super().check_data(method, train_open_ended=train_open_ended, train_replay=train_replay)
+        if method.mask_open_ended and not (train_open_ended or train_replay):
             raise SettingsError(
                 "method.mask_open_ended: true, but no training record has an open-ended prompt to mask; "
                 "set data.train_open_ended=true too, or leave method.mask_open_ended false"
@@ -94,6 +95,11 @@ class OnPolicyModule(AlignmentModule):
             raise SettingsError(
                 "method.mask_open_ended: false, but data.train_open_ended=true adds open-ended prompts, whose "
                 "answers have no yes/no verdict for the judge to score; set method.mask_open_ended=true"
+            )
+        if train_replay and not method.mask_open_ended:
+            raise SettingsError(
+                "method.mask_open_ended: false, but data.train_replay adds capability questions, whose answers have "
+                "no safety verdict for the judge to score (only the KL keeps them); set method.mask_open_ended=true"
             )
 
     def rollout_size(self) -> int:

@@ -25,7 +25,7 @@ Its tasks:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
 from pathlib import Path
 
@@ -37,12 +37,14 @@ from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.hub import hub_export
 from unsafe_vlm.data.prompts import Prompts, load_prompts
 from unsafe_vlm.data.records import SAFE, UNSAFE, Record, Sample
+from unsafe_vlm.data.replay import one_of_each_pair, replay_records
 from unsafe_vlm.data.settings import BenchmarkSettings
 from unsafe_vlm.data.split import Split, balanced_split, draw_options, keyed_rng, question_index, split_unsafe
+from unsafe_vlm.data.split import limit as seeded_subset
 from unsafe_vlm.data.synth import DESCRIPTION, SAFE_FOLDER, SynthParams, ensure_synthetic
 from unsafe_vlm.data.tasks import TASKS, TEXT_QUALITY_MEANING, Headline, Task, register
 from unsafe_vlm.data.taxonomy import published_taxonomy, read_concept_list, safe_concepts
-from unsafe_vlm.data.training import training_records
+from unsafe_vlm.data.training import TRAIN_FORMATS, training_records
 from unsafe_vlm.paths import shipped_or_given
 
 
@@ -104,6 +106,9 @@ class SafetyDataModule(RecordDataModule):
         self.contexts_file = shipped_or_given(s.contexts_file)
         self.train_contexts = s.train_contexts
         self.train_open_ended = s.train_open_ended
+        self.train_replay = tuple(dict.fromkeys(s.train_replay))
+        self._replay_questions: list[Record] | None = None
+        self._replay_answers: dict[str, str] | None = None
         if self.train_open_ended and not self.prompts.open_ended:
             raise DataConfigError("data.train_open_ended: true, but prompts.open_ended lists no prompt")
         self.hub_id, self.safe_hub_id, self.hub_split = s.hub_id, s.safe_hub_id, s.hub_split
@@ -174,6 +179,30 @@ class SafetyDataModule(RecordDataModule):
         codes = json.loads(description.read_text(encoding="utf-8"))["codes"]
         return {concept: code["shape"] for concept, code in codes.items()}
 
+    def replay_questions(self) -> list[Record]:
+        """The capability questions replayed in training (``data.train_replay``): one per unsafe train
+        image and task, of the concepts trained on (``data.replay``); ``limit_per_task`` caps them
+        apart from the alignment records."""
+        if self._replay_questions is None:
+            unsafe, _ = self.splits()
+            samples = [s for s in unsafe.train if s.concept not in self.holdout_concepts]
+            questions = []
+            for task in self.train_replay:
+                if task == "capability":
+                    pairs = capability_records(samples, published_taxonomy().category_of, self.prompts, self.seed)
+                else:
+                    pairs = shape_records(samples, self.drawn_shapes(), self.prompts, self.seed)
+                questions += one_of_each_pair(pairs, self.seed)
+            self._replay_questions = seeded_subset(questions, self.limit, self.seed, "replay")
+        return self._replay_questions
+
+    def give_replay_answers(self, answers: Mapping[str, str]) -> None:
+        """The reference model's answers to ``replay_questions``, by id; training records built
+        before are built again with them."""
+        self._replay_answers = dict(answers)
+        for train_format in TRAIN_FORMATS:
+            self._records.pop(train_format, None)
+
     def samples(self) -> list[Sample]:
         raise DataConfigError("the benchmark's tasks read its images through eval_images, unsafe_samples and splits")
 
@@ -187,6 +216,13 @@ class SafetyDataModule(RecordDataModule):
             train_format, unsafe.train, safe.train, self.prompts, self.seed, self.holdout_concepts, contexts,
             open_ended=self.train_open_ended,
         )
+
+    def _limited(self, task: str, built: list[Record]) -> list[Record]:
+        """The training records limited as before, then the replayed questions (limited on their own)."""
+        limited = super()._limited(task, built)
+        if task in TRAIN_FORMATS and self.train_replay:
+            limited = limited + replay_records(task, self.replay_questions(), self._replay_answers)
+        return limited
 
     def _safe_samples(self) -> list[Sample]:
         if self._safe is None:
