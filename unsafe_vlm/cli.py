@@ -102,7 +102,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             _fail(str(error))
         return
     from unsafe_vlm.commands.places import check_writable
-    from unsafe_vlm.config_check import ConfigError, check_launcher, check_overrides, plain_method_override
+    from unsafe_vlm.config_check import (
+        ConfigError,
+        check_launcher,
+        check_model_loads,
+        check_overrides,
+        plain_method_override,
+    )
 
     overrides = plain_method_override(name, overrides)
     if name == "rejudge" and overrides and "=" not in overrides[0] and not overrides[0].startswith("-"):
@@ -116,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             check_writable(composed, multirun=multirun)
         if composed is not None and multirun:
             check_launcher(composed)  # only a sweep runs under hydra/launcher
+        if composed is not None and not multirun:
+            check_model_loads(name, composed)  # each job of a sweep checks its own model
         if name == "fit" and composed is not None and not multirun:
             _check_resume_before_hydra(composed)  # Hydra rewrites the run folder's .hydra/ as it starts
     except (ConfigError, UserError) as error:

@@ -16,7 +16,6 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
-from unsafe_vlm.commands.checks import NO_METHOD_IN_EVALUATE
 from unsafe_vlm.methods.registry import TRAINING_METHODS
 from unsafe_vlm.paths import CONF_DIR
 from unsafe_vlm.registry import did_you_mean
@@ -71,8 +70,34 @@ def check_overrides(command: str, args: Sequence[str]) -> DictConfig | None:
     if command == "fit" and "method" not in composed:
         raise ConfigError(f"fit needs a method: add +method=NAME, one of: {', '.join(sorted(TRAINING_METHODS))}")
     if command == "evaluate" and "method" in composed:
-        raise ConfigError(NO_METHOD_IN_EVALUATE)
+        raise ConfigError(_no_method_in_evaluate())
     return composed
+
+
+def _no_method_in_evaluate() -> str:
+    # imported when needed: commands.checks imports every settings class, with torch and Lightning
+    from unsafe_vlm.commands.checks import NO_METHOD_IN_EVALUATE
+
+    return NO_METHOD_IN_EVALUATE
+
+
+def check_model_loads(command: str, cfg: DictConfig) -> None:
+    """The checkpoint ``model.path`` names, checked (``backbones/preflight.py``) before Hydra starts
+    and the command imports torch, Lightning and transformers: with no network, or a typo in the
+    path, the command ends in seconds. Values of the wrong type are left to the settings check."""
+    from unsafe_vlm.api.settings import API_FAMILY
+    from unsafe_vlm.backbones.preflight import check_checkpoint
+
+    model = cfg.get("model") if command in MODEL_COMMANDS else None
+    if not isinstance(model, DictConfig) or model.get("family") == API_FAMILY:
+        return
+    path, revision, trust = model.get("path"), model.get("revision"), model.get("trust_remote_code")
+    if isinstance(path, str) and path and isinstance(revision, str | None) and isinstance(trust, bool):
+        check_checkpoint(path, revision=revision, trust_remote_code=trust)
+
+
+MODEL_COMMANDS = ("fit", "evaluate", "serve")
+"""The commands that load ``model``."""
 
 
 def check_launcher(cfg: DictConfig) -> None:
@@ -152,7 +177,7 @@ def _composition_message(command: str, overrides: list[str], error: ConfigCompos
         return text.splitlines()[0]
     key = key_match.group(1)
     if command == "evaluate" and key.split(".")[0] == "method":
-        return NO_METHOD_IN_EVALUATE
+        return _no_method_in_evaluate()
     if key.split(".")[0] == "evaluation":
         return f"unknown key {key!r}: the evaluation's generation settings are generation.* now"
     if key in config_groups():

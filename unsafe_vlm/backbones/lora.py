@@ -1,18 +1,23 @@
-"""LoRA adapters through peft: add trainable ones, or load a trained one for evaluation."""
+"""LoRA adapters through peft: add trainable ones, or load a trained one for evaluation.
+
+peft is imported where it is used: importing it costs seconds (it loads much of transformers), and
+checking a config, or finding that a model cannot load, needs none of it.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from peft import LoraConfig, PeftModel, get_peft_model
+from typing import TYPE_CHECKING, Any
 
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.backbones.identity import check_adapter_base, recorded_identity
 from unsafe_vlm.errors import ConfigValueError, MissingFileError
 from unsafe_vlm.settings import Settings, limit
+
+if TYPE_CHECKING:
+    from peft import LoraConfig
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class LoraSettings(Settings):
 
 def lora_config(lora: LoraSettings, backbone: VLMBackbone) -> LoraConfig:
     """peft's config for these settings (no target_modules: the family's language-model layers)."""
+    from peft import LoraConfig
+
     return LoraConfig(
         r=lora.r,
         lora_alpha=lora.alpha,
@@ -38,9 +45,18 @@ def lora_config(lora: LoraSettings, backbone: VLMBackbone) -> LoraConfig:
 
 def add_lora(backbone: VLMBackbone, lora: LoraSettings) -> None:
     """Wrap the backbone's model with fresh trainable LoRA adapters; base weights frozen."""
-    if isinstance(backbone.model, PeftModel):
+    from peft import get_peft_model
+
+    if has_lora(backbone):
         raise ValueError("model already carries LoRA adapters")
     backbone.model = get_peft_model(backbone.model, lora_config(lora, backbone))
+
+
+def has_lora(backbone: VLMBackbone) -> bool:
+    """Whether the backbone's model already carries LoRA adapters (peft's wrapper)."""
+    from peft import PeftModel
+
+    return isinstance(backbone.model, PeftModel)
 
 
 def load_adapter(backbone: VLMBackbone, path: str | Path, *, trainable: bool = False) -> None:
@@ -51,6 +67,8 @@ def load_adapter(backbone: VLMBackbone, path: str | Path, *, trainable: bool = F
     if not config_file.is_file():
         raise MissingFileError(f"model.adapter: {folder} holds no adapter_config.json (peft layout)")
     check_adapter_base(folder, recorded_identity(_read_config(config_file)), backbone.base_identity)
+    from peft import PeftModel
+
     try:
         backbone.model = PeftModel.from_pretrained(backbone.model, str(folder), is_trainable=trainable)
     except (ValueError, RuntimeError, KeyError) as error:

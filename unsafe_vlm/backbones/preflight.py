@@ -47,10 +47,10 @@ def check_checkpoint(
 
     endpoint: the hub to ask (default: ``HF_ENDPOINT``, else huggingface.co).
     """
-    from unsafe_vlm.backbones.base import check_model_folder
-
     folder = Path(shipped_or_given(path)).expanduser()
     if folder.is_dir():
+        from unsafe_vlm.backbones.base import check_model_folder  # with torch: seconds to import
+
         check_model_folder(folder)
         config_file = folder / "config.json"
     elif folder.exists():

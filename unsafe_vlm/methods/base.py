@@ -10,10 +10,9 @@ from typing import Any, ClassVar
 
 import lightning as L
 import torch
-from peft import PeftModel
 
 from unsafe_vlm.backbones.base import VLMBackbone
-from unsafe_vlm.backbones.lora import LoraSettings, add_lora
+from unsafe_vlm.backbones.lora import LoraSettings, add_lora, has_lora
 from unsafe_vlm.errors import UserError
 from unsafe_vlm.judges.base import Judge
 from unsafe_vlm.methods.schedule import warmup_cosine_scheduler
@@ -77,7 +76,7 @@ class AlignmentModule(L.LightningModule):
     # ----- model and optimiser --------------------------------------------------------------
 
     def configure_model(self) -> None:
-        if not isinstance(self.backbone.model, PeftModel):
+        if not has_lora(self.backbone):
             add_lora(self.backbone, self.lora)
 
     def trainable_parameters(self) -> Iterator[torch.nn.Parameter]:

@@ -18,10 +18,9 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
-from peft import PeftModel
 from safetensors.torch import save_file
 from torch import nn
 
@@ -35,6 +34,9 @@ from unsafe_vlm.rl.masked import masked_mean, masked_whiten
 from unsafe_vlm.rl.rewards import episode_mask, kl_estimate, shaped_rewards
 from unsafe_vlm.rl.rollout import Rollout, ScoredAnswers
 from unsafe_vlm.settings import limit
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 VALUE_ADAPTER = "value"
 VALUE_HEAD_FILE = "value_head.safetensors"
