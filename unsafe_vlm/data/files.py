@@ -278,3 +278,20 @@ def claim_index(path: Path, line: int, row: dict[str, str], first_line: dict[str
     if index in first_line:
         raise DataError(path, f"index {index!r} is already used on line {first_line[index]}", line)
     first_line[index] = line
+
+
+def read_json_file(path: Path) -> object:
+    """The one JSON value a file holds (a set that ships its rows as one JSON object or list); a missing
+    file or text that is not JSON is a ``DataError`` naming the file (and line)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a JSON file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read the JSON file: {error}") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(path, f"not valid JSON ({error.msg})", error.lineno) from None
