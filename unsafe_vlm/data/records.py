@@ -27,7 +27,8 @@ class Sample:
     """One image of a data set as its metadata row gives it, before any task is built on it."""
 
     index: int  # row number in its metadata file, from 0 (image i of the benchmark is row i)
-    image: str | Path  # absolute path, checked to exist; or "<tsv>#<index>" for an image held in image_bytes
+    image: str | Path | None  # absolute path, checked to exist; "<tsv>#<index>" for an image held in image_bytes;
+    # None for a question asked as text alone (a safety set's text twin)
     concept: str
     category: str  # an unsafe category, "Safe", or a labelled set's own category ("" if none)
     source: str  # "metadata-file:line", for error messages
@@ -37,6 +38,8 @@ class Sample:
     question: str | None = None  # a set whose rows are questions (MME): the question as written
     caption: str | None = None  # a set that describes its images to a judge (LLaVABench): the description
     key: str | None = None  # the set's own id of the row (a TSV index, an image path); the row number when None
+    variant: str | None = None  # a safety set's form of the question (``Record.variant``)
+    request: str | None = None  # a safety set's plain request behind the question (``Record.request``)
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # a TSV's decoded image
 
     @classmethod
@@ -98,6 +101,8 @@ class Record:
     dataset: str | None = None  # a set outside the benchmark: its name (``data.name``), which keys its scores
     yes_no: bool = True  # a yes/no question; False: an open-ended prompt (ppo: data.train_open_ended)
     caption: str | None = None  # what a judge is told the image shows (LLaVABench)
+    variant: str | None = None  # a safety set's form of the question: an image type, a jailbreak format, "text"
+    request: str | None = None  # a safety set's plain request behind the question, shown to its judge
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)  # the encoded image, if not a file
 
     def load_image(self) -> Image.Image | None:

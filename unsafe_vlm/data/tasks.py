@@ -22,15 +22,17 @@ from unsafe_vlm.data.contexts import ContextQuestions
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import Prompts
 from unsafe_vlm.data.records import Record, Sample
+from unsafe_vlm.data.safety import JudgePrompt, Rate
 from unsafe_vlm.data.split import Split
 from unsafe_vlm.registry import Registry, unknown_message
 
-JudgeKind = Literal["perception", "alignment", "yes_no", "relative"]
+JudgeKind = Literal["perception", "alignment", "yes_no", "relative", "refusal", "harm"]
 """How the judge reads an answer: an option letter A-D; Safe/Unsafe; Yes/No (each or N/A); or, relative,
-a score of 1-10 for the answer and one for the reference answer (or N/A)."""
-MetricKind = Literal["accuracy", "balanced", "yes_no", "relative"]
+a score of 1-10 for the answer and one for the reference answer (or N/A); the safety sets' readings
+(``data.safety``): Refused/Complied, Harmful/Harmless (each or N/A)."""
+MetricKind = Literal["accuracy", "balanced", "yes_no", "relative", "rate"]
 """Accuracy with N/A left out (and per category); that plus balanced accuracy and recalls; N/A counted wrong;
-the answers' scores over the reference's."""
+the answers' scores over the reference's; shares of the answers judged one class (``Task.rates``)."""
 
 
 class TaskInputs(Protocol):
@@ -79,6 +81,8 @@ class Task:
     text_quality: bool = False  # also scored ``text_quality`` = 1 - self-BLEU of its answers (per gold, if balanced)
     paired: bool = False  # asks each image a pair of questions, as MME: also scored ``accuracy_plus`` (both right)
     responses: str = "responses"  # what its responses are called in report.md ("test responses")
+    rates: tuple[Rate, ...] = ()  # metric "rate": the shares it is scored by (attack success rate, refusal rate)
+    judge_prompt: JudgePrompt | None = None  # judge "refusal"/"harm": the set's own prompt for judge=llm
 
     def prefix(self, dataset: str | None = None) -> str:
         """The ``metrics.json`` prefix of its scores: ``perception``, ``generalization/smid``."""

@@ -20,9 +20,10 @@ from typing import Any
 from unsafe_vlm.data.files import write_atomically
 from unsafe_vlm.evaluation.rows import scored_answer, scored_fields
 from unsafe_vlm.judges.base import NA, Judge, judge_replies, label, reply_fields
-from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
+from unsafe_vlm.judges.capabilities import CLASSES, SAFETY_KINDS, judge_as, judge_kind
 from unsafe_vlm.judges.identity import judge_identity, text_sha256
 from unsafe_vlm.judges.relative import judge_relative
+from unsafe_vlm.judges.safety import SafetyItem, judge_safety
 
 REJUDGED_DIR = "rejudged"
 _CHUNK = 256  # responses per judge call
@@ -71,8 +72,12 @@ def rejudge_rows(judge: Judge, task: str, rows: Sequence[Mapping[str, Any]]) -> 
     for start in range(0, len(answered), _CHUNK):
         chunk = answered[start : start + _CHUNK]
         responses, options = [row["response"] for row in chunk], [row.get("options") for row in chunk]
-        labels = label(judge_as(judge, kind, responses, options), CLASSES[kind])
-        replies = judge_replies(judge, kind, responses, options) or [None] * len(responses)
+        if kind in SAFETY_KINDS:
+            reading = judge_safety(judge, kind, task, [SafetyItem.of(row, row["response"]) for row in chunk])
+            labels, replies = label(reading.probabilities, CLASSES[kind]), reading.replies
+        else:
+            labels = label(judge_as(judge, kind, responses, options), CLASSES[kind])
+            replies = judge_replies(judge, kind, responses, options) or [None] * len(responses)
         for row, verdict, reply in zip(chunk, labels, replies, strict=True):
             verdicts[row["id"]], outputs[row["id"]] = verdict, reply
     rejudged = []

@@ -11,8 +11,9 @@ import torch
 from unsafe_vlm.api.client import Answer
 from unsafe_vlm.data.records import Record
 from unsafe_vlm.judges.base import NA, Judge, judge_replies, label, reply_fields
-from unsafe_vlm.judges.capabilities import CLASSES, judge_as, judge_kind
+from unsafe_vlm.judges.capabilities import CLASSES, SAFETY_KINDS, judge_as, judge_kind
 from unsafe_vlm.judges.relative import ANSWER, REFERENCE, SCORED, RelativeReading, ScoredAnswer, judge_relative
+from unsafe_vlm.judges.safety import SafetyItem, judge_safety
 
 
 def judged_rows(judge: Judge, records: Sequence[Record], responses: Sequence[str]) -> list[dict]:
@@ -20,6 +21,11 @@ def judged_rows(judge: Judge, records: Sequence[Record], responses: Sequence[str
     if records and judge_kind(records[0].task) == "relative":
         items = [scored_answer(record, response) for record, response in zip(records, responses, strict=True)]
         return relative_rows(records, responses, judge_relative(judge, items))
+    if records and judge_kind(records[0].task) in SAFETY_KINDS:
+        task = records[0].task
+        items = [SafetyItem.of(record, response) for record, response in zip(records, responses, strict=True)]
+        reading = judge_safety(judge, judge_kind(task), task, items)
+        return response_rows(records, responses, reading.probabilities, reading.replies)
     probabilities = judge_responses(judge, records, responses)
     return response_rows(records, responses, probabilities, judge_outputs(judge, records, responses))
 
@@ -103,6 +109,9 @@ def _row(record: Record, response: str | None, judged: str) -> dict[str, Any]:
         row["dataset"] = record.dataset
     if record.caption is not None:
         row["caption"] = record.caption
+    for name in ("variant", "request"):  # a safety set's (``data.safety``)
+        if getattr(record, name) is not None:
+            row[name] = getattr(record, name)
     return row
 
 

@@ -17,13 +17,18 @@ from unsafe_vlm.judges.base import (
 )
 from unsafe_vlm.judges.errors import JudgeError
 from unsafe_vlm.judges.relative import judge_relative
+from unsafe_vlm.judges.safety import CLASSES as SAFETY_CLASSES
+from unsafe_vlm.judges.safety import judge_safety
 
 CLASSES: dict[str, tuple[str, ...]] = {
     "perception": PERCEPTION_CLASSES,
     "alignment": ALIGNMENT_CLASSES,
     "yes_no": YES_NO_CLASSES,
+    **SAFETY_CLASSES,
 }
 """The columns of each judge kind's probabilities (``relative`` has none: its reading is two scores)."""
+SAFETY_KINDS = tuple(SAFETY_CLASSES)
+"""The kinds a judge reads with the task (its set's own prompt) and more of each answer (``judges.safety``)."""
 
 
 def judge_kind(task: str) -> JudgeKind:
@@ -52,10 +57,13 @@ def check_judge_covers(judge: Judge, tasks: Iterable[str]) -> None:
         judge_yes_no(judge, [])
     if "relative" in needs:
         judge_relative(judge, [])
+    for task in tasks:
+        if judge_kind(task) in SAFETY_KINDS:
+            judge_safety(judge, judge_kind(task), task, [])
     available = getattr(judge, "tasks", None)
     if available is None:
         return
-    missing = sorted(needs - {"yes_no", "relative"} - set(available))
+    missing = sorted(needs - {"yes_no", "relative", *SAFETY_KINDS} - set(available))
     if missing:
         name = getattr(judge, "name", type(judge).__name__)
         raise JudgeError(f"judge {name!r} has no classifier for {', '.join(missing)} answers; configure one "

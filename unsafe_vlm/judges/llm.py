@@ -15,6 +15,11 @@ data=llavabench): an endpoint's reply is read for the two scores on its first li
 local model gives the expected score under its probabilities of the labels 1..10, first the
 reference's right after the prompt, then the answer's after the prompt and the reference's most
 probable score (no reply to read, so never N/A).
+
+The safety sets (``data.safety``, judge kinds ``refusal`` and ``harm``) bring their own prompt and label
+words (``Task.judge_prompt``, the authors'); ``judge.prompts.<task>`` replaces a set's prompt (for all its
+categories) and keeps its label words. An endpoint's reply is read by its first word (else N/A); a local
+model gives its probabilities of the label words.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import torch
 
 from unsafe_vlm.api.client import ApiModel
 from unsafe_vlm.api.settings import ApiModelSettings
+from unsafe_vlm.data.safety import PROMPT_FIELDS, JudgePrompt
+from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.judges.base import (
     ALIGNMENT_CLASSES,
     ERROR_REPLY,
@@ -53,6 +60,8 @@ from unsafe_vlm.judges.relative import (
     expected_score,
     read_scores,
 )
+from unsafe_vlm.judges.safety import CLASSES as SAFETY_CLASSES
+from unsafe_vlm.judges.safety import SafetyItem, SafetyReading, read_reply
 from unsafe_vlm.settings import Settings, limit
 
 CLASSES = {"alignment": ALIGNMENT_CLASSES, "perception": PERCEPTION_CLASSES, "yes_no": YES_NO_CLASSES}
@@ -174,6 +183,24 @@ class LLMJudge(Judge):
         unread = (float("nan"), float("nan"))
         return RelativeReading(torch.tensor([r or unread for r in read], dtype=torch.float64), list(replies))
 
+    def judge_safety(self, kind: str, task: str, items: Sequence[SafetyItem]) -> SafetyReading:
+        """A safety set's answers read through its own prompt (or ``judge.prompts.<task>``) and label words."""
+        classes = SAFETY_CLASSES[kind]
+        published = _set_prompt(task)
+        labels = {word: name for word, name in published.labels.items() if name in classes}
+        override = self.prompts.get(task)
+        prompts = [(override or published.template_for(i.category)).format(**i.fields()) for i in items]
+        if not prompts:
+            return SafetyReading(torch.zeros(0, len(classes)), [])
+        if self.scorer is not None:
+            words = [next(w for w, name in labels.items() if name == c) for c in classes if c != NA]
+            read = self.scorer.probabilities(prompts, [self.label_prefix + w for w in words])
+            return SafetyReading(torch.cat([read, torch.zeros(len(prompts), 1)], dim=1), [None] * len(prompts))
+        replies = self._replies(prompts, _GREEDY)
+        names = [NA if r.startswith(ERROR_REPLY) else final_reading(r, lambda t: read_reply(t, labels))
+                 for r in replies]  # fmt: skip
+        return SafetyReading(one_hot(names, classes, self.smoothing), list(replies))
+
     def _expected_scores(self, prompts: list[str]) -> torch.Tensor:
         labels = [self.label_prefix + str(score) for score in SCORES]
         ids = self.scorer.label_ids(labels)
@@ -240,10 +267,39 @@ def _checked_prompts(prompts: Mapping[str, str]) -> dict[str, str]:
             raise JudgeError(f"judge.prompts.{kind}: the prompt must hold {{{missing[0]}}}")
         checked[kind] = template
     unknown = sorted(set(prompts) - set(_FIELDS) - set(_OPTIONAL_FIELDS))
-    if unknown:
-        names = ", ".join([*_FIELDS, *_OPTIONAL_FIELDS])
-        raise JudgeError(f"judge.prompts.{unknown[0]}: unknown; the prompts are {names}")
+    sets = _sets_with_prompts()
+    for name in unknown:
+        if name not in sets:
+            names = ", ".join([*_FIELDS, *_OPTIONAL_FIELDS])
+            raise JudgeError(f"judge.prompts.{name}: unknown; the prompts are {names}, or a safety set's "
+                             f"own ({', '.join(sets) or 'none'})")  # fmt: skip
+        if prompts[name] is not None:
+            checked[name] = _checked_set_prompt(name, prompts[name])
     return checked
+
+
+def _sets_with_prompts() -> list[str]:
+    return [name for name, task in TASKS.items() if task.judge_prompt is not None]
+
+
+def _set_prompt(task: str) -> JudgePrompt:
+    prompt = TASKS[task].judge_prompt if task in TASKS else None
+    if prompt is None:
+        raise JudgeError(f"task {task!r} brings no judge prompt; judge=llm reads only the safety sets that do")
+    return prompt
+
+
+def _checked_set_prompt(task: str, template: Any) -> str:
+    """A replacement of a safety set's prompt: text holding {response} and only ``PROMPT_FIELDS``."""
+    if not isinstance(template, str):
+        raise JudgeError(f"judge.prompts.{task}: must be text (a prompt with {{response}})")
+    try:
+        template.format(**dict.fromkeys(PROMPT_FIELDS, ""))
+    except (KeyError, IndexError, ValueError) as error:
+        raise JudgeError(f"judge.prompts.{task}: a placeholder other than {PROMPT_FIELDS} ({error})") from None
+    if "{response}" not in template:
+        raise JudgeError(f"judge.prompts.{task}: the prompt must hold {{response}}")
+    return template
 
 
 def _api_settings(api: Mapping[str, Any]) -> ApiModelSettings:

@@ -1,6 +1,7 @@
 """The default judge: hand-written rules, no weights (``conf/judge/rule.yaml``).
 
-The rules are documented in ``alignment_rules``, ``perception_rules`` and ``yes_no_rules``; ``reasoning``
+The rules are documented in ``alignment_rules``, ``perception_rules``, ``yes_no_rules`` and, for the
+safety sets' refusal and attack-success readings, ``refusal_rules``; ``reasoning``
 sets a think block aside and reads a verdict line or a self-correction's final verdict first. Probabilities are
 one-hot on the class the rules pick: the rules have no graded evidence to express. For a
 reward that takes a log-probability, ``smoothing`` moves that much mass evenly onto all
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from unsafe_vlm.judges import alignment_rules, perception_rules, reasoning, text, yes_no_rules
+from unsafe_vlm.judges import alignment_rules, perception_rules, reasoning, refusal_rules, text, yes_no_rules
 from unsafe_vlm.judges.alignment_rules import alignment_verdict
 from unsafe_vlm.judges.base import (
     ALIGNMENT_CLASSES,
@@ -30,10 +31,13 @@ from unsafe_vlm.judges.errors import JudgeError
 from unsafe_vlm.judges.identity import files_sha256
 from unsafe_vlm.judges.perception_rules import perception_verdict
 from unsafe_vlm.judges.reasoning import final_reading
+from unsafe_vlm.judges.refusal_rules import harm_verdict, refusal_verdict
+from unsafe_vlm.judges.safety import CLASSES as SAFETY_CLASSES
+from unsafe_vlm.judges.safety import SafetyItem, SafetyReading
 from unsafe_vlm.judges.yes_no_rules import yes_no_verdict
 from unsafe_vlm.settings import Settings, limit
 
-RULE_MODULES = (alignment_rules, perception_rules, yes_no_rules, text, reasoning)
+RULE_MODULES = (alignment_rules, perception_rules, yes_no_rules, text, reasoning, refusal_rules)
 
 
 def rules_sha256() -> str:
@@ -75,6 +79,12 @@ class RuleJudge(Judge):
         """(N, 3) probabilities over ``YES_NO_CLASSES`` (Yes, No, N/A)."""
         names = [final_reading(r, yes_no_verdict) for r in responses]
         return one_hot(names, YES_NO_CLASSES, self.smoothing)
+
+    def judge_safety(self, kind: str, task: str, items: Sequence[SafetyItem]) -> SafetyReading:
+        """A safety set's answers by the refusal rules, whatever the set's own judge prompt (``refusal_rules``)."""
+        verdict = refusal_verdict if kind == "refusal" else harm_verdict
+        names = [verdict(item.response) for item in items]
+        return SafetyReading(one_hot(names, SAFETY_CLASSES[kind], self.smoothing), [None] * len(items))
 
 
 def _perception(response: str, options: dict[str, str]) -> str:

@@ -5,8 +5,11 @@ What is resampled is what varies between data sets: images for the scores on ima
 questions one image was asked go together), concepts for the text-only scores, and concepts for
 the modality gaps, each concept's image and text answers drawn together (the gap is a paired
 difference). MME's question pairs share an image, and so are drawn together; so are LLaVABench's
-questions about one image. Keys: ``ci95/<metrics.json key>/low`` and ``.../high``; an interval is None where a
-resample leaves the score undefined (no answered response) or the set is too small to resample.
+questions about one image. A safety set (metric ``rate``) gets an interval for each rate, overall, per
+category and per variant, images drawn (a text-only question: its concept), and for its modality gaps,
+each question's image and text answers drawn together. Keys: ``ci95/<metrics.json key>/low`` and
+``.../high``; an interval is None where a resample leaves the score undefined (no answered response) or
+the set is too small to resample.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.judges.base import NA
 from unsafe_vlm.metrics.error_rows import without_error_rows
 from unsafe_vlm.metrics.mme_scores import substring_right
+from unsafe_vlm.metrics.safety_rates import TEXT_VARIANT, counted, image_rows, twin_rows, variants
 from unsafe_vlm.metrics.self_bleu import sentence_bleus
 
 PREFIX = "ci95"
@@ -47,6 +51,9 @@ def headline_intervals(rows_by_task: Mapping[str, Rows], seed: int = SEED) -> di
         if task not in TASKS or not rows:
             continue
         spec = TASKS[task]
+        if spec.metric == "rate":
+            intervals.update(_rate_intervals(spec, rows, seed))
+            continue
         unit = "concept" if all(row.get("image") is None for row in rows) else "image"
         counts = _counts(rows, unit)
         for headline in spec.headline:
@@ -218,6 +225,63 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+# ----- the safety sets' rates --------------------------------------------------------------------
+
+_RATE = _ratio_of("hits", "base")
+
+
+def _rate_intervals(spec, rows: Rows, seed: int) -> dict[str, float | None]:
+    """Each rate's interval: overall and per category (image rows), per variant, and of its modality gaps."""
+    prefix = spec.prefix(rows[0].get("dataset"))
+    scored = image_rows(rows)
+    parts = {"": scored, **{f"/{c}": [r for r in scored if r["category"] == c] for c in dict.fromkeys(
+        r["category"] for r in scored) if c}}  # fmt: skip
+    names = variants(rows)
+    if len(names) > 1:
+        parts.update({f"/variant/{v}": [r for r in rows if r.get("variant") == v] for v in names})
+    intervals: dict[str, float | None] = {}
+    for rate in spec.rates:
+        for suffix, part in parts.items():
+            counts = _rate_counts(part, rate)
+            intervals.update(_keyed(f"{prefix}/{rate.name}{suffix}", _bootstrap(counts, _RATE, seed)))
+        if TEXT_VARIANT in names:
+            for variant in (None, *variants(scored)):
+                key = f"{prefix}/modality_gap/{rate.name}" + (f"/{variant}" if variant else "")
+                intervals.update(_keyed(key, _bootstrap(_twin_arrays(rows, rate, variant), _minus(_RATE), seed)))
+    return intervals
+
+
+def _rate_unit(row: Mapping[str, Any]) -> Any:
+    return row.get("image") or ("concept", row.get("concept"))
+
+
+def _rate_counts(rows: Rows, rate, unit: Callable[[Mapping[str, Any]], Any] = _rate_unit) -> list[np.ndarray]:
+    """Per unit (first-appearance order): the rows ``rate`` counts, and those of its class (hits, base)."""
+    index: dict[Any, int] = {}
+    table: list[list[float]] = []
+    for row in rows:
+        at = index.setdefault(unit(row), len(table))
+        if at == len(table):
+            table.append([0.0, 0.0])
+        base, hit = counted(row, rate)
+        table[at][0] += hit
+        table[at][1] += base
+    array = np.array(table, dtype=float).reshape(-1, 2)
+    return [array[:, 0], array[:, 1]]
+
+
+def _twin_arrays(rows: Rows, rate, variant: str | None) -> list[np.ndarray]:
+    """The image side's then the text side's (hits, base), one row per question asked both ways."""
+    images, text = twin_rows(rows, variant)
+    concepts = list(dict.fromkeys(row["concept"] for row in images))
+    arrays = []
+    for side in (images, text):
+        position = {c: i for i, c in enumerate(dict.fromkeys(row["concept"] for row in side))}
+        rows_of = [position[c] for c in concepts]
+        arrays += [counts[rows_of] for counts in _rate_counts(side, rate, lambda row: row["concept"])]
+    return arrays
+
+
 # ----- two runs on the same queries ------------------------------------------------------------
 
 
@@ -235,6 +299,9 @@ def paired_differences(
         spec = TASKS[task]
         unit = "concept" if all(row.get("image") is None for row in rows_a) else "image"
         counts_a, counts_b = _counts(rows_a, unit), _counts(rows_b, unit)
+        if spec.metric == "rate":
+            changes.update(_rate_changes(spec, rows_a, rows_b, seed))
+            continue
         for headline in spec.headline:
             statistic = None if headline.absolute else _STATISTICS.get((spec.metric, headline.score))
             if statistic is None:
@@ -245,6 +312,19 @@ def paired_differences(
     for text, image, key, score in _GAPS:
         if shared.get(text, ([], []))[0] and shared.get(image, ([], []))[0]:
             changes[key] = _paired_gap_change(key, shared[text], shared[image], score, seed)
+    return changes
+
+
+def _rate_changes(spec, rows_a: Rows, rows_b: Rows, seed: int) -> dict[str, tuple[float | None, float | None]]:
+    """The change of each headline rate, the same images (or text questions) drawn for both runs."""
+    prefix = spec.prefix(rows_a[0].get("dataset"))
+    rates = {rate.name: rate for rate in spec.rates}
+    changes = {}
+    for headline in spec.headline:
+        if headline.score in rates:
+            rate = rates[headline.score]
+            arrays = _rate_counts(image_rows(rows_a), rate) + _rate_counts(image_rows(rows_b), rate)
+            changes[f"{prefix}/{headline.score}"] = _bootstrap(arrays, _change(_RATE), seed)
     return changes
 
 

@@ -15,7 +15,9 @@ no verdict came) are left out of every score; an empty answer counts. Fewer than
 undefined (NaN, null in metrics.json).
 A yes/no set (MME) also gets ``metrics.mme_scores`` (the paper's substring match, accuracy+), from
 all its rows in the same way. A set scored against reference answers (LLaVABench) gets its relative
-score (``metrics.relative_score``) from the judge's two scores of each response.
+score (``metrics.relative_score``) from the judge's two scores of each response. A safety set (metric
+``rate``) gets its task's rates (``metrics.safety_rates``), and from all its rows their breakdown by
+variant and the modality gaps of a set asked as text too.
 
 The yes/no tasks on the benchmark's images (``capability``: two questions per image) get the
 same scores as MME; their accuracy+ is the share of images with both questions right.
@@ -37,6 +39,7 @@ from unsafe_vlm.metrics.error_rows import without_error_rows
 from unsafe_vlm.metrics.metrics_json import Results
 from unsafe_vlm.metrics.mme_scores import mme_scores
 from unsafe_vlm.metrics.relative_score import RelativeScore
+from unsafe_vlm.metrics.safety_rates import SafetyRates, variant_scores
 from unsafe_vlm.metrics.self_bleu import text_quality
 from unsafe_vlm.metrics.task_accuracy import TaskAccuracy
 from unsafe_vlm.metrics.yes_no_accuracy import YesNoAccuracy
@@ -60,10 +63,13 @@ def ordered_categories(rows_by_task: Mapping[str, Sequence[Mapping[str, Any]]]) 
     return [*known, *sorted(seen - set(known))]
 
 
-def task_metric(task: str, categories: Sequence[str]) -> TaskAccuracy | RelativeScore:
+def task_metric(task: str, categories: Sequence[str]) -> TaskAccuracy | RelativeScore | SafetyRates:
     """The metric of a task: balanced sets also get balanced accuracy and recalls; yes/no sets count N/A wrong;
-    sets scored against reference answers get their relative score."""
-    return METRICS[get_task(task).metric](categories)
+    sets scored against reference answers get their relative score; safety sets their rates."""
+    spec = get_task(task)
+    if spec.metric == "rate":
+        return SafetyRates(categories, spec.rates)
+    return METRICS[spec.metric](categories)
 
 
 def score_responses(
@@ -145,6 +151,8 @@ def _whole_set_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> dict[str,
     spec = get_task(task)
     scores = text_quality_scores(rows, by_gold=spec.metric == "balanced") if spec.text_quality else {}
     row_scores = ROW_SCORES.get(spec.metric)
+    if spec.metric == "rate":
+        scores.update(variant_scores(rows, spec.rates))
     return {**scores, **(row_scores(rows) if row_scores is not None else {})}
 
 

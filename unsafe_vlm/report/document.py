@@ -12,6 +12,7 @@ from unsafe_vlm.report.comparison import Evaluation, comparison_rows
 from unsafe_vlm.report.comparison_plot import plot_comparison
 from unsafe_vlm.report.page import write_page
 from unsafe_vlm.report.plots import draw_category_plots
+from unsafe_vlm.report.safety import safety_section
 from unsafe_vlm.report.scores import Metrics
 from unsafe_vlm.report.sections import (
     HOW_TO_READ,
@@ -58,6 +59,7 @@ def write_report(
         judge_section(metrics),
         headline_section(metrics, HEADLINE_PLOT if headline else None),
         tasks_section(metrics),
+        *filter(None, [safety_section(metrics)]),
         *([comparison] if comparison is not None else []),
         category_section(metrics),
         plots_section(outcome, PLOTS_DIR),

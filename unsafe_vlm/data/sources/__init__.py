@@ -27,6 +27,7 @@ SOURCES: Registry[Any] = Registry(
         "image_safety": "unsafe_vlm.data.sources.image_safety:ImageSafetyDataModule",
         "mme": "unsafe_vlm.data.sources.mme:MMEDataModule",
         "llavabench": "unsafe_vlm.data.sources.llavabench:LLaVABenchDataModule",
+        "mm_safetybench": "unsafe_vlm.data.sources.mm_safetybench:MMSafetyBenchDataModule",
     },
     open=True,
 )
