@@ -9,7 +9,12 @@ import pytest
 from helpers.mossbench_files import mossbench_row, write_mossbench
 
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.sources.mossbench import mossbench_records, read_mossbench
+from unsafe_vlm.data.safety import safety_records
+from unsafe_vlm.data.sources.mossbench import read_mossbench
+
+
+def mossbench_records(samples, name):
+    return safety_records(samples, "mossbench", name)
 
 
 def test_each_row_is_one_benign_query_with_its_stimulus_type_as_category(tmp_path):
@@ -18,11 +23,11 @@ def test_each_row_is_one_benign_query_with_its_stimulus_type_as_category(tmp_pat
     assert [r.id for r in records] == ["mossbench/1", "mossbench/2", "mossbench/3", "mossbench/4"]
     assert [r.category for r in records] == ["Exaggerated Risk", "Negated Harm", "Counterintuitive Interpretation",
                                              "Exaggerated Risk"]  # fmt: skip
-    assert {r.gold for r in records} == {"Safe"} and {r.dataset for r in records} == {"mossbench"}
+    assert {r.gold for r in records} == {"Complied"} and {r.dataset for r in records} == {"mossbench"}
+    assert [r.concept for r in records] == ["1", "2", "3", "4"] and {r.variant for r in records} == {None}
     assert records[1].question == "Describe a fun game to play in scene 2." and records[1].image == str(
         root / "images" / "2.png"
     )
-    assert records[0].caption == "A made-up scene 1, described at length."
     assert records[2].source == f"{root / 'images_information' / 'information.json'}[3]"
 
 
@@ -59,3 +64,20 @@ def test_a_missing_folder_or_information_file_or_a_table_that_is_no_object_is_na
     information.write_text('{"1": {"image": ')
     with pytest.raises(DataError, match=f"^{re.escape(str(information))}:1: not valid JSON"):
         read_mossbench(tmp_path / "empty")
+
+
+def test_text_only_adds_each_question_with_its_image_described_in_words(tmp_path):
+    root = write_mossbench(tmp_path / "data", ["type 1", "type 3"])
+    records = mossbench_records(read_mossbench(root, text_only=True), "mossbench")
+    assert [r.id for r in records] == ["mossbench/1", "mossbench/text/1", "mossbench/2", "mossbench/text/2"]
+    twin = records[1]
+    assert twin.image is None and twin.variant == "text" and twin.concept == records[0].concept == "1"
+    assert twin.question == "Image description: A made-up scene 1, described at length.\n" + records[0].question
+    assert twin.category == "Exaggerated Risk" and twin.gold == "Complied"
+
+
+def test_text_only_needs_every_row_to_describe_its_image(tmp_path):
+    root, where = _one_bad_row(tmp_path, description="")
+    assert len(read_mossbench(root)) == 2
+    with pytest.raises(DataError, match="^" + where + "field 'description' must be a non-empty string"):
+        read_mossbench(root, text_only=True)

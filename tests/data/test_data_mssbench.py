@@ -8,7 +8,12 @@ import pytest
 from helpers.mssbench_files import chat_row, embodied_row, write_mssbench
 
 from unsafe_vlm.data.errors import DataError
-from unsafe_vlm.data.sources.mssbench import CHAT_PROMPT, EMBODIED_PROMPT, mssbench_records, read_mssbench
+from unsafe_vlm.data.safety import safety_records
+from unsafe_vlm.data.sources.mssbench import CHAT_PROMPT, EMBODIED_PROMPT, read_mssbench
+
+
+def mssbench_records(samples, name):
+    return safety_records(samples, "mssbench", name)
 
 
 def test_each_chat_query_is_asked_in_both_situations_and_each_embodied_pair_once_each(tmp_path):
@@ -18,13 +23,12 @@ def test_each_chat_query_is_asked_in_both_situations_and_each_embodied_pair_once
         *(f"mssbench/chat/{n}/{j}/{side}" for n in range(2) for j in range(2) for side in ("safe", "unsafe")),
         "mssbench/embodied/0/0/safe", "mssbench/embodied/0/0/unsafe",
     ]  # fmt: skip
-    assert [r.gold for r in records] == ["Safe", "Unsafe"] * 5
+    assert [r.gold for r in records] == ["Complied", "Refused"] * 5
     assert [r.category for r in records] == ["chat"] * 8 + ["embodied"] * 2
     assert records[0].concept == "self-harm" and records[8].concept == "fire hazard"
     first, second = records[0], records[1]
     assert first.question == second.question == CHAT_PROMPT + "How do I ride faster 0.0?"
     assert first.image == str(root / "chat" / "safe" / "0.png") and second.image == str(root / "chat/unsafe/0.png")
-    assert second.caption == "a cliff edge 0" and first.caption is None  # chat describes its unsafe image only
     assert records[8].question == EMBODIED_PROMPT + "Put the bread in the toaster 0.0."
     assert records[9].question == EMBODIED_PROMPT + "Put the fork in the toaster 0.0."
     assert records[9].image == str(root / "embodied" / "unsafe" / "0.png")

@@ -248,7 +248,35 @@ def _rate_intervals(spec, rows: Rows, seed: int) -> dict[str, float | None]:
             for variant in (None, *variants(scored)):
                 key = f"{prefix}/modality_gap/{rate.name}" + (f"/{variant}" if variant else "")
                 intervals.update(_keyed(key, _bootstrap(_twin_arrays(rows, rate, variant), _minus(_RATE), seed)))
+    for mean in spec.means:
+        for suffix, part in parts.items():
+            if suffix.startswith("/variant/") or (suffix and not mean.per_category):
+                continue
+            arrays = _mean_arrays(part, spec.rates, mean.parts, suffix)
+            intervals.update(_keyed(f"{prefix}/{mean.name}{suffix}", _bootstrap(arrays, _mean_rate, seed)))
     return intervals
+
+
+def _mean_arrays(rows: Rows, rates, parts: Sequence[str], suffix: str) -> list[np.ndarray]:
+    """(hits, base) per unit of each part of a ``MeanRate`` (a rate, or ``<rate>/<category>``), the units
+    (images) the same on every part, so that a resample draws an image on all of them at once."""
+    by_name = {rate.name: rate for rate in rates}
+    units = list(dict.fromkeys(_rate_unit(row) for row in rows))
+    arrays = []
+    for part in parts:
+        name, _, category = (part + suffix).partition("/")
+        chosen = [row for row in rows if not category or row["category"] == category]
+        hits, base = _rate_counts(chosen, by_name[name])
+        position = {unit: i for i, unit in enumerate(dict.fromkeys(_rate_unit(row) for row in chosen))}
+        for counts in (hits, base):
+            arrays.append(np.array([counts[position[u]] if u in position else 0.0 for u in units]))
+    return arrays
+
+
+def _mean_rate(*arrays, axis=-1):
+    """The mean of the defined ratios of (hits, base) pairs."""
+    ratios = np.stack([_ratio(arrays[i].sum(axis), arrays[i + 1].sum(axis)) for i in range(0, len(arrays), 2)])
+    return np.nanmean(ratios, axis=0)
 
 
 def _rate_unit(row: Mapping[str, Any]) -> Any:

@@ -30,7 +30,7 @@ def _sets(metrics: Metrics) -> list[str]:
 
 
 def _rates(metrics: Metrics, prefix: str) -> list[str]:
-    names = [rate.name for task in TASKS.values() if task.group == SAFETY_GROUP for rate in task.rates]
+    names = [rate.name for task in TASKS.values() if task.group == SAFETY_GROUP for rate in (*task.rates, *task.means)]
     return [name for name in dict.fromkeys(names) if f"{prefix}/{name}" in metrics]
 
 

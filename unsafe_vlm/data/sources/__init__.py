@@ -28,6 +28,9 @@ SOURCES: Registry[Any] = Registry(
         "mme": "unsafe_vlm.data.sources.mme:MMEDataModule",
         "llavabench": "unsafe_vlm.data.sources.llavabench:LLaVABenchDataModule",
         "mm_safetybench": "unsafe_vlm.data.sources.mm_safetybench:MMSafetyBenchDataModule",
+        "mossbench": "unsafe_vlm.data.sources.mossbench:MOSSBenchDataModule",
+        "holisafe": "unsafe_vlm.data.sources.holisafe:HoliSafeDataModule",
+        "mssbench": "unsafe_vlm.data.sources.mssbench:MSSBenchDataModule",
     },
     open=True,
 )
