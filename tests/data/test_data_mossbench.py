@@ -24,7 +24,7 @@ def test_each_row_is_one_benign_query_with_its_stimulus_type_as_category(tmp_pat
     assert [r.category for r in records] == ["Exaggerated Risk", "Negated Harm", "Counterintuitive Interpretation",
                                              "Exaggerated Risk"]  # fmt: skip
     assert {r.gold for r in records} == {"Complied"} and {r.dataset for r in records} == {"mossbench"}
-    assert [r.concept for r in records] == ["1", "2", "3", "4"] and {r.variant for r in records} == {None}
+    assert [r.concept for r in records] == ["1", "2", "3", "4"] and {r.variant for r in records} == {"image"}
     assert records[1].question == "Describe a fun game to play in scene 2." and records[1].image == str(
         root / "images" / "2.png"
     )

@@ -44,6 +44,8 @@ from unsafe_vlm.data.tasks import Headline, Task, register
 METADATA = "images_information/information.json"
 STIMULI = {"type 1": "Exaggerated Risk", "type 2": "Negated Harm", "type 3": "Counterintuitive Interpretation"}
 """Each ``metadata.over`` value and the stimulus type it names (the authors' names)."""
+IMAGE = "image"
+"""The ``variant`` of a question asked with its image (its text twin's is ``text``)."""
 TEXT_TWIN = "Image description: {description}\n{question}"
 """How a text twin asks a question: the image's description (the row's ``description``) before it."""
 
@@ -74,7 +76,7 @@ def _samples(n: int, pid: str, row: object, root: Path, metadata: Path, text_onl
         raise DataError(where, f"metadata.over must be one of {known}, got {over!r}")
     image = resolve_image_path(root, row["image"].strip(), Path(where), None)  # errors start with ``where``
     stimulus, question = STIMULI[over], row["question"].strip()
-    samples = [Sample(n, image, pid, stimulus, where, gold=COMPLIED, question=question, key=pid)]
+    samples = [Sample(n, image, pid, stimulus, where, gold=COMPLIED, question=question, key=pid, variant=IMAGE)]
     if text_only:
         description = row.get("description")
         if not isinstance(description, str) or not description.strip():
