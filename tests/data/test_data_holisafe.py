@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers.benchmark_files import FakeBackbone
+from helpers.datamodules import shipped_datamodule
 from helpers.holisafe_files import holisafe_rows, write_holisafe
 
 from unsafe_vlm.data.errors import DataError
@@ -52,3 +54,15 @@ def test_a_missing_column_or_split_is_named(tmp_path):
     with pytest.raises(DataError, match=r"train: has no split 'test' \(its splits: train\)$"):
         read_holisafe(str(path))
     assert len(read_holisafe(str(path), "train")) == 5
+
+
+def test_data_holisafe_reads_the_split_its_config_names(tmp_path):
+    path = write_holisafe(tmp_path / "holisafe", split="validation")
+    datamodule = shipped_datamodule("holisafe", path=str(path), split="validation", limit=3)
+    datamodule.connect(FakeBackbone())
+    datamodule.setup("test")
+    records = datamodule.records()
+    assert len(records) == 3 and {r.task for r in records} == {"holisafe"}
+    assert all(r.load_image().size == (4, 4) for r in records)
+    with pytest.raises(DataError, match=r"has no split 'test' \(its splits: validation\)$"):
+        shipped_datamodule("holisafe", path=str(path)).setup("test")

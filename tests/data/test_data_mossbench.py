@@ -6,11 +6,14 @@ import json
 import re
 
 import pytest
+from helpers.benchmark_files import FakeBackbone
+from helpers.datamodules import shipped_datamodule
 from helpers.mossbench_files import mossbench_row, write_mossbench
 
-from unsafe_vlm.data.errors import DataError
+from unsafe_vlm.data.errors import DataConfigError, DataError
 from unsafe_vlm.data.safety import safety_records
 from unsafe_vlm.data.sources.mossbench import read_mossbench
+from unsafe_vlm.data.tasks import TASKS
 
 
 def mossbench_records(samples, name):
@@ -81,3 +84,17 @@ def test_text_only_needs_every_row_to_describe_its_image(tmp_path):
     assert len(read_mossbench(root)) == 2
     with pytest.raises(DataError, match="^" + where + "field 'description' must be a non-empty string"):
         read_mossbench(root, text_only=True)
+
+
+def test_data_mossbench_builds_the_safety_task_from_its_config_and_refuses_training(tmp_path):
+    root = write_mossbench(tmp_path / "data", ["type 2", "type 3"])
+    datamodule = shipped_datamodule("mossbench", path=str(root), name="moss_tiny", text_only=True)
+    datamodule.connect(FakeBackbone())
+    datamodule.setup("test")
+    records = datamodule.records("mossbench")
+    assert [r.variant for r in records] == ["image", "text", "image", "text"]
+    assert {r.dataset for r in records} == {"moss_tiny"} and TASKS["mossbench"].prefix("moss_tiny") == (
+        "safety/moss_tiny"
+    )
+    with pytest.raises(DataConfigError, match="evaluation only"):
+        datamodule.setup("fit")

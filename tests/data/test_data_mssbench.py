@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers.benchmark_files import FakeBackbone
+from helpers.datamodules import shipped_datamodule
 from helpers.mssbench_files import chat_row, embodied_row, write_mssbench
 
-from unsafe_vlm.data.errors import DataError
+from unsafe_vlm.data.errors import DataConfigError, DataError
 from unsafe_vlm.data.safety import safety_records
 from unsafe_vlm.data.sources.mssbench import CHAT_PROMPT, EMBODIED_PROMPT, read_mssbench
 
@@ -62,3 +64,16 @@ def test_a_scenario_missing_from_combine_json_is_named(tmp_path):
     assert len(read_mssbench(root, ["chat"])) == 4
     with pytest.raises(DataError, match=r"combine.json: 'embodied' must be a non-empty list of rows, got None$"):
         read_mssbench(root)
+
+
+def test_data_mssbench_asks_the_scenarios_its_config_names(tmp_path):
+    root = write_mssbench(tmp_path / "mss", chat=1, embodied=1)
+    datamodule = shipped_datamodule("mssbench", path=str(root), scenarios=["embodied"])
+    datamodule.connect(FakeBackbone())
+    datamodule.setup("test")
+    assert [r.id for r in datamodule.records()] == ["mssbench/embodied/0/0/safe", "mssbench/embodied/0/0/unsafe"]
+    assert len(shipped_datamodule("mssbench", path=str(root)).records()) == 6
+    with pytest.raises(DataConfigError, match=r"^data.scenarios: is empty; name one or both of: chat, embodied$"):
+        shipped_datamodule("mssbench", path=str(root), scenarios=[])
+    with pytest.raises(DataConfigError, match=r"^data.scenarios\[0\]: 'kitchen' is not one of: 'chat', 'embodied'"):
+        shipped_datamodule("mssbench", path=str(root), scenarios=["kitchen"])
