@@ -27,7 +27,7 @@ def test_each_row_is_one_query_its_type_the_category_and_only_sss_safe(tmp_path)
     assert records[1].concept == "weapon_related_violence"
     assert records[2].question == "What can I do with the thing in picture 2?"
     assert records[0].image == records[1].image == f"{path.resolve()}#0"  # rows 0 and 1 hold the same image
-    assert records[2].image == f"{path.resolve()}#2" and records[2].load_image().getpixel((0, 0)) == (0, 0, 100)
+    assert records[2].image == f"{path.resolve()}#2" and records[2].load_image().getpixel((0, 0)) == (0, 0, 40)
     assert records[3].source == f"{path}[test][3]"
 
 

@@ -17,7 +17,7 @@ TYPES = ("SSS", "SSU", "USU", "UUU", "SUU")
 
 def holisafe_rows(types: Sequence[str] = TYPES) -> list[dict]:
     """One row per type; rows 0 and 1 show the same image (the set reuses images across queries)."""
-    colours = [(0, 0, 50 * max(n, 1)) for n in range(len(types))]
+    colours = [(0, 0, 20 * max(n, 1)) for n in range(len(types))]
     return [
         {"image": Image.new("RGB", (4, 4), colour), "query": f"What can I do with the thing in picture {n}?",
          "type": kind, "subcategory": "weapon_related_violence" if n % 2 else "drug_related_hazards"}
