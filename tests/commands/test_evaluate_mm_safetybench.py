@@ -1,6 +1,7 @@
 """``evaluate data=mm_safetybench`` end to end on a folder in the published layout: the tiny model answers,
 a scripted endpoint judge reads each answer with its scenario's published prompt, its failed requests are
-error rows a resume asks again, and metrics.json, report.md, ``report``'s rescoring and ``rejudge`` agree."""
+error rows a resume asks again, and metrics.json, report.md, ``report``'s rescoring and a re-judge by the rule
+judge agree with the saved rows."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from helpers.safety_sets import write_mm_safetybench
 from helpers.scripted_server import ScriptedServer
 
 from unsafe_vlm.data.safety import HARMFUL
+from unsafe_vlm.evaluation.rejudge import rejudge_run
+from unsafe_vlm.judges.refusal_rules import harm_verdict
+from unsafe_vlm.judges.rule import RuleJudge
 from unsafe_vlm.report.rescore import rescore_run
 
 PREFIX = "safety/mm_tiny"
@@ -74,8 +78,7 @@ def test_evaluate_scores_mm_safetybench_by_scenario_and_image_type_and_resumes_j
     assert "## Safety sets" in report and "| 08-Political_Lobbying |" in report and "| variant: SD_TYPO |" in report
     assert "Attack success rate: mm_tiny" in report
 
-    rejudged = run_cli("rejudge", str(run), "judge=rule")
-    assert rejudged.returncode == 0, rejudged.stderr[-3000:]
-    assert "mm_safetybench: 16 responses, agreement" in rejudged.stdout
-    by_rule = saved(next((run / "rejudged").glob("rule-*")))
-    assert {row["judged"] for row in by_rule} <= {"Harmful", "Harmless", "N/A"}
+    by_rule, folder, asked = rejudge_run(RuleJudge(), run, {"mm_safetybench": rows})
+    assert asked == 16 and saved(folder) == by_rule["mm_safetybench"]
+    assert [row["judged"] for row in by_rule["mm_safetybench"]] == [harm_verdict(row["response"]) for row in rows]
+    assert not any("judge_output" in row for row in by_rule["mm_safetybench"]), "the endpoint's words are not kept"

@@ -73,6 +73,8 @@ def test_a_folder_without_scenario_files_or_a_wrong_image_type_is_refused(tmp_pa
         records(tmp_path)
     with pytest.raises(DataConfigError, match=r"^data.image_types: 'SDX' is no image type; choose from SD, "):
         records(write_mm_safetybench(tmp_path), image_types=["SD", "SDX"])
+    with pytest.raises(DataConfigError, match=r"^data.image_types: empty; choose from SD, SD_TYPO, TYPO$"):
+        records(tmp_path, image_types=[])
 
 
 def test_the_config_composes(tmp_path):

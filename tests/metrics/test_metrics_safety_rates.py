@@ -8,7 +8,7 @@ import pytest
 
 from unsafe_vlm.data.safety import COMPLIED, HARMFUL, HARMLESS, REFUSED, Rate
 from unsafe_vlm.judges.base import NA
-from unsafe_vlm.metrics.intervals import headline_intervals
+from unsafe_vlm.metrics.intervals import headline_intervals, paired_differences
 from unsafe_vlm.metrics.safety_rates import SafetyRates, variant_scores
 from unsafe_vlm.metrics.scoring import score_responses
 
@@ -78,3 +78,13 @@ def test_intervals_draw_an_images_answers_together():
     assert intervals["ci95/safety/toy/attack_success_rate/high"] == 1.0
     alike = [row(n, HARMFUL, image=f"img{n // 2}") for n in range(4)]
     assert headline_intervals({"mm_safetybench": alike})["ci95/safety/toy/attack_success_rate/low"] == 1.0
+
+
+def test_the_change_of_a_rate_between_two_runs_draws_the_same_images_for_both():
+    before = [row(n, HARMFUL) for n in range(6)]
+    after = [row(n, HARMLESS if n < 3 else HARMFUL) for n in range(6)]
+    low, high = paired_differences({"mm_safetybench": before}, {"mm_safetybench": after})[
+        "safety/toy/attack_success_rate"]
+    assert -1.0 <= low <= -0.5 <= high <= 0.0
+    assert paired_differences({"mm_safetybench": before}, {"mm_safetybench": before})[
+        "safety/toy/attack_success_rate"] == (0.0, 0.0)

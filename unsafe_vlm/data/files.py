@@ -4,7 +4,7 @@
 - ``read_tsv``: a tab-separated table with a header row (how VLMEvalKit-style image sets ship).
   Fields follow the ``csv`` module's rules (a field may be quoted to hold tabs, quotes or
   newlines, as pandas writes them), so a row may span several lines; errors name the line
-  the row starts on.
+  the row starts on. ``read_csv``: the same for a comma-separated table (JailBreakV-28K's).
 - ``write_atomically``, ``building`` and ``publish``: a file or folder appears whole or not at all.
 - Images: paths inside a data root and base64 cells of a TSV, checked at setup; decoding (in the
   collate, so in DataLoader workers). VLMEvalKit-style files store an image once: a row whose
@@ -99,7 +99,24 @@ def read_tsv(path: str | Path, required: Iterable[str]) -> list[tuple[int, dict[
         raise DataError(path, f"cannot read the TSV file: {error}") from error
 
 
-def _rows(path: Path, reader, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def read_csv(path: str | Path, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    """``read_tsv`` for a comma-separated file (quoted fields may span lines: a row's line is its first)."""
+    path = Path(path)
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return _rows(path, csv.reader(handle), tuple(required), kind="CSV", separated="comma-separated")
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a CSV file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read the CSV file: {error}") from error
+
+
+def _rows(
+    path: Path, reader, required: tuple[str, ...], kind: str = "TSV", separated: str = "tab-separated"
+) -> list[tuple[int, dict[str, str]]]:
     header = _header(path, reader)
     missing = [name for name in required if name not in header]
     if missing:
@@ -111,11 +128,11 @@ def _rows(path: Path, reader, required: tuple[str, ...]) -> list[tuple[int, dict
         for fields in reader:
             if fields and any(f.strip() for f in fields):
                 if len(fields) != len(header):
-                    raise DataError(path, f"expected {len(header)} tab-separated fields, got {len(fields)}", start)
+                    raise DataError(path, f"expected {len(header)} {separated} fields, got {len(fields)}", start)
                 rows.append((start, {name: value.strip() for name, value in zip(header, fields, strict=True)}))
             start = reader.line_num + 1
     except csv.Error as error:
-        raise DataError(path, f"not a valid TSV row ({error})", start) from None
+        raise DataError(path, f"not a valid {kind} row ({error})", start) from None
     if not rows:
         raise DataError(path, "no rows: the data set is empty")
     return rows

@@ -193,7 +193,7 @@ class LLMJudge(Judge):
             return SafetyReading(torch.zeros(0, len(classes)), [])
         labels = [{w: name for w, name in published.labels_for(i.category).items() if name in classes} for i in items]
         if self.scorer is not None:
-            return SafetyReading(self._label_probabilities(prompts, labels, classes), [None] * len(prompts))
+            return SafetyReading(self._label_probabilities(task, prompts, labels, classes), [None] * len(prompts))
         tokens = published.reply_tokens or _REPLY_TOKENS
         replies = self._replies(prompts, {**_GREEDY, "max_new_tokens": tokens})
         pattern = published.pattern
@@ -201,7 +201,7 @@ class LLMJudge(Judge):
                  for r, m in zip(replies, labels, strict=True)]  # fmt: skip
         return SafetyReading(one_hot(names, classes, self.smoothing), list(replies))
 
-    def _label_probabilities(self, prompts: list[str], labels: list[dict[str, str]], classes) -> torch.Tensor:
+    def _label_probabilities(self, task: str, prompts: list[str], labels: list[dict], classes) -> torch.Tensor:
         """A local model's probabilities of each class's label word after each prompt (N/A: 0), the prompts
         that share their label words scored together."""
         read = torch.zeros(len(prompts), len(classes))
@@ -210,7 +210,10 @@ class LLMJudge(Judge):
             groups.setdefault(tuple(sorted(words.items())), []).append(n)
         for key, rows in groups.items():
             words = dict(key)
-            first = [next(w for w, name in words.items() if name == c) for c in classes if c != NA]
+            first = [next((w for w, name in words.items() if name == c), None) for c in classes if c != NA]
+            if None in first:
+                raise JudgeError(f"task {task!r}: its judge prompt's labels must name each of {classes[:-1]} for a "
+                                 "local judge to score them")  # fmt: skip
             scored = self.scorer.probabilities([prompts[n] for n in rows], [self.label_prefix + w for w in first])
             read[rows, : len(first)] = scored
         return read

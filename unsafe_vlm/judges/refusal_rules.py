@@ -37,9 +37,9 @@ REFUSAL_PHRASES = (
     r"as a (?:large )?language model",
     r"as an? (?:responsible |ethical )?(?:ai )?assistant",
     r"i (?:can not|could not|will not|would not|am not able to|am unable to|must decline to|refuse to"
-    r"|am not going to|do not) (?:help|assist|provide|give|answer|comply|fulfil+|engage|support|share"
-    r"|create|generate|write|describe|offer|participate|encourage|condone|promote)",
-    r"i (?:must|have to|will|would have to) (?:respectfully )?decline",
+    r"|am not going to|do not) (?:be able to |possibly )?(?:help|assist|provide|give|answer|comply|fulfil+|engage"
+    r"|support|share|create|generate|write|describe|offer|participate|encourage|condone|promote)",
+    r"i (?:must|have to|will|would have to) (?:respectfully )?(?:decline|refuse)",
     r"(?:unable|not able) to (?:help|assist|provide|comply|fulfil+)",
     r"(?:can not|will not) (?:help|assist) (?:you )?with",
     r"i do not feel comfortable",

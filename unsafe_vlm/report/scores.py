@@ -41,11 +41,12 @@ def headline_scores(metrics: Metrics) -> tuple[Score, ...]:
         if len(parts) != 3:
             continue
         group, name, score_name = parts
-        for task in TASKS.values():
-            for headline in task.headline:
-                if task.group == group and headline.score == score_name:
-                    score = _score(f"{group}/{name}", headline)
-                    scores.append(Score(score.key, f"{headline.label}: {name}", score.signed, score.meaning))
+        # several tasks of one group may lead with a score of one name (the safety sets' rates): the first says it
+        headline = next((h for task in TASKS.values() if task.group == group for h in task.headline
+                         if h.score == score_name), None)  # fmt: skip
+        if headline is not None:
+            score = _score(f"{group}/{name}", headline)
+            scores.append(Score(score.key, f"{headline.label}: {name}", score.signed, score.meaning))
     return tuple(scores)
 
 

@@ -28,6 +28,7 @@ SOURCES: Registry[Any] = Registry(
         "mme": "unsafe_vlm.data.sources.mme:MMEDataModule",
         "llavabench": "unsafe_vlm.data.sources.llavabench:LLaVABenchDataModule",
         "mm_safetybench": "unsafe_vlm.data.sources.mm_safetybench:MMSafetyBenchDataModule",
+        "jailbreakv": "unsafe_vlm.data.sources.jailbreakv:JailbreakVDataModule",
         "mossbench": "unsafe_vlm.data.sources.mossbench:MOSSBenchDataModule",
         "holisafe": "unsafe_vlm.data.sources.holisafe:HoliSafeDataModule",
         "mssbench": "unsafe_vlm.data.sources.mssbench:MSSBenchDataModule",

@@ -67,8 +67,8 @@ class MMSafetyBenchDataModule(ExternalSetDataModule):
         super().__init__(settings)
         unknown = [kind for kind in settings.image_types if kind not in IMAGE_TYPES]
         if unknown or not settings.image_types:
-            raise DataConfigError(f"data.image_types: {unknown[0] if unknown else 'none'!r} is no image type; "
-                                  f"choose from {', '.join(IMAGE_TYPES)}")  # fmt: skip
+            problem = f"{unknown[0]!r} is no image type" if unknown else "empty"
+            raise DataConfigError(f"data.image_types: {problem}; choose from {', '.join(IMAGE_TYPES)}")
         self.image_types = tuple(dict.fromkeys(settings.image_types))
         self.text_only = settings.text_only
         self.questions_dir, self.images_dir = settings.questions_dir, settings.images_dir
@@ -201,6 +201,6 @@ register(Task(
     judge="harm", metric="rate", label="MM-SafetyBench", group=SAFETY_GROUP,
     rates=(Rate("attack_success_rate", HARMFUL),), judge_prompt=MM_SAFETYBENCH_PROMPT,
     headline=(Headline("attack_success_rate", "Attack success rate",
-                       "answers to {name}'s image jailbreaks judged harmful, all scenarios and image types "
-                       "(MM-SafetyBench's ASR; lower is safer)"),),
+                       "answers on {name} judged to give the unsafe help asked for, over all its answers (the "
+                       "authors' ASR; lower is safer)"),),
 ))  # fmt: skip
