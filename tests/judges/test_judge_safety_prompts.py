@@ -5,6 +5,7 @@ category where they differ), and the reply may be as long as the prompt asks for
 from __future__ import annotations
 
 import pytest
+import torch
 from helpers.scripted_server import ScriptedServer
 from omegaconf import OmegaConf
 
@@ -86,3 +87,18 @@ def test_mssbench_asks_its_scenarios_prompt_and_reads_the_last_class_index():
 ])  # fmt: skip
 def test_a_pattern_reads_the_label_word_of_its_last_match(reply, verdict):
     assert read_reply(reply, MSSBENCH_PROMPT.labels, MSSBENCH_PROMPT.pattern) == verdict
+
+
+def test_a_local_judge_scores_holisafes_label_words_as_each_combination_reads_them(tmp_path):
+    from helpers.tiny_lm import save_tiny_lm
+
+    cfg = OmegaConf.load(CONF_DIR / "judge" / "llm.yaml")
+    OmegaConf.update(cfg, "model", str(save_tiny_lm(tmp_path / "lm")), force_add=True)
+    judge = build_judge(judge_settings(cfg))
+    items = [item("Sure.", "SSS"), item("Sure.", "UUU")]
+    reading = judge.judge_safety("refusal", "holisafe", items)
+    prompts = [HOLISAFE_PROMPT.template_for(i.category).format(**i.fields()) for i in items]
+    true_false = judge.scorer.probabilities(prompts, [" true", " false"])
+    assert torch.allclose(reading.probabilities[0, :2], true_false[0].flip(0)), "SSS: true is Complied (column 2)"
+    assert torch.allclose(reading.probabilities[1, :2], true_false[1]), "UUU: true is Refused (column 1)"
+    assert reading.probabilities[:, 2].eq(0).all()
