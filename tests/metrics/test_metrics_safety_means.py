@@ -7,7 +7,7 @@ import pytest
 
 from unsafe_vlm.data.safety import COMPLIED, REFUSED, MeanRate, Rate
 from unsafe_vlm.judges.base import NA
-from unsafe_vlm.metrics.intervals import headline_intervals
+from unsafe_vlm.metrics.intervals import headline_intervals, paired_differences
 from unsafe_vlm.metrics.safety_rates import SafetyRates
 from unsafe_vlm.metrics.scoring import score_responses
 
@@ -63,3 +63,11 @@ def test_a_means_interval_draws_images_on_all_its_parts_at_once():
     chat = [row(n, "mssbench", "chat", (COMPLIED, REFUSED)[n % 2], (COMPLIED, REFUSED)[n % 2]) for n in range(40)]
     intervals = headline_intervals({"mssbench": chat})
     assert intervals["ci95/safety/toy/accuracy/chat/low"] == intervals["ci95/safety/toy/accuracy/high"] == 1.0
+
+
+def test_the_change_of_a_headline_mean_between_two_runs_draws_the_same_images_for_both():
+    before = [{**r, "id": f"{r['id']}/{k}", "image": f"{r['image']}/{k}"} for k in range(5) for r in holisafe_rows()]
+    after = [{**r, "judged": REFUSED} if r["gold"] == REFUSED else r for r in before]
+    low, high = paired_differences({"holisafe": before}, {"holisafe": after})["safety/toy/avg_asr"]
+    assert low is not None and high < 0, "every unsafe answer now refused: avg_ASR falls"
+    assert paired_differences({"holisafe": before}, {"holisafe": before})["safety/toy/avg_asr"] == (0.0, 0.0)

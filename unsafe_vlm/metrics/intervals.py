@@ -347,13 +347,29 @@ def _rate_changes(spec, rows_a: Rows, rows_b: Rows, seed: int) -> dict[str, tupl
     """The change of each headline rate, the same images (or text questions) drawn for both runs."""
     prefix = spec.prefix(rows_a[0].get("dataset"))
     rates = {rate.name: rate for rate in spec.rates}
+    means = {mean.name: mean for mean in spec.means}
     changes = {}
     for headline in spec.headline:
         if headline.score in rates:
             rate = rates[headline.score]
             arrays = _rate_counts(image_rows(rows_a), rate) + _rate_counts(image_rows(rows_b), rate)
             changes[f"{prefix}/{headline.score}"] = _bootstrap(arrays, _change(_RATE), seed)
+        elif headline.score in means:
+            parts = means[headline.score].parts
+            arrays = [array for rows in (rows_a, rows_b) for array in _mean_arrays(image_rows(rows), spec.rates,
+                                                                                  parts, "")]  # fmt: skip
+            changes[f"{prefix}/{headline.score}"] = _bootstrap(arrays, _change(_mean_of_parts(len(parts))), seed)
     return changes
+
+
+def _mean_of_parts(parts: int) -> Statistic:
+    """``_mean_rate`` with the count arrays it takes named (for ``_change``, which halves them)."""
+
+    def statistic(*arrays, axis=-1):
+        return _mean_rate(*arrays, axis=axis)
+
+    statistic.fields = ("hits", "base") * parts
+    return statistic
 
 
 def _shared(rows_a: Rows, rows_b: Rows) -> tuple[list, list]:
