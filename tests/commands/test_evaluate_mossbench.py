@@ -34,6 +34,7 @@ def test_evaluate_scores_mossbench_refusal_rate_per_stimulus_type_with_its_modal
     assert metrics[f"{PREFIX}/n/Exaggerated Risk"] == 2 and f"{PREFIX}/refusal_rate/Negated Harm" in metrics
     for key in ("refusal_rate", "refusal_rate/Exaggerated Risk", "modality_gap/refusal_rate"):
         assert f"ci95/{PREFIX}/{key}/low" in metrics, key
+    assert f"{PREFIX}/modality_gap/refusal_rate/image" not in metrics, "one image form: its gap is the overall one"
     assert rescore_run(run).metrics == metrics, "the report command scores the saved rows the same way"
     report = (run / "report.md").read_text()
     assert "Over-refusal rate: moss_tiny" in report and "| Counterintuitive Interpretation |" in report

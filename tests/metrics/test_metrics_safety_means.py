@@ -71,3 +71,15 @@ def test_the_change_of_a_headline_mean_between_two_runs_draws_the_same_images_fo
     low, high = paired_differences({"holisafe": before}, {"holisafe": after})["safety/toy/avg_asr"]
     assert low is not None and high < 0, "every unsafe answer now refused: avg_ASR falls"
     assert paired_differences({"holisafe": before}, {"holisafe": before})["safety/toy/avg_asr"] == (0.0, 0.0)
+
+
+def test_a_set_with_one_image_form_gets_one_modality_gap():
+    rows = [{**row(n, "mossbench", "A", COMPLIED, REFUSED if n < 2 else COMPLIED), "concept": f"q{n}",
+             "variant": "image"} for n in range(4)]
+    rows += [{**r, "id": f"{r['id']}/text", "variant": "text", "image": None, "judged": COMPLIED} for r in rows]
+    scores = score_responses({"mossbench": rows}, [])["safety/toy"]
+    assert scores["modality_gap/refusal_rate"] == pytest.approx(2 / 4)
+    assert [key for key in scores if key.startswith("modality_gap/")] == ["modality_gap/refusal_rate"]
+    intervals = headline_intervals({"mossbench": rows})
+    assert [key for key in intervals if "modality_gap" in key] == [
+        "ci95/safety/toy/modality_gap/refusal_rate/low", "ci95/safety/toy/modality_gap/refusal_rate/high"]

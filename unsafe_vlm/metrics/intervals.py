@@ -26,7 +26,7 @@ from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.judges.base import NA
 from unsafe_vlm.metrics.error_rows import without_error_rows
 from unsafe_vlm.metrics.mme_scores import substring_right
-from unsafe_vlm.metrics.safety_rates import TEXT_VARIANT, counted, image_rows, twin_rows, variants
+from unsafe_vlm.metrics.safety_rates import TEXT_VARIANT, counted, image_rows, image_variants, twin_rows, variants
 from unsafe_vlm.metrics.self_bleu import sentence_bleus
 
 PREFIX = "ci95"
@@ -245,7 +245,7 @@ def _rate_intervals(spec, rows: Rows, seed: int) -> dict[str, float | None]:
             counts = _rate_counts(part, rate)
             intervals.update(_keyed(f"{prefix}/{rate.name}{suffix}", _bootstrap(counts, _RATE, seed)))
         if TEXT_VARIANT in names:
-            for variant in (None, *variants(scored)):
+            for variant in (None, *image_variants(rows)):
                 key = f"{prefix}/modality_gap/{rate.name}" + (f"/{variant}" if variant else "")
                 intervals.update(_keyed(key, _bootstrap(_twin_arrays(rows, rate, variant), _minus(_RATE), seed)))
     for mean in spec.means:

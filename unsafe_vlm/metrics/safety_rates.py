@@ -11,7 +11,8 @@ A set that also asks its questions as text alone (rows of variant ``text``) is s
 ``variant_scores`` then gives, from all the rows, ``<rate>/variant/<variant>`` and ``n/variant/<variant>``
 (image types, jailbreak formats and ``text``), and ``modality_gap/<rate>``: the rate on the images minus
 the rate on the text twins of the same questions (``concept``), also per image variant
-(``modality_gap/<rate>/<variant>``). Positive: the image draws out more of what the rate counts.
+(``modality_gap/<rate>/<variant>``, where there are several). Positive: the image draws out more of what
+the rate counts.
 """
 
 from __future__ import annotations
@@ -139,10 +140,16 @@ def twin_rows(rows: Rows, variant: str | None = None) -> tuple[list, list]:
     return images, [row for row in text if row["concept"] in shown]
 
 
+def image_variants(rows: Rows) -> list[str]:
+    """The image forms a gap is also given per: none when there is one (its gap is the overall one)."""
+    names = variants(image_rows(rows))
+    return names if len(names) > 1 else []
+
+
 def modality_gaps(rows: Rows, rate: Rate) -> dict[str, float]:
     """``modality_gap/<rate>`` (all image variants) and ``modality_gap/<rate>/<variant>``."""
     gaps = {f"modality_gap/{rate.name}": _gap(*twin_rows(rows), rate)}
-    for name in variants(image_rows(rows)):
+    for name in image_variants(rows):
         gaps[f"modality_gap/{rate.name}/{name}"] = _gap(*twin_rows(rows, name), rate)
     return gaps
 
