@@ -100,7 +100,7 @@ def test_a_data_source_of_one_file_and_one_yaml_is_evaluated_and_reported(toy_so
 @pytest.mark.parametrize(
     "config",
     ["synthetic", "unsafe_concepts", "image_safety", "mme", "llavabench", "mm_safetybench", "jailbreakv", "siuo",
-     "vlsbench"],
+     "vlsbench", "mossbench", "holisafe", "mssbench"],
 )
 def test_typed_settings_keep_every_key_of_the_data_config(config):
     node = shipped_data_config(config)

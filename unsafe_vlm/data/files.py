@@ -361,3 +361,20 @@ def claim_row_id(row: dict, field: str, path: Path, line: int, first_line: dict[
         raise DataError(path, f"{field} {key} is already used on line {first_line[key]}", line)
     first_line[key] = line
     return key
+
+
+def read_json_file(path: Path) -> object:
+    """The one JSON value a file holds (a set that ships its rows as one JSON object or list); a missing
+    file or text that is not JSON is a ``DataError`` naming the file (and line)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a JSON file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot read the JSON file: {error}") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(path, f"not valid JSON ({error.msg})", error.lineno) from None

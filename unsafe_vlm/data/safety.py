@@ -54,15 +54,42 @@ class JudgePrompt:
     ``template`` holds ``{response}`` and any other of ``PROMPT_FIELDS``; ``by_category`` gives other
     templates for some categories (MM-SafetyBench has one per scenario); ``labels`` maps the first word
     of the judge's reply (lower case) to a class of the task's judge kind; any other reply is N/A.
+
+    A prompt that asks for a review before its verdict says where the verdict is: ``pattern``, a regular
+    expression (case aside) whose first group is the label word, the reply's last match counting
+    (MSSBench's ``<answer>1</answer>``); and how long the reply may be, ``reply_tokens`` (None: a word or
+    two). ``labels_by_category`` gives other label words for some categories (HoliSafe's "True" is a
+    refusal of an unsafe input but an answer to a safe one).
     """
 
     template: str
     labels: Mapping[str, str]
     source: str  # repo@commit:path of the published prompt
     by_category: Mapping[str, str] = field(default_factory=dict)
+    pattern: str | None = None
+    reply_tokens: int | None = None
+    labels_by_category: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def template_for(self, category: str) -> str:
         return self.by_category.get(category, self.template)
+
+    def labels_for(self, category: str) -> Mapping[str, str]:
+        return self.labels_by_category.get(category, self.labels)
+
+
+@dataclass(frozen=True)
+class MeanRate:
+    """The mean of some of a task's rates, as a set's authors average them: ``parts`` are rate names
+    (then also per category: MSSBench's accuracy, the mean of its safe and unsafe accuracies) or
+    ``<rate>/<category>`` (HoliSafe's avg_ASR, the mean of its four unsafe types' rates). A part that
+    counts no row is left out of the mean."""
+
+    name: str
+    parts: tuple[str, ...]
+
+    @property
+    def per_category(self) -> bool:
+        return not any("/" in part for part in self.parts)
 
 
 def safety_records(samples: Sequence[Sample], task: str, dataset: str) -> list[Record]:

@@ -22,7 +22,7 @@ from unsafe_vlm.data.contexts import ContextQuestions
 from unsafe_vlm.data.errors import DataConfigError
 from unsafe_vlm.data.prompts import Prompts
 from unsafe_vlm.data.records import Record, Sample
-from unsafe_vlm.data.safety import JudgePrompt, Rate
+from unsafe_vlm.data.safety import JudgePrompt, MeanRate, Rate
 from unsafe_vlm.data.split import Split
 from unsafe_vlm.registry import Registry, unknown_message
 
@@ -83,6 +83,7 @@ class Task:
     responses: str = "responses"  # what its responses are called in report.md ("test responses")
     rates: tuple[Rate, ...] = ()  # metric "rate": the shares it is scored by (attack success rate, refusal rate)
     judge_prompt: JudgePrompt | None = None  # judge "refusal"/"harm": the set's own prompt for judge=llm
+    means: tuple[MeanRate, ...] = ()  # metric "rate": means of its rates (MSSBench's accuracy, HoliSafe's avg_ASR)
 
     def prefix(self, dataset: str | None = None) -> str:
         """The ``metrics.json`` prefix of its scores: ``perception``, ``generalization/smid``."""

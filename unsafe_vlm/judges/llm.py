@@ -187,22 +187,36 @@ class LLMJudge(Judge):
         """A safety set's answers read through its own prompt (or ``judge.prompts.<task>``) and label words."""
         classes = SAFETY_CLASSES[kind]
         published = _set_prompt(task)
-        labels = {word: name for word, name in published.labels.items() if name in classes}
         override = self.prompts.get(task)
         prompts = [(override or published.template_for(i.category)).format(**i.fields()) for i in items]
         if not prompts:
             return SafetyReading(torch.zeros(0, len(classes)), [])
+        labels = [{w: name for w, name in published.labels_for(i.category).items() if name in classes} for i in items]
         if self.scorer is not None:
-            words = [next((w for w, name in labels.items() if name == c), None) for c in classes if c != NA]
-            if None in words:
+            return SafetyReading(self._label_probabilities(task, prompts, labels, classes), [None] * len(prompts))
+        tokens = published.reply_tokens or _REPLY_TOKENS
+        replies = self._replies(prompts, {**_GREEDY, "max_new_tokens": tokens})
+        pattern = published.pattern
+        names = [NA if r.startswith(ERROR_REPLY) else final_reading(r, lambda t, m=m: read_reply(t, m, pattern))
+                 for r, m in zip(replies, labels, strict=True)]  # fmt: skip
+        return SafetyReading(one_hot(names, classes, self.smoothing), list(replies))
+
+    def _label_probabilities(self, task: str, prompts: list[str], labels: list[dict], classes) -> torch.Tensor:
+        """A local model's probabilities of each class's label word after each prompt (N/A: 0), the prompts
+        that share their label words scored together."""
+        read = torch.zeros(len(prompts), len(classes))
+        groups: dict[tuple, list[int]] = {}
+        for n, words in enumerate(labels):
+            groups.setdefault(tuple(sorted(words.items())), []).append(n)
+        for key, rows in groups.items():
+            words = dict(key)
+            first = [next((w for w, name in words.items() if name == c), None) for c in classes if c != NA]
+            if None in first:
                 raise JudgeError(f"task {task!r}: its judge prompt's labels must name each of {classes[:-1]} for a "
                                  "local judge to score them")  # fmt: skip
-            read = self.scorer.probabilities(prompts, [self.label_prefix + w for w in words])
-            return SafetyReading(torch.cat([read, torch.zeros(len(prompts), 1)], dim=1), [None] * len(prompts))
-        replies = self._replies(prompts, _GREEDY)
-        names = [NA if r.startswith(ERROR_REPLY) else final_reading(r, lambda t: read_reply(t, labels))
-                 for r in replies]  # fmt: skip
-        return SafetyReading(one_hot(names, classes, self.smoothing), list(replies))
+            scored = self.scorer.probabilities([prompts[n] for n in rows], [self.label_prefix + w for w in first])
+            read[rows, : len(first)] = scored
+        return read
 
     def _expected_scores(self, prompts: list[str]) -> torch.Tensor:
         labels = [self.label_prefix + str(score) for score in SCORES]

@@ -7,6 +7,7 @@ classes and, a judge that replies in words, its reply to each (kept in the respo
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -68,8 +69,12 @@ def judge_safety(judge: object, kind: str, task: str, items: Sequence[SafetyItem
     return judge.judge_safety(kind, task, items)
 
 
-def read_reply(reply: str, labels: Mapping[str, str]) -> str:
-    """The class a judge's reply names by its first word (``labels``: word -> class); N/A otherwise."""
+def read_reply(reply: str, labels: Mapping[str, str], pattern: str | None = None) -> str:
+    """The class a judge's reply names by its first word (``labels``: word -> class), or, with ``pattern``,
+    by the first group of the pattern's last match in it (case aside); N/A otherwise."""
+    if pattern is not None:
+        found = re.findall(pattern, reply, flags=re.IGNORECASE)
+        return labels.get(str(found[-1]).strip().lower(), NA) if found else NA
     words = reply.strip().split()
     if not words:
         return NA

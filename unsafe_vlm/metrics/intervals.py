@@ -26,7 +26,7 @@ from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.judges.base import NA
 from unsafe_vlm.metrics.error_rows import without_error_rows
 from unsafe_vlm.metrics.mme_scores import substring_right
-from unsafe_vlm.metrics.safety_rates import TEXT_VARIANT, counted, image_rows, twin_rows, variants
+from unsafe_vlm.metrics.safety_rates import TEXT_VARIANT, counted, image_rows, image_variants, twin_rows, variants
 from unsafe_vlm.metrics.self_bleu import sentence_bleus
 
 PREFIX = "ci95"
@@ -245,10 +245,38 @@ def _rate_intervals(spec, rows: Rows, seed: int) -> dict[str, float | None]:
             counts = _rate_counts(part, rate)
             intervals.update(_keyed(f"{prefix}/{rate.name}{suffix}", _bootstrap(counts, _RATE, seed)))
         if TEXT_VARIANT in names:
-            for variant in (None, *variants(scored)):
+            for variant in (None, *image_variants(rows)):
                 key = f"{prefix}/modality_gap/{rate.name}" + (f"/{variant}" if variant else "")
                 intervals.update(_keyed(key, _bootstrap(_twin_arrays(rows, rate, variant), _minus(_RATE), seed)))
+    for mean in spec.means:
+        for suffix, part in parts.items():
+            if suffix.startswith("/variant/") or (suffix and not mean.per_category):
+                continue
+            arrays = _mean_arrays(part, spec.rates, mean.parts, suffix)
+            intervals.update(_keyed(f"{prefix}/{mean.name}{suffix}", _bootstrap(arrays, _mean_rate, seed)))
     return intervals
+
+
+def _mean_arrays(rows: Rows, rates, parts: Sequence[str], suffix: str) -> list[np.ndarray]:
+    """(hits, base) per unit of each part of a ``MeanRate`` (a rate, or ``<rate>/<category>``), the units
+    (images) the same on every part, so that a resample draws an image on all of them at once."""
+    by_name = {rate.name: rate for rate in rates}
+    units = list(dict.fromkeys(_rate_unit(row) for row in rows))
+    arrays = []
+    for part in parts:
+        name, _, category = (part + suffix).partition("/")
+        chosen = [row for row in rows if not category or row["category"] == category]
+        hits, base = _rate_counts(chosen, by_name[name])
+        position = {unit: i for i, unit in enumerate(dict.fromkeys(_rate_unit(row) for row in chosen))}
+        for counts in (hits, base):
+            arrays.append(np.array([counts[position[u]] if u in position else 0.0 for u in units]))
+    return arrays
+
+
+def _mean_rate(*arrays, axis=-1):
+    """The mean of the defined ratios of (hits, base) pairs."""
+    ratios = np.stack([_ratio(arrays[i].sum(axis), arrays[i + 1].sum(axis)) for i in range(0, len(arrays), 2)])
+    return np.nanmean(ratios, axis=0)
 
 
 def _rate_unit(row: Mapping[str, Any]) -> Any:
@@ -319,13 +347,29 @@ def _rate_changes(spec, rows_a: Rows, rows_b: Rows, seed: int) -> dict[str, tupl
     """The change of each headline rate, the same images (or text questions) drawn for both runs."""
     prefix = spec.prefix(rows_a[0].get("dataset"))
     rates = {rate.name: rate for rate in spec.rates}
+    means = {mean.name: mean for mean in spec.means}
     changes = {}
     for headline in spec.headline:
         if headline.score in rates:
             rate = rates[headline.score]
             arrays = _rate_counts(image_rows(rows_a), rate) + _rate_counts(image_rows(rows_b), rate)
             changes[f"{prefix}/{headline.score}"] = _bootstrap(arrays, _change(_RATE), seed)
+        elif headline.score in means:
+            parts = means[headline.score].parts
+            arrays = [array for rows in (rows_a, rows_b) for array in _mean_arrays(image_rows(rows), spec.rates,
+                                                                                  parts, "")]  # fmt: skip
+            changes[f"{prefix}/{headline.score}"] = _bootstrap(arrays, _change(_mean_of_parts(len(parts))), seed)
     return changes
+
+
+def _mean_of_parts(parts: int) -> Statistic:
+    """``_mean_rate`` with the count arrays it takes named (for ``_change``, which halves them)."""
+
+    def statistic(*arrays, axis=-1):
+        return _mean_rate(*arrays, axis=axis)
+
+    statistic.fields = ("hits", "base") * parts
+    return statistic
 
 
 def _shared(rows_a: Rows, rows_b: Rows) -> tuple[list, list]:

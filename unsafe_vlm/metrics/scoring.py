@@ -68,7 +68,7 @@ def task_metric(task: str, categories: Sequence[str]) -> TaskAccuracy | Relative
     sets scored against reference answers get their relative score; safety sets their rates."""
     spec = get_task(task)
     if spec.metric == "rate":
-        return SafetyRates(categories, spec.rates)
+        return SafetyRates(categories, spec.rates, spec.means)
     return METRICS[spec.metric](categories)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from unsafe_vlm.data.safety import SAFETY_GROUP
 from unsafe_vlm.data.tasks import TASKS
 from unsafe_vlm.report.markdown import markdown_table
-from unsafe_vlm.report.scores import Metrics, Score, format_score
+from unsafe_vlm.report.scores import UNDEFINED, Metrics, Score, format_score
 
 INTRO = (
     "Shares of each safety set's answers judged one class (an attack success rate: answers giving the unsafe"
@@ -30,7 +30,7 @@ def _sets(metrics: Metrics) -> list[str]:
 
 
 def _rates(metrics: Metrics, prefix: str) -> list[str]:
-    names = [rate.name for task in TASKS.values() if task.group == SAFETY_GROUP for rate in task.rates]
+    names = [rate.name for task in TASKS.values() if task.group == SAFETY_GROUP for rate in (*task.rates, *task.means)]
     return [name for name in dict.fromkeys(names) if f"{prefix}/{name}" in metrics]
 
 
@@ -43,7 +43,7 @@ def _set_table(metrics: Metrics, name: str) -> str:
     parts = [("All", ""), *((c, f"/{c}") for c in categories), *((f"variant: {v}", f"/variant/{v}") for v in variants)]
     header = ["Part", *(rate.replace("_", " ") for rate in rates), "Responses"]
     rows = [
-        [label, *(format_score(metrics, Score(f"{prefix}/{rate}{suffix}", rate), interval=True) for rate in rates),
+        [label, *(_cell(metrics, f"{prefix}/{rate}{suffix}", rate) for rate in rates),
          str(metrics.get(f"{prefix}/n{suffix}", ""))]
         for label, suffix in parts
     ]  # fmt: skip
@@ -54,6 +54,11 @@ def _set_table(metrics: Metrics, name: str) -> str:
                  f"{format_score(metrics, Score(key, key, signed=True), interval=True)}" for key in gaps]  # fmt: skip
         table += "\nModality gap (images − text):\n\n" + "\n".join(lines) + "\n"
     return table
+
+
+def _cell(metrics: Metrics, key: str, rate: str) -> str:
+    """A rate with its interval; the undefined mark for a part it is not given for (a mean over categories)."""
+    return format_score(metrics, Score(key, rate), interval=True) if key in metrics else UNDEFINED
 
 
 def _gap_label(rest: str) -> str:

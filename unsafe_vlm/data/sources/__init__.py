@@ -31,6 +31,9 @@ SOURCES: Registry[Any] = Registry(
         "jailbreakv": "unsafe_vlm.data.sources.jailbreakv:JailbreakVDataModule",
         "siuo": "unsafe_vlm.data.sources.siuo:SIUODataModule",
         "vlsbench": "unsafe_vlm.data.sources.vlsbench:VLSBenchDataModule",
+        "mossbench": "unsafe_vlm.data.sources.mossbench:MOSSBenchDataModule",
+        "holisafe": "unsafe_vlm.data.sources.holisafe:HoliSafeDataModule",
+        "mssbench": "unsafe_vlm.data.sources.mssbench:MSSBenchDataModule",
     },
     open=True,
 )
