@@ -34,18 +34,22 @@ class AutoBackbone(VLMBackbone):
     family: ClassVar[str] = "auto"
 
     def configure(self) -> None:
+        tokenizer = self.tokenizer
+        if not getattr(self.processor, "chat_template", None) and isinstance(tokenizer.chat_template, str):
+            self.processor.chat_template = tokenizer.chat_template  # a checkpoint that keeps it with the tokenizer
         if not getattr(self.processor, "chat_template", None):
             raise ChatTemplateError(
                 f"model.path: {self.name} has no chat template; give one as model.chat_template "
                 "(a Jinja template or a file holding one)"
             )
-        tokenizer = self.tokenizer
         eos_ids = [tokenizer.eos_token_id, *self._generation_eos_ids()]
+        special = [t.content for t in getattr(tokenizer, "added_tokens_decoder", {}).values() if t.special]
         turn = derive_turn_format(
             self.render,
             stop_tokens=[tokenizer.convert_ids_to_tokens(i) for i in eos_ids if i is not None],
             end_of_sequence=tokenizer.eos_token,
             name=self.name,
+            special_tokens=sorted(set(special) | set(tokenizer.all_special_tokens)),
         )
         self.answer_prefix, self.end_of_turn = turn.answer_prefix, turn.end_of_turn
         self.lora_target_modules = language_model_targets(self.model)
