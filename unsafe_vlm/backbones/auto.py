@@ -25,6 +25,7 @@ from PIL import Image
 from unsafe_vlm.backbones.base import ModelInputs, VLMBackbone
 from unsafe_vlm.backbones.chat_format import ChatTemplateError, derive_turn_format
 from unsafe_vlm.backbones.lora_targets import language_model_targets
+from unsafe_vlm.errors import ConfigValueError
 
 # Modalities as transformers numbers them (ProcessorMixin.create_mm_token_type_ids): 0 is text.
 _MODALITIES = {"image": 1, "video": 2, "audio": 3}
@@ -32,6 +33,17 @@ _MODALITIES = {"image": 1, "video": 2, "audio": 3}
 
 class AutoBackbone(VLMBackbone):
     family: ClassVar[str] = "auto"
+
+    @classmethod
+    def load_processor(cls, path: str, **options: Any) -> Any:
+        """``AutoProcessor``'s; refused in one line where it falls back to a tokenizer alone."""
+        processor = super().load_processor(path, **options)
+        if not hasattr(processor, "tokenizer"):
+            raise ConfigValueError(
+                f"model.path: {path}: transformers loads no processor for images from it, only a "
+                f"{type(processor).__name__}; name a family that loads one in model.family (qwen2_vl for Qwen2-VL)"
+            )
+        return processor
 
     def configure(self) -> None:
         tokenizer = self.tokenizer
