@@ -130,3 +130,8 @@ def test_a_checkpoint_whose_processor_transformers_cannot_build_is_one_line(tmp_
     message = str(refused.value)
     assert message.startswith(f"model.path: {tmp_path}: transformers loads no processor for images")
     assert "\n" not in message
+
+    processor_config = tmp_path / "processor_config.json"
+    processor_config.write_text(processor_config.read_text().replace("Qwen2VLImageTextProcessor", "Qwen2VLProcessor"))
+    with pytest.raises(ConfigValueError, match=f"^model.path: {re.escape(str(tmp_path))}: transformers cannot build"):
+        _build("tiny_qwen2_vl", "model.family=auto", f"model.path={tmp_path}", "model.tiny=null")

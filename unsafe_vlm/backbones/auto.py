@@ -36,8 +36,14 @@ class AutoBackbone(VLMBackbone):
 
     @classmethod
     def load_processor(cls, path: str, **options: Any) -> Any:
-        """``AutoProcessor``'s; refused in one line where it falls back to a tokenizer alone."""
-        processor = super().load_processor(path, **options)
+        """``AutoProcessor``'s; one line where transformers cannot build it or falls back to a tokenizer alone
+        (a video processor needs torchvision, which the suite does not install)."""
+        try:
+            processor = super().load_processor(path, **options)
+        except (OSError, ImportError, ValueError) as error:
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            message = f"model.path: {path}: transformers cannot build its processor: {first_line}"
+            raise ConfigValueError(message) from error
         if not hasattr(processor, "tokenizer"):
             raise ConfigValueError(
                 f"model.path: {path}: transformers loads no processor for images from it, only a "
