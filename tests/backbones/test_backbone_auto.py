@@ -105,6 +105,18 @@ def test_enable_thinking_reaches_the_template_and_its_answer_prefix(tmp_path, th
     assert answer == prefix + "No.<|im_end|>"
 
 
+@pytest.mark.parametrize("thinking", [False, True])
+def test_generation_may_open_a_think_block_only_with_thinking_on(thinking):
+    tiny_qwen = _build("tiny_qwen2_vl")
+    processor = copy.deepcopy(tiny_qwen.processor)
+    processor.tokenizer.add_tokens(["<think>", "</think>"], special_tokens=True)
+    backbone = AutoBackbone(tiny_qwen.model, processor, chat_template=THINKING_TEMPLATE, enable_thinking=thinking)
+    think = processor.tokenizer.convert_tokens_to_ids(["<think>", "</think>"])
+    suppressed = set(backbone.suppressed_token_ids)
+    assert suppressed.isdisjoint(think) if thinking else set(think) <= suppressed
+    assert processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") in suppressed
+
+
 def test_an_unknown_tiny_architecture_is_one_line_with_the_nearest_name():
     cfg = check_overrides("evaluate", ["model=tiny", "model.tiny.architecture=lava"])
     line = "^model.tiny.architecture: unknown tiny architecture 'lava'; did you mean 'llava'"

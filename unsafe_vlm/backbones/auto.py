@@ -82,6 +82,12 @@ class AutoBackbone(VLMBackbone):
     def _stop_token_ids(self) -> list[int]:
         return sorted(set(super()._stop_token_ids()) | set(self._generation_eos_ids()))
 
+    def _suppressed_token_ids(self) -> list[int]:
+        """``VLMBackbone``'s, less the tokens the template writes into an answer turn (``<think>``
+        and ``</think>`` when thinking is on): an answer may hold what its own turn holds."""
+        written = set(self.tokenizer(self.answer_prefix + self.end_of_turn, add_special_tokens=False)["input_ids"])
+        return [i for i in super()._suppressed_token_ids() if i not in written]
+
     def processor_images(self, images: list[Image.Image]) -> list[list[Image.Image]]:
         """One list per prompt: processors that take several images per prompt (Idefics3, Gemma 3,
         Mllama) need it, and the others flatten it."""
