@@ -146,14 +146,19 @@ def measure(setup: str, options: dict) -> dict:
 
 
 def record_generations(backbone) -> list[dict]:
-    """Wrap ``backbone.generate`` to keep each rollout's prompts and its number of new tokens."""
+    """Wrap ``backbone.generate`` to keep each rollout's prompts, one row per answer (GRPO's group
+    repeats its prompt), and its number of new tokens."""
     generations: list[dict] = []
     original = backbone.generate
 
     def recording(inputs, **options):
         result = original(inputs, **options)
-        steps = result.inputs["input_ids"].shape[1] - inputs["input_ids"].shape[1]
-        generations.append({"inputs": inputs, "steps": steps, "tokens": inputs["input_ids"].shape[0] * steps})
+        width = inputs["input_ids"].shape[1]
+        prompts = {**result.inputs, "prompt_length": width}
+        for key in ("input_ids", "attention_mask", "answer_mask"):
+            prompts[key] = result.inputs[key][:, :width]
+        steps = result.inputs["input_ids"].shape[1] - width
+        generations.append({"inputs": prompts, "steps": steps, "tokens": prompts["input_ids"].shape[0] * steps})
         return result
 
     backbone.generate = recording

@@ -113,6 +113,23 @@ def test_each_prompt_is_answered_group_size_times_from_images_encoded_once():
     torch.testing.assert_close(rollout.logprobs, logprobs)
 
 
+def test_a_rollout_from_one_prefill_per_group_is_the_rollout_that_rereads_each_prompt():
+    backbone, cfg = sharp_tiny_backbone()
+    prompts = backbone.encode(QUESTIONS[:3], [Image.new("RGB", (32, 32), (60 * i, 0, 0)) for i in range(3)])
+    rollouts = []
+    for share in (True, False):
+        settings = grpo_settings(share_prefill=share)
+        module = GRPOModule(backbone, settings, lora_settings(cfg.lora), judge=AlternatingJudge())
+        module.configure_model()
+        torch.manual_seed(0)
+        rollouts.append(module.collect_rollout(prompts, [UNSAFE] * 3))
+        backbone.model = backbone.model.unload()  # the next module adds its own LoRA to the same weights
+    shared, reread = rollouts
+    assert torch.equal(shared.inputs["input_ids"], reread.inputs["input_ids"])
+    torch.testing.assert_close(shared.logprobs, reread.logprobs)
+    torch.testing.assert_close(shared.advantages, reread.advantages)
+
+
 @pytest.mark.parametrize("kl_penalty", ["loss", "reward"])
 def test_every_token_of_an_answer_carries_its_advantage_and_a_group_without_signal_none(kl_penalty):
     torch.manual_seed(0)

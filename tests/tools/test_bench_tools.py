@@ -17,6 +17,7 @@ TOOLS_DIR = Path(__file__).resolve().parents[2] / "tools"
     ("bench_ppo.py", ["--setups", "--rounds", "--iterations", "--model"]),
     ("bench_value_pass.py", ["--repeats", "--model"]),
     ("bench_eval.py", ["--queries", "--model"]),
+    ("bench_grpo_prefill.py", ["--group-size", "--rounds", "--image-size", "--model"]),
     ("bench_serve.py", ["--queries", "--model", "--threads"]),
     ("bench_self_bleu.py", ["--answers", "--nltk-repeats", "--seed"]),
     ("build_organism.py", ["--measure-only", "--steps", "--out"]),

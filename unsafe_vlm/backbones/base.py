@@ -25,6 +25,7 @@ from PIL import Image
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
+from unsafe_vlm.backbones.group_prefill import group_prefill, shares_prefill
 from unsafe_vlm.backbones.tiny_sizes import TinySizes
 from unsafe_vlm.errors import ConfigValueError, MissingFileError
 from unsafe_vlm.settings import Settings
@@ -103,6 +104,9 @@ class VLMBackbone(nn.Module):
     default_chat_template: ClassVar[str | None] = None
     tiny_settings: ClassVar[type[Settings] | None] = TinySizes
     """The sizes and seed of a tiny random instance (``model.tiny``): ``TinySizes`` reads its architecture."""
+    shares_prefill_family: ClassVar[bool] = True
+    """Whether ``generate`` may answer a group from one prefill of its prompt, where the model's cache
+    allows it (``group_prefill.shares_prefill``); False where the family's ``generate`` is its own."""
 
     def __init__(
         self,
@@ -347,15 +351,31 @@ class VLMBackbone(nn.Module):
         do_sample: bool = False,
         temperature: float = 1.0,
         top_p: float = 1.0,
+        group_size: int = 1,
+        share_prefill: bool = True,
     ) -> Generation:
-        """Answer a left-padded prompt batch; stops each row at the end of its turn."""
+        """Answer a left-padded prompt batch ``group_size`` times, the answers to prompt p in rows
+        p * group_size .. p * group_size + group_size - 1; stops each row at the end of its turn.
+
+        With more than one answer per prompt, the images are encoded once (``encode_images``) and,
+        where the model's cache allows it (``group_prefill.shares_prefill``) and ``share_prefill`` is
+        on, the language model reads each prompt once and every answer continues from its cache;
+        otherwise every answer reads its prompt again. Both draw the same random numbers.
+        """
         options: dict[str, Any] = {"do_sample": do_sample, "top_k": None}
         if do_sample:
             options.update(temperature=temperature, top_p=top_p)
         else:
             options.update(temperature=None, top_p=None)
+        model_inputs = None
+        if group_size > 1:
+            inputs = self.encode_images(inputs)
+            if share_prefill and shares_prefill(self):
+                model_inputs = group_prefill(self, inputs, group_size).inputs
+            rows = torch.arange(inputs["input_ids"].shape[0]).repeat_interleave(group_size)
+            inputs = self.select_rows(inputs, rows)
         sequences = self.model.generate(
-            **self.model_kwargs(inputs),
+            **(model_inputs or self.model_kwargs(inputs)),
             max_new_tokens=max_new_tokens,
             eos_token_id=self.stop_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,

@@ -34,6 +34,7 @@ class InstructBlipBackbone(VLMBackbone):
     family: ClassVar[str] = "instructblip"
     end_of_turn: ClassVar[str] = "</s>"
     answer_prefix: ClassVar[str] = " "
+    shares_prefill_family: ClassVar[bool] = False  # its generate builds the language model's inputs from pixels
     # Only Vicuna: "language_model.model.layers.N.{self_attn,mlp}.*". The ViT ("vision_model":
     # qkv, projection, fc1/fc2), the Q-Former (query/key/value, dense) and "language_projection" stay out.
     lora_target_modules: ClassVar[str] = (
@@ -91,10 +92,13 @@ class InstructBlipBackbone(VLMBackbone):
             kwargs.update(pixel_values=None, mm_encoder_outputs={"image": features})
         return kwargs
 
-    def generate(self, inputs: ModelInputs, **options: Any) -> Generation:
-        """``VLMBackbone.generate``; from pixels only: InstructBLIP's ``generate`` takes no image features."""
+    def generate(self, inputs: ModelInputs, *, group_size: int = 1, **options: Any) -> Generation:
+        """``VLMBackbone.generate``; from pixels only: InstructBLIP's ``generate`` takes no image
+        features or cache, so each of a group's answers encodes its image and reads its prompt."""
         if "image_features" in inputs:
             raise ValueError("InstructBLIP generates from pixel_values only: generate before encode_images")
+        if group_size > 1:
+            inputs = self.select_rows(inputs, torch.arange(inputs["input_ids"].shape[0]).repeat_interleave(group_size))
         return super().generate(inputs, **options)
 
     def language_outputs(self, outputs: Any) -> Any:

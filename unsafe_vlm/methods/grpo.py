@@ -31,6 +31,7 @@ class GRPOSettings(OnPolicySettings):
     baseline: Literal["mean", "rloo"]  # mean: the group's mean (GRPO); rloo: the mean of the others
     scale_by_std: bool  # divide by the group's std (GRPO); false: Dr. GRPO, plain RLOO
     kl_penalty: Literal["loss", "reward"]  # loss: kl_coef * k3 in the loss; reward: kl_coef * sum of k1 off the score
+    share_prefill: bool  # a group's answers continue from one prefill of its prompt, where the model allows
 
 
 class GRPOModule(OnPolicyModule):
@@ -41,12 +42,13 @@ class GRPOModule(OnPolicyModule):
         return self.method.batch_size * self.method.group_size
 
     def sample(self, prompts: ModelInputs) -> tuple[Generation, list[int]]:
-        """``group_size`` answers to each prompt, next to each other; the images are encoded once
-        per prompt, and the group's samples and every later pass share those features."""
-        encoded = self.backbone.encode_images(prompts)
+        """``group_size`` answers to each prompt, next to each other; the images are encoded once per
+        prompt, and the group's samples and every later pass share those features; the language model
+        reads each prompt once where it can (``method.share_prefill``, ``VLMBackbone.generate``)."""
+        method = self.method
+        sampled = self.generate(prompts, group_size=method.group_size, share_prefill=method.share_prefill)
         count = prompts["input_ids"].shape[0]
-        rows = torch.arange(count, device=self.device).repeat_interleave(self.method.group_size)
-        return self.generate(self.backbone.select_rows(encoded, rows)), rows.tolist()
+        return sampled, torch.arange(count).repeat_interleave(method.group_size).tolist()
 
     def advantages(self, answers: ScoredAnswers) -> dict[str, torch.Tensor]:
         method = self.method

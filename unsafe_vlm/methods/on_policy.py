@@ -173,7 +173,8 @@ class OnPolicyModule(AlignmentModule):
         sampled = self.generate(prompts)
         return sampled, list(range(len(sampled.texts)))
 
-    def generate(self, prompts: ModelInputs) -> Generation:
+    def generate(self, prompts: ModelInputs, **options: Any) -> Generation:
+        """Sampled answers to ``prompts``; ``options`` go to ``VLMBackbone.generate`` (GRPO's group)."""
         method = self.method
         return self.backbone.generate(
             prompts,
@@ -181,6 +182,7 @@ class OnPolicyModule(AlignmentModule):
             temperature=method.temperature,
             top_p=method.top_p,
             max_new_tokens=method.max_new_tokens,
+            **options,
         )
 
     def rollout_passes(
