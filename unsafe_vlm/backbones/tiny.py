@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import LlamaConfig, PreTrainedModel
+from transformers import LlamaConfig, PreTrainedModel, ProcessorMixin
 
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
@@ -94,3 +94,19 @@ def seeded_model(model_class: type[PreTrainedModel], config: Any, *, seed: int, 
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model.eval()
+
+
+def images_only(processor_class: type[ProcessorMixin]) -> type[ProcessorMixin]:
+    """``processor_class`` without its video processor, which transformers builds only with
+    torchvision; images and text are processed exactly as the stock class does. The class keeps
+    the stock name, so a saved tiny instance loads as the stock processor where torchvision is."""
+
+    def __init__(self, image_processor: Any = None, tokenizer: Any = None, chat_template: str | None = None, **options: Any):
+        # ProcessorMixin pairs positional parts with the attributes this class's signature names
+        # (image_processor, tokenizer), so the stock __init__'s video_processor=None is dropped.
+        processor_class.__init__(
+            self, image_processor=image_processor, tokenizer=tokenizer, video_processor=None,
+            chat_template=chat_template, **options,
+        )
+
+    return type(processor_class.__name__, (processor_class,), {"__init__": __init__})
