@@ -101,7 +101,9 @@ def images_only(processor_class: type[ProcessorMixin]) -> type[ProcessorMixin]:
     torchvision; images and text are processed exactly as the stock class does. The class keeps
     the stock name, so a saved tiny instance loads as the stock processor where torchvision is."""
 
-    def __init__(self, image_processor: Any = None, tokenizer: Any = None, chat_template: str | None = None, **options: Any):
+    def __init__(
+        self, image_processor: Any = None, tokenizer: Any = None, chat_template: str | None = None, **options: Any
+    ):
         # ProcessorMixin pairs positional parts with the attributes this class's signature names
         # (image_processor, tokenizer), so the stock __init__'s video_processor=None is dropped.
         processor_class.__init__(
