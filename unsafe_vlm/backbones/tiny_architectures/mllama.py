@@ -19,11 +19,10 @@ from transformers import (
     MllamaForConditionalGeneration,
     MllamaImageProcessorPil,
     MllamaProcessor,
-    MllamaTextConfig,
-    MllamaVisionConfig,
     PreTrainedModel,
     ProcessorMixin,
 )
+from transformers.models.mllama.configuration_mllama import MllamaTextConfig, MllamaVisionConfig
 from transformers.models.mllama.image_processing_pil_mllama import get_all_supported_aspect_ratios
 
 from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model
