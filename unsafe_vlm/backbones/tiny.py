@@ -101,14 +101,21 @@ def images_only(processor_class: type[ProcessorMixin]) -> type[ProcessorMixin]:
     torchvision; images and text are processed exactly as the stock class does. The class keeps
     the stock name, so a saved tiny instance loads as the stock processor where torchvision is."""
 
-    def __init__(
-        self, image_processor: Any = None, tokenizer: Any = None, chat_template: str | None = None, **options: Any
-    ):
-        # ProcessorMixin pairs positional parts with the attributes this class's signature names
-        # (image_processor, tokenizer), so the stock __init__'s video_processor=None is dropped.
-        processor_class.__init__(
-            self, image_processor=image_processor, tokenizer=tokenizer, video_processor=None,
-            chat_template=chat_template, **options,
-        )
+    class WithoutVideo(ProcessorMixin):
+        # sits between the stock class and ProcessorMixin: the stock __init__ hands its parts on to
+        # ProcessorMixin, which takes only the attributes get_attributes names
+        def __init__(self, *parts: Any, **options: Any) -> None:
+            if options.get("video_processor", 0) is None:
+                del options["video_processor"]
+            kept = len(self.get_attributes())
+            super().__init__(*parts[:kept], **options)
 
-    return type(processor_class.__name__, (processor_class,), {"__init__": __init__})
+    def __init__(self, *parts: Any, **options: Any) -> None:
+        processor_class.__init__(self, *parts, video_processor=None, **options)
+
+    @classmethod
+    def get_attributes(cls) -> list[str]:
+        return [name for name in processor_class.get_attributes() if name != "video_processor"]
+
+    namespace = {"__init__": __init__, "get_attributes": get_attributes}
+    return type(processor_class.__name__, (processor_class, WithoutVideo), namespace)
