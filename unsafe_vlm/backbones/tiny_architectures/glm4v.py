@@ -9,7 +9,7 @@ Chat template: GLM's, ``[gMASK]<sop><|user|>\\n<|begin_of_image|><|image|><|end_
 examples/offline_inference/vision_language.py, ``run_glm4_1v``;
 https://github.com/vllm-project/vllm/blob/main/examples/offline_inference/vision_language.py), without
 its system turn, with GLM-4.5V's thinking switch: ``enable_thinking=False`` appends an empty
-``<think></think>\\n`` after ``<|assistant|>\\n``.
+``<think></think>\\n`` after ``<|assistant|>\\n``, and a past answer follows such an empty block.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ CHAT_TEMPLATE = (
     "{{- '[gMASK]<sop>' -}}"
     "{%- for message in messages -%}"
     "{{- '<|' + message['role'] + '|>\n' -}}"
+    "{%- if message['role'] == 'assistant' -%}{{- '<think></think>\n' -}}{%- endif -%}"
     "{%- if message['content'] is string -%}{{- message['content'] -}}"
     "{%- else -%}"
     "{%- for part in message['content'] -%}"

@@ -7,7 +7,8 @@ ViT. An image becomes ``<|vision_start|>``, one ``<|image_pad|>`` per merged 2x2
 Chat template: Qwen3's ChatML with Qwen3-VL's image placeholder and the hybrid-thinking switch
 of the Qwen3 / Qwen3.5 templates: no default system turn; the generation prompt
 ``<|im_start|>assistant\\n`` opens a thinking block (``<think>\\n``) unless ``enable_thinking=False``
-closes it empty (``<think>\\n\\n</think>\\n\\n``), so that the answer follows at once. The switch as
+closes it empty (``<think>\\n\\n</think>\\n\\n``), so that the answer follows at once; a past answer
+is rendered after such an empty block, as Qwen3's template renders answers without reasoning. The switch as
 the official Qwen3 template writes it (https://huggingface.co/Qwen/Qwen3-8B/blob/main/tokenizer_config.json,
 ``chat_template``), with the ``<think>\\n`` branch the Qwen3.5 checkpoints add; the image placeholder
 as vLLM prompts Qwen3-VL (https://github.com/vllm-project/vllm/blob/main/examples/offline_inference/vision_language.py).
@@ -36,6 +37,7 @@ from unsafe_vlm.settings import limit
 CHAT_TEMPLATE = (
     "{%- for message in messages -%}"
     "{{- '<|im_start|>' + message['role'] + '\n' -}}"
+    "{%- if message['role'] == 'assistant' -%}{{- '<think>\n\n</think>\n\n' -}}{%- endif -%}"
     "{%- if message['content'] is string -%}{{- message['content'] -}}"
     "{%- else -%}"
     "{%- for part in message['content'] -%}"
