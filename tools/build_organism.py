@@ -26,7 +26,8 @@ from organism.measure import EVALUATE, FIT_PPO, SAMPLED, run_suite
 from organism.recipe import Recipe
 from organism.split import train_data
 from organism.training import train
-from unsafe_vlm.backbones.llava import LlavaBackbone, LlavaTiny
+from unsafe_vlm.backbones.llava import LlavaBackbone
+from unsafe_vlm.backbones.tiny_architectures.llava import Sizes
 from unsafe_vlm.data.prompts import load_prompts
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "organism"  # the checkout's, never an installed copy
@@ -61,7 +62,8 @@ def main() -> None:
 def build(recipe: Recipe) -> tuple[LlavaBackbone, float]:
     """Train a fresh organism; returns it and the seconds its training took."""
     data = train_data()
-    backbone = LlavaBackbone.build_tiny(LlavaTiny.from_config({"seed": recipe.seed, **recipe.sizes}, "recipe.sizes"))
+    sizes = Sizes.from_config({"architecture": "llava", "seed": recipe.seed, **recipe.sizes}, "recipe.sizes")
+    backbone = LlavaBackbone.build_tiny(sizes)
     columns = (
         TextColumn("training the organism"),
         BarColumn(),

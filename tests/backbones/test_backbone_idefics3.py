@@ -8,7 +8,7 @@ import pytest
 from helpers.tiny_models import tiny_sizes
 from omegaconf import OmegaConf
 
-from unsafe_vlm.backbones.idefics3 import Idefics3Backbone
+from unsafe_vlm.backbones.auto import AutoBackbone
 from unsafe_vlm.backbones.lora import LoraSettings, add_lora
 from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.paths import CONF_DIR
@@ -17,7 +17,7 @@ TEXT_LAYER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_p
 
 
 @pytest.fixture(scope="module")
-def backbone() -> Idefics3Backbone:
+def backbone() -> AutoBackbone:
     return build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "tiny_idefics3.yaml"))).eval()
 
 
@@ -66,7 +66,7 @@ def test_lora_targets_only_the_text_model(backbone):
 
 
 def test_peft_wraps_exactly_the_text_model_linears():
-    fresh = Idefics3Backbone.build_tiny(tiny_sizes("tiny_idefics3"))
+    fresh = AutoBackbone.build_tiny(tiny_sizes("tiny_idefics3"))
     add_lora(fresh, LoraSettings(r=2, alpha=4, dropout=0.0, target_modules=None))
     wrapped = {name for name, module in fresh.model.named_modules() if hasattr(module, "lora_A")}
     layers = fresh.model.config.text_config.num_hidden_layers
@@ -76,4 +76,4 @@ def test_peft_wraps_exactly_the_text_model_linears():
 
 def test_tiny_sizes_must_fit_the_pixel_shuffle():
     with pytest.raises(ValueError, match="scale_factor"):
-        Idefics3Backbone.build_tiny(tiny_sizes("tiny_idefics3", image_size=24, patch_size=8, scale_factor=2))
+        AutoBackbone.build_tiny(tiny_sizes("tiny_idefics3", image_size=24, patch_size=8, scale_factor=2))

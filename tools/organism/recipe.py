@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Recipe:
     seed: int = 0  # model initialisation, curriculum draws, batch order
-    # sizes of the LLaVA architecture (``LlavaTiny`` without its seed: ``LlavaBackbone.build_tiny``)
+    # sizes of the LLaVA architecture (tiny_architectures/llava.py's ``Sizes`` without architecture and seed)
     sizes: dict = field(
         default_factory=lambda: {
             "vocab_size": 1024,

@@ -25,6 +25,7 @@ from PIL import Image
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
+from unsafe_vlm.backbones.tiny_sizes import TinySizes
 from unsafe_vlm.errors import ConfigValueError, MissingFileError
 from unsafe_vlm.settings import Settings
 
@@ -85,8 +86,9 @@ class AnswerOutputs:
 class VLMBackbone(nn.Module):
     """A Hugging Face VLM and its processor behind the operations the suite needs.
 
-    A family adapter sets the class attributes and, where its processor differs, overrides
-    ``message`` or ``processor_images``. Everything else is shared.
+    The generic family (``auto.py``) derives the end of turn, the answer prefix and the LoRA
+    targets from the checkpoint; a family it cannot serve sets them as class attributes here and
+    overrides what its processor or model does differently.
     """
 
     family: ClassVar[str] = "generic"
@@ -99,22 +101,41 @@ class VLMBackbone(nn.Module):
     )
     """Regex of the language model's linear layers (the vision tower stays untouched)."""
     default_chat_template: ClassVar[str | None] = None
-    tiny_settings: ClassVar[type[Settings] | None] = None
-    """The sizes and seed of the family's tiny random instance (``model.tiny``), if it has one."""
+    tiny_settings: ClassVar[type[Settings] | None] = TinySizes
+    """The sizes and seed of a tiny random instance (``model.tiny``): ``TinySizes`` reads its architecture."""
 
-    def __init__(self, model: nn.Module, processor: Any, *, blank_image_size: int = 336) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        processor: Any,
+        *,
+        blank_image_size: int = 336,
+        chat_template: str | None = None,
+        enable_thinking: bool = False,
+        name: str | None = None,
+    ) -> None:
+        """chat_template: replaces the checkpoint's (``model.chat_template``); enable_thinking: handed to
+        the template (``model.enable_thinking``); name: what ``model.path`` named, for messages."""
         super().__init__()
         self.model = model
         self.processor = processor
         self.blank_image_size = blank_image_size
+        self.enable_thinking = enable_thinking
+        self.name = name or f"this {type(model).__name__}"
         self.base_identity: Any = None  # the BaseIdentity adapters record (identity.py); set by build_backbone
         tokenizer = self.tokenizer
-        if getattr(processor, "chat_template", None) is None and self.default_chat_template:
+        if chat_template is not None:
+            processor.chat_template = chat_template
+        elif getattr(processor, "chat_template", None) is None and self.default_chat_template:
             processor.chat_template = self.default_chat_template
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
+        self.configure()
         self.stop_token_ids = self._stop_token_ids()
         self.suppressed_token_ids = self._suppressed_token_ids()
+
+    def configure(self) -> None:
+        """Derive what the family does not fix (the generic family: end of turn, answer prefix, LoRA targets)."""
 
     # ----- construction -------------------------------------------------------------------
 
@@ -128,8 +149,10 @@ class VLMBackbone(nn.Module):
         trust_remote_code: bool = False,
         revision: str | None = None,
         blank_image_size: int = 336,
+        **options: Any,
     ) -> VLMBackbone:
-        """Load weights and processor from a hub id or a local folder (safetensors)."""
+        """Load weights and processor from a hub id or a local folder (safetensors); ``options``: the
+        constructor's (``chat_template``, ``enable_thinking``)."""
         from transformers import AutoModelForImageTextToText
 
         if Path(path).expanduser().is_dir():
@@ -139,7 +162,7 @@ class VLMBackbone(nn.Module):
         model = AutoModelForImageTextToText.from_pretrained(
             str(path), dtype=_resolve_dtype(dtype), device_map=device_map, use_safetensors=True, **common
         )
-        return cls(model, processor, blank_image_size=blank_image_size)
+        return cls(model, processor, blank_image_size=blank_image_size, name=str(path), **options)
 
     @classmethod
     def load_processor(cls, path: str, **options: Any) -> Any:
@@ -149,9 +172,14 @@ class VLMBackbone(nn.Module):
         return AutoProcessor.from_pretrained(path, **options)
 
     @classmethod
-    def build_tiny(cls, sizes: Any) -> VLMBackbone:
-        """A randomly initialised instance of the family's architecture, for tests (``sizes``: a ``tiny_settings``)."""
-        raise NotImplementedError(f"{cls.__name__} has no tiny builder")
+    def build_tiny(cls, sizes: TinySizes, **options: Any) -> VLMBackbone:
+        """A randomly initialised instance of ``sizes.architecture`` (``tiny_architectures/``), for tests;
+        ``options``: the constructor's."""
+        from unsafe_vlm.backbones.tiny_architectures import build_tiny_architecture
+
+        model, processor = build_tiny_architecture(sizes)
+        options.setdefault("blank_image_size", sizes.blank_image_size)
+        return cls(model, processor, name=f"the tiny {sizes.architecture}", **options)
 
     def save_pretrained(self, path: str | Path) -> None:
         self.model.save_pretrained(str(path))
@@ -185,8 +213,15 @@ class VLMBackbone(nn.Module):
 
     def prompt_text(self, question: str, has_image: bool) -> str:
         """The chat-formatted prompt, ending where the assistant's answer begins."""
+        return self.render(self.message(question, has_image), add_generation_prompt=True)
+
+    def render(self, messages: list[dict], add_generation_prompt: bool) -> str:
+        """The processor's chat template applied to ``messages``; ``enable_thinking`` is handed to a
+        template that reads it (transformers warns about a variable the template does not read)."""
+        reads_it = "enable_thinking" in str(self.processor.chat_template)
+        options = {"enable_thinking": self.enable_thinking} if reads_it else {}
         return self.processor.apply_chat_template(
-            self.message(question, has_image), add_generation_prompt=True, tokenize=False
+            messages, add_generation_prompt=add_generation_prompt, tokenize=False, **options
         )
 
     def blank_image(self) -> Image.Image:

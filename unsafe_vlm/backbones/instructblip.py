@@ -12,57 +12,26 @@ processor puts the ``<image>`` tokens before the padded text (``[image][pad][<s>
 ``base.py``, so a row scores and generates the same in any batch. The Q-Former's text stays
 right-padded (BERT's absolute positions start at 0).
 
-The tiny instance (``model=tiny_instructblip``) is the same architecture at toy sizes: a small
-Llama, a Q-Former with a WordPiece tokenizer and a ViT, both tokenizers trained offline.
+The generic family cannot serve it: no chat template, a second tokenizer and padding for the
+Q-Former, language-model outputs nested in the model's, and its own ``generate``. The tiny
+instance (``model=tiny_instructblip``) is ``tiny_architectures/instructblip.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from PIL import Image
-from tokenizers import processors
-from transformers import (
-    BlipImageProcessorPil,
-    InstructBlipConfig,
-    InstructBlipForConditionalGeneration,
-    InstructBlipProcessor,
-    InstructBlipQFormerConfig,
-    InstructBlipVisionConfig,
-)
 from transformers.models.instructblip.modeling_instructblip import BaseModelOutputWithVisionQformerOutputs
 
 from unsafe_vlm.backbones.base import Generation, ModelInputs, VLMBackbone, padding_side
-from unsafe_vlm.backbones.tiny import (
-    TinyVLMSizes,
-    llama_style_tokenizer,
-    seeded_model,
-    tiny_llama_config,
-    vision_tower_sizes,
-)
-from unsafe_vlm.backbones.tokenizer import train_wordpiece
-from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.errors import ConfigValueError
-from unsafe_vlm.settings import Settings, limit
-
-
-@dataclass(frozen=True)
-class InstructBlipTiny(TinyVLMSizes):
-    """``model.tiny`` of an InstructBLIP (conf/model/tiny_instructblip.yaml): ViT, Q-Former, Llama text model."""
-
-    qformer_vocab_size: int = limit(ge=1)  # the Q-Former's own WordPiece tokenizer
-    qformer_hidden_size: int = limit(ge=1)
-    qformer_layers: int = limit(ge=1)
-    qformer_heads: int = limit(ge=1)
-    num_query_tokens: int = limit(ge=1)  # image tokens the language model sees
 
 
 class InstructBlipBackbone(VLMBackbone):
     family: ClassVar[str] = "instructblip"
-    tiny_settings: ClassVar[type[Settings]] = InstructBlipTiny
     end_of_turn: ClassVar[str] = "</s>"
     answer_prefix: ClassVar[str] = " "
     # Only Vicuna: "language_model.model.layers.N.{self_attn,mlp}.*". The ViT ("vision_model":
@@ -126,41 +95,6 @@ class InstructBlipBackbone(VLMBackbone):
 
     def language_outputs(self, outputs: Any) -> Any:
         return outputs.language_model_outputs
-
-    @classmethod
-    def build_tiny(cls, sizes: InstructBlipTiny) -> InstructBlipBackbone:
-        tokenizer = llama_style_tokenizer(sizes.vocab_size)
-        # Vicuna's tokenizer starts every text with <s>
-        bos = (tokenizer.bos_token, tokenizer.bos_token_id)
-        tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
-            single="<s> $A", pair="<s> $A <s> $B", special_tokens=[bos]
-        )
-        qformer_tokenizer = train_wordpiece(suite_corpus(), vocab_size=sizes.qformer_vocab_size)
-        processor = InstructBlipProcessor(
-            image_processor=BlipImageProcessorPil(size={"height": sizes.image_size, "width": sizes.image_size}),
-            tokenizer=tokenizer,
-            qformer_tokenizer=qformer_tokenizer,
-            num_query_tokens=sizes.num_query_tokens,
-        )
-        vision_config = InstructBlipVisionConfig(**vision_tower_sizes(sizes))
-        qformer_config = InstructBlipQFormerConfig(
-            vocab_size=len(qformer_tokenizer),
-            hidden_size=sizes.qformer_hidden_size,
-            num_hidden_layers=sizes.qformer_layers,
-            num_attention_heads=sizes.qformer_heads,
-            intermediate_size=sizes.qformer_hidden_size * 2,
-            pad_token_id=qformer_tokenizer.pad_token_id,
-        )
-        text_config = tiny_llama_config(tokenizer, sizes)
-        config = InstructBlipConfig(
-            vision_config=vision_config,
-            qformer_config=qformer_config,
-            text_config=text_config,
-            num_query_tokens=sizes.num_query_tokens,
-            image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
-        )
-        model = seeded_model(InstructBlipForConditionalGeneration, config, seed=sizes.seed, tokenizer=tokenizer)
-        return cls(model, processor, blank_image_size=sizes.image_size)
 
 
 class ImageToken(str):

@@ -10,6 +10,7 @@ import torch
 from unsafe_vlm.api.client import ApiModel
 from unsafe_vlm.api.settings import API_FAMILY, ApiModelSettings
 from unsafe_vlm.backbones.base import VLMBackbone
+from unsafe_vlm.backbones.chat_format import read_chat_template
 from unsafe_vlm.backbones.identity import BaseIdentity, tiny_identity
 from unsafe_vlm.backbones.lora import LoraSettings, load_adapter
 from unsafe_vlm.errors import ConfigValueError
@@ -22,10 +23,11 @@ FAMILIES: Registry[type[VLMBackbone]] = Registry(
     "model family",
     "model.family",
     {
-        "llava": "unsafe_vlm.backbones.llava:LlavaBackbone",
-        "qwen2_vl": "unsafe_vlm.backbones.qwen2_vl:Qwen2VLBackbone",
-        "idefics3": "unsafe_vlm.backbones.idefics3:Idefics3Backbone",
-        "instructblip": "unsafe_vlm.backbones.instructblip:InstructBlipBackbone",
+        "auto": "unsafe_vlm.backbones.auto:AutoBackbone",  # any image-text-to-text checkpoint with a chat template
+        "llava": "unsafe_vlm.backbones.llava:LlavaBackbone",  # auto + the LLaVA-1.5 template where none is shipped
+        "qwen2_vl": "unsafe_vlm.backbones.qwen2_vl:Qwen2VLBackbone",  # auto + a processor without torchvision
+        "idefics3": "unsafe_vlm.backbones.auto:AutoBackbone",  # served by auto (the name kept for old configs)
+        "instructblip": "unsafe_vlm.backbones.instructblip:InstructBlipBackbone",  # no chat template; a Q-Former
     },
     open=True,
 )
@@ -44,7 +46,9 @@ class ModelSettings(Settings):
     name: str
     family: str  # a registered family or "package.module:Class"
     path: str | None  # hub id or folder; null builds the random `tiny` architecture
-    tiny: Any  # sizes and seed of the random instance: the family's ``tiny_settings``, or null
+    tiny: Any  # architecture, sizes and seed of the random instance: the family's ``tiny_settings``, or null
+    chat_template: str | None  # a Jinja template, or a file holding one, in place of the checkpoint's
+    enable_thinking: bool  # handed to the chat template; false: answers open without a <think> block
     dtype: str | None = limit(check=_dtype_problem)  # torch dtype of the weights, tiny ones too
     device_map: Any  # transformers device map (null, "auto", or a mapping)
     trust_remote_code: bool
@@ -100,6 +104,10 @@ def build_backbone(model: ModelSettings | ApiModelSettings) -> VLMBackbone | Api
     if isinstance(model, ApiModelSettings):
         return ApiModel(model)
     cls = resolve_family(model.family)
+    template = {
+        "chat_template": read_chat_template(model.chat_template) if model.chat_template else None,
+        "enable_thinking": model.enable_thinking,
+    }
     if model.path:
         backbone = cls.from_pretrained(
             shipped_or_given(model.path),
@@ -108,11 +116,11 @@ def build_backbone(model: ModelSettings | ApiModelSettings) -> VLMBackbone | Api
             trust_remote_code=model.trust_remote_code,
             revision=model.revision,
             blank_image_size=model.blank_image_size,
+            **template,
         )
         backbone.base_identity = BaseIdentity(model.path, model.revision)
     else:
-        backbone = cls.build_tiny(model.tiny)
-        backbone.blank_image_size = model.blank_image_size
+        backbone = cls.build_tiny(model.tiny, blank_image_size=model.blank_image_size, **template)
         backbone.base_identity = tiny_identity(backbone.model)  # before the cast: one name in every dtype
         if isinstance(model.torch_dtype, torch.dtype):
             backbone.model.to(model.torch_dtype)

@@ -1,45 +1,29 @@
-"""Pieces every tiny test instance shares: a small Llama text config and seeded construction."""
+"""Pieces every tiny test instance shares: typed sizes (``tiny_sizes.py``, importable without
+transformers' models), a small Llama text config and seeded construction.
+
+Each architecture is one file under ``tiny_architectures/`` holding its ``Sizes`` and ``build``;
+``model.tiny.architecture`` names it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import LlamaConfig, PreTrainedModel, ProcessorMixin
 
+from unsafe_vlm.backbones.tiny_sizes import TinySizes, TinyTextSizes, TinyVisionSizes, TinyVLMSizes
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
-from unsafe_vlm.settings import Settings, limit
+
+__all__ = [
+    "TinySizes", "TinyTextSizes", "TinyVLMSizes", "TinyVisionSizes",
+    "images_only", "llama_style_tokenizer", "seeded_model", "tiny_llama_config", "vision_tower_sizes",
+]
+
+if TYPE_CHECKING:  # transformers' models take seconds to import; checking the sizes needs none of them
+    from transformers import LlamaConfig, PreTrainedModel, ProcessorMixin
 
 LLAMA_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
-
-
-@dataclass(frozen=True)
-class TinyTextSizes(Settings):
-    """The ``model.tiny`` keys of a family's random Llama text model (its own sizes come after)."""
-
-    seed: int  # draws the random weights
-    vocab_size: int = limit(ge=1)
-    hidden_size: int = limit(ge=1)
-    num_layers: int = limit(ge=1)
-    num_heads: int = limit(ge=1)
-
-
-@dataclass(frozen=True)
-class TinyVisionSizes(Settings):
-    """The ``model.tiny`` keys of a ViT-style vision tower (CLIP, SigLIP, BLIP)."""
-
-    vision_hidden_size: int = limit(ge=1)
-    vision_layers: int = limit(ge=1)
-    vision_heads: int = limit(ge=1)
-    image_size: int = limit(ge=1)
-    patch_size: int = limit(ge=1)
-
-
-@dataclass(frozen=True)
-class TinyVLMSizes(TinyVisionSizes, TinyTextSizes):
-    """A Llama text model's keys, then a ViT-style tower's; a family adds its own after them."""
 
 
 def vision_tower_sizes(sizes: TinyVisionSizes) -> dict[str, int]:
@@ -72,6 +56,8 @@ def llama_style_tokenizer(vocab_size: int, *, chat_template: str | None = None) 
 def tiny_llama_config(tokenizer: Any, sizes: Any) -> LlamaConfig:
     """A Llama language model over the tokenizer's vocabulary, as wide and deep as a family's tiny
     sizes say (``hidden_size``, ``num_layers``, ``num_heads``)."""
+    from transformers import LlamaConfig
+
     return LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=sizes.hidden_size,
@@ -100,6 +86,7 @@ def images_only(processor_class: type[ProcessorMixin]) -> type[ProcessorMixin]:
     """``processor_class`` without its video processor, which transformers builds only with
     torchvision; images and text are processed exactly as the stock class does. The class keeps
     the stock name, so a saved tiny instance loads as the stock processor where torchvision is."""
+    from transformers import ProcessorMixin
 
     class WithoutVideo(ProcessorMixin):
         # sits between the stock class and ProcessorMixin: the stock __init__ hands its parts on to

@@ -83,6 +83,10 @@ class Sizes(TinyTextSizes):
     min_pixels: int = limit(ge=1)  # images are resized to sides that are multiples of 2 * patch_size,
     max_pixels: int = limit(ge=1)  # with an area between min_pixels and max_pixels
 
+    @property
+    def blank_image_size(self) -> int:
+        return math.isqrt(self.min_pixels)  # the smallest square image the processor keeps at its size
+
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     tokenizer = train_byte_bpe(

@@ -94,6 +94,10 @@ class Sizes(TinyTextSizes):
     patch_size: int = limit(ge=1)
     longest_edge: int = limit(ge=1)  # images are scaled down to fit this side, keeping their shape
 
+    @property
+    def blank_image_size(self) -> int:
+        return self.longest_edge
+
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     tokenizer = train_byte_bpe(

@@ -1,0 +1,94 @@
+"""The generic family (``family: auto``): any transformers image-text-to-text checkpoint from a config alone.
+
+What a family adapter used to write by hand is read off the checkpoint:
+
+- the answer prefix and the end of a turn, from its chat template and generation config
+  (``chat_format.py``); ``model.chat_template`` gives a template where the checkpoint has none;
+- the LoRA targets: the linear layers of the language model (``lora_targets.py``), so the vision
+  tower and the projector stay frozen;
+- the stop tokens: the end of turn and every end-of-sequence token of the generation config;
+- the modality of each token (``mm_token_type_ids``) for models whose rotary positions need it
+  (Qwen2-VL and its successors, GLM-4V, Gemma 4), over the answer columns too;
+- the packed patches of such models (one ``(patches, D)`` tensor for the batch), picked by image.
+
+Images go to the processor one list per prompt, the form every transformers processor takes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+import torch
+from PIL import Image
+
+from unsafe_vlm.backbones.base import ModelInputs, VLMBackbone
+from unsafe_vlm.backbones.chat_format import ChatTemplateError, derive_turn_format
+from unsafe_vlm.backbones.lora_targets import language_model_targets
+
+# Modalities as transformers numbers them (ProcessorMixin.create_mm_token_type_ids): 0 is text.
+_MODALITIES = {"image": 1, "video": 2, "audio": 3}
+
+
+class AutoBackbone(VLMBackbone):
+    family: ClassVar[str] = "auto"
+
+    def configure(self) -> None:
+        if not getattr(self.processor, "chat_template", None):
+            raise ChatTemplateError(
+                f"model.path: {self.name} has no chat template; give one as model.chat_template "
+                "(a Jinja template or a file holding one)"
+            )
+        tokenizer = self.tokenizer
+        eos_ids = [tokenizer.eos_token_id, *self._generation_eos_ids()]
+        turn = derive_turn_format(
+            self.render,
+            stop_tokens=[tokenizer.convert_ids_to_tokens(i) for i in eos_ids if i is not None],
+            end_of_sequence=tokenizer.eos_token,
+            name=self.name,
+        )
+        self.answer_prefix, self.end_of_turn = turn.answer_prefix, turn.end_of_turn
+        self.lora_target_modules = language_model_targets(self.model)
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        self.token_modalities = "mm_token_type_ids" in inspect.signature(base.forward).parameters
+
+    def _generation_eos_ids(self) -> list[int]:
+        config = getattr(self.model, "generation_config", None)
+        ids = getattr(config, "eos_token_id", None)
+        return [] if ids is None else [ids] if isinstance(ids, int) else list(ids)
+
+    def _stop_token_ids(self) -> list[int]:
+        return sorted(set(super()._stop_token_ids()) | set(self._generation_eos_ids()))
+
+    def processor_images(self, images: list[Image.Image]) -> list[list[Image.Image]]:
+        """One list per prompt: processors that take several images per prompt (Idefics3, Gemma 3,
+        Mllama) need it, and the others flatten it."""
+        return [[image] for image in images]
+
+    def model_kwargs(self, inputs: ModelInputs) -> dict[str, Any]:
+        """The modality of every token where the model takes it: the processor gives it over the
+        prompt columns only, so it is read off the token ids, answer columns included."""
+        kwargs = super().model_kwargs(inputs)
+        if self.token_modalities:
+            kwargs["mm_token_type_ids"] = self.token_types(kwargs["input_ids"])
+        return kwargs
+
+    def token_types(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """(B, L) long: 0 for text, then 1 image, 2 video, 3 audio, by the processor's token ids."""
+        types = torch.zeros_like(input_ids)
+        for modality, number in _MODALITIES.items():
+            ids = [i for i in getattr(self.processor, f"{modality}_token_ids", None) or [] if i is not None]
+            if ids:
+                types[torch.isin(input_ids, torch.tensor(ids, device=input_ids.device))] = number
+        return types
+
+    def select_rows(self, inputs: ModelInputs, rows: torch.Tensor) -> ModelInputs:
+        """``VLMBackbone.select_rows``; patches packed into one (sum of patches, D) tensor
+        (``image_grid_thw`` gives each image's grid) are picked by image."""
+        if "image_grid_thw" not in inputs or "pixel_values" not in inputs:
+            return super().select_rows(inputs, rows)
+        selected = super().select_rows({k: v for k, v in inputs.items() if k != "pixel_values"}, rows)
+        patches_per_image = inputs["image_grid_thw"].prod(dim=-1).tolist()
+        chunks = torch.split(inputs["pixel_values"], patches_per_image, dim=0)
+        selected["pixel_values"] = torch.cat([chunks[i] for i in rows.tolist()], dim=0)
+        return selected
