@@ -9,7 +9,8 @@ What a family adapter used to write by hand is read off the checkpoint:
 - the stop tokens: the end of turn and every end-of-sequence token of the generation config;
 - the modality of each token (``mm_token_type_ids``) for models whose rotary positions need it
   (Qwen2-VL and its successors, GLM-4V, Gemma 4), over the answer columns too;
-- the packed patches of such models (one ``(patches, D)`` tensor for the batch), picked by image.
+- the packed patches of such models (one ``(patches, D)`` tensor for the batch), picked by image;
+- which image tiles each token sees (Mllama's ``cross_attention_mask``), over the answer columns too.
 
 Images go to the processor one list per prompt, the form every transformers processor takes.
 """
@@ -71,6 +72,9 @@ class AutoBackbone(VLMBackbone):
         kwargs = super().model_kwargs(inputs)
         if self.token_modalities:
             kwargs["mm_token_type_ids"] = self.token_types(kwargs["input_ids"])
+        cross = kwargs.get("cross_attention_mask")
+        if cross is not None and cross.shape[1] < kwargs["input_ids"].shape[1]:
+            kwargs["cross_attention_mask"] = extend_over_answers(cross, kwargs["input_ids"].shape[1])
         return kwargs
 
     def token_types(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -92,3 +96,11 @@ class AutoBackbone(VLMBackbone):
         chunks = torch.split(inputs["pixel_values"], patches_per_image, dim=0)
         selected["pixel_values"] = torch.cat([chunks[i] for i in rows.tolist()], dim=0)
         return selected
+
+
+def extend_over_answers(cross_attention_mask: torch.Tensor, length: int) -> torch.Tensor:
+    """Mllama's (B, prompt columns, images, tiles) mask over ``length`` columns: the answer tokens see
+    the tiles the last prompt token sees (a real token in every left-padded row), as transformers'
+    ``generate`` extends it for the tokens it adds."""
+    extra = length - cross_attention_mask.shape[1]
+    return torch.cat([cross_attention_mask, cross_attention_mask[:, -1:].expand(-1, extra, -1, -1)], dim=1)
