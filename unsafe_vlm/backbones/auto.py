@@ -53,6 +53,20 @@ class AutoBackbone(VLMBackbone):
         base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
         self.token_modalities = "mm_token_type_ids" in inspect.signature(base.forward).parameters
 
+    @classmethod
+    def load_processor(cls, path: str, **options: Any) -> Any:
+        """The checkpoint's processor; without its video part where the stock one needs torchvision
+        (``processors.py``)."""
+        try:
+            return super().load_processor(path, **options)
+        except (ImportError, OSError) as error:
+            # a video processor that needs torchvision, or none saved (a tiny instance's)
+            if "torchvision" not in str(error).lower() and "video processor" not in str(error).lower():
+                raise
+            from unsafe_vlm.backbones.processors import load_images_only
+
+            return load_images_only(path, **options)
+
     def _generation_eos_ids(self) -> list[int]:
         config = getattr(self.model, "generation_config", None)
         ids = getattr(config, "eos_token_id", None)

@@ -17,11 +17,11 @@ from unsafe_vlm.backbones.vocabulary import suite_corpus
 
 __all__ = [
     "TinySizes", "TinyTextSizes", "TinyVLMSizes", "TinyVisionSizes",
-    "images_only", "llama_style_tokenizer", "seeded_model", "tiny_llama_config", "vision_tower_sizes",
+    "llama_style_tokenizer", "seeded_model", "tiny_llama_config", "vision_tower_sizes",
 ]
 
 if TYPE_CHECKING:  # transformers' models take seconds to import; checking the sizes needs none of them
-    from transformers import LlamaConfig, PreTrainedModel, ProcessorMixin
+    from transformers import LlamaConfig, PreTrainedModel
 
 LLAMA_SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
 
@@ -80,29 +80,3 @@ def seeded_model(model_class: type[PreTrainedModel], config: Any, *, seed: int, 
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model.eval()
-
-
-def images_only(processor_class: type[ProcessorMixin]) -> type[ProcessorMixin]:
-    """``processor_class`` without its video processor, which transformers builds only with
-    torchvision; images and text are processed exactly as the stock class does. The class keeps
-    the stock name, so a saved tiny instance loads as the stock processor where torchvision is."""
-    from transformers import ProcessorMixin
-
-    class WithoutVideo(ProcessorMixin):
-        # sits between the stock class and ProcessorMixin: the stock __init__ hands its parts on to
-        # ProcessorMixin, which takes only the attributes get_attributes names
-        def __init__(self, *parts: Any, **options: Any) -> None:
-            if options.get("video_processor", 0) is None:
-                del options["video_processor"]
-            kept = len(self.get_attributes())
-            super().__init__(*parts[:kept], **options)
-
-    def __init__(self, *parts: Any, **options: Any) -> None:
-        processor_class.__init__(self, *parts, video_processor=None, **options)
-
-    @classmethod
-    def get_attributes(cls) -> list[str]:
-        return [name for name in processor_class.get_attributes() if name != "video_processor"]
-
-    namespace = {"__init__": __init__, "get_attributes": get_attributes}
-    return type(processor_class.__name__, (processor_class, WithoutVideo), namespace)

@@ -26,7 +26,8 @@ from transformers import (
     Qwen2Config,
 )
 
-from unsafe_vlm.backbones.tiny import TinyVLMSizes, images_only, seeded_model
+from unsafe_vlm.backbones.processors import images_only
+from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import Refused, limit

@@ -12,10 +12,6 @@ ending with ``</s>``; written here as a template that renders a turn's parts in 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,8 +24,8 @@ from transformers import (
     PreTrainedModel,
     ProcessorMixin,
 )
-from transformers.models.pixtral import image_processing_pil_pixtral
 
+from unsafe_vlm.backbones.processors import pixtral_processor_class
 from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
@@ -59,27 +55,6 @@ CHAT_TEMPLATE = (
 )
 
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "[INST]", "[/INST]", "[IMG]", "[IMG_BREAK]", "[IMG_END]"]
-
-
-def pixtral_processor_class() -> type[ProcessorMixin]:
-    """transformers' PixtralProcessor, also where torchvision is missing.
-
-    transformers 5.25's processing_pixtral imports ``get_resize_output_image_size`` from the
-    torchvision image processor's module, though the PIL one defines the same function; without
-    torchvision the processor (which Mistral 3 checkpoints load) cannot be imported at all. The
-    function is lent from the PIL module for that one import.
-    """
-    name = "transformers.models.pixtral.image_processing_pixtral"
-    if importlib.util.find_spec("torchvision") is None and name not in sys.modules:
-        lender = types.ModuleType(name)
-        lender.get_resize_output_image_size = image_processing_pil_pixtral.get_resize_output_image_size
-        sys.modules[name] = lender
-        try:
-            module = importlib.import_module("transformers.models.pixtral.processing_pixtral")
-        finally:
-            del sys.modules[name]
-        return module.PixtralProcessor
-    return importlib.import_module("transformers.models.pixtral.processing_pixtral").PixtralProcessor
 
 
 @dataclass(frozen=True)

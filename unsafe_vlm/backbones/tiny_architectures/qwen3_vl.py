@@ -26,7 +26,8 @@ from transformers import (
     Qwen3VLProcessor,
 )
 
-from unsafe_vlm.backbones.tiny import TinyTextSizes, images_only, seeded_model
+from unsafe_vlm.backbones.processors import images_only
+from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import limit
