@@ -15,13 +15,17 @@ from torch import nn
 from unsafe_vlm.backbones.auto import AutoBackbone
 from unsafe_vlm.backbones.chat_format import ChatTemplateError
 from unsafe_vlm.backbones.lora import LoraSettings, add_lora
-from unsafe_vlm.backbones.registry import build_backbone, model_settings
+from unsafe_vlm.backbones.registry import build_backbone, model_settings, resolve_family
 from unsafe_vlm.config_check import check_overrides
+from unsafe_vlm.errors import ConfigValueError
 from unsafe_vlm.paths import CONF_DIR
 from unsafe_vlm.registry import UnknownChoice
 
+# every tiny config whose family is the generic one or a few lines on top of it
 AUTO_CONFIGS = sorted(
-    p.stem for p in (CONF_DIR / "model").glob("tiny*.yaml") if OmegaConf.load(p).family == "auto"
+    path.stem
+    for path in (CONF_DIR / "model").glob("tiny*.yaml")
+    if issubclass(resolve_family(OmegaConf.load(path).family), AutoBackbone)
 )
 
 
@@ -35,7 +39,7 @@ def tiny() -> AutoBackbone:
     return _build("tiny")
 
 
-def test_the_tiny_configs_with_a_chat_template_go_through_the_generic_family():
+def test_the_tiny_configs_with_a_chat_template_derive_their_format_through_the_generic_family():
     assert {"tiny", "tiny_idefics3", "tiny_qwen2_vl", "tiny_qwen2_5_vl"} <= set(AUTO_CONFIGS)
 
 
@@ -56,9 +60,12 @@ def test_lora_targets_every_linear_layer_of_the_language_model_and_nothing_else(
     assert all(".language_model." in n or ".text_model." in n for n in trainable), trainable[:3]
 
 
-def test_a_checkpoint_without_a_chat_template_is_one_line_naming_its_path(tiny):
+def test_a_template_kept_with_the_tokenizer_serves_and_none_at_all_is_one_line_naming_the_path(tiny):
     processor = copy.deepcopy(tiny.processor)
     processor.chat_template = None
+    assert AutoBackbone(tiny.model, processor).prompt_text("Is it safe?", True) == tiny.prompt_text("Is it safe?", True)
+    processor = copy.deepcopy(tiny.processor)
+    processor.chat_template = processor.tokenizer.chat_template = None
     with pytest.raises(ChatTemplateError) as refused:
         AutoBackbone(tiny.model, processor, name="org/no-template")
     message = str(refused.value)
@@ -98,6 +105,18 @@ def test_enable_thinking_reaches_the_template_and_its_answer_prefix(tmp_path, th
     assert answer == prefix + "No.<|im_end|>"
 
 
+@pytest.mark.parametrize("thinking", [False, True])
+def test_generation_may_open_a_think_block_only_with_thinking_on(thinking):
+    tiny_qwen = _build("tiny_qwen2_vl")
+    processor = copy.deepcopy(tiny_qwen.processor)
+    processor.tokenizer.add_tokens(["<think>", "</think>"], special_tokens=True)
+    backbone = AutoBackbone(tiny_qwen.model, processor, chat_template=THINKING_TEMPLATE, enable_thinking=thinking)
+    think = processor.tokenizer.convert_tokens_to_ids(["<think>", "</think>"])
+    suppressed = set(backbone.suppressed_token_ids)
+    assert suppressed.isdisjoint(think) if thinking else set(think) <= suppressed
+    assert processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") in suppressed
+
+
 def test_an_unknown_tiny_architecture_is_one_line_with_the_nearest_name():
     cfg = check_overrides("evaluate", ["model=tiny", "model.tiny.architecture=lava"])
     line = "^model.tiny.architecture: unknown tiny architecture 'lava'; did you mean 'llava'"
@@ -106,11 +125,35 @@ def test_an_unknown_tiny_architecture_is_one_line_with_the_nearest_name():
 
 
 @pytest.mark.parametrize("family", ["llava", "idefics3", "qwen2_vl"])
-def test_the_old_family_names_still_serve_their_models(family, tiny):
+def test_the_old_family_names_still_serve_their_models(family):
     config = {"llava": "tiny", "idefics3": "tiny_idefics3", "qwen2_vl": "tiny_qwen2_vl"}[family]
-    old, new = _build(config, f"model.family={family}"), _build(config)
+    old, new = _build(config, f"model.family={family}"), _build(config, "model.family=auto")
     assert isinstance(old, AutoBackbone)
     questions, answers = ["Is it safe?", "Describe the image."], ["No.", "A cat."]
     before, after = old.encode(questions, [None, None], answers), new.encode(questions, [None, None], answers)
     assert all(torch.equal(before[k], after[k]) for k in ("input_ids", "attention_mask", "answer_mask"))
     assert old.stop_token_ids == new.stop_token_ids and old.lora_target_modules == new.lora_target_modules
+
+
+def test_a_checkpoint_whose_processor_transformers_cannot_build_is_one_line(tmp_path, monkeypatch):
+    _build("tiny_qwen2_vl").save_pretrained(tmp_path)  # its processor class is the suite's own
+    # the stock processor without its video part (processors.py) serves it
+    loaded = _build("tiny_qwen2_vl", "model.family=auto", f"model.path={tmp_path}", "model.tiny=null")
+    assert type(loaded.processor).__name__ == "Qwen2VLProcessor" and loaded.end_of_turn == "<|im_end|>"
+
+    (tmp_path / "tokenizer.json").unlink()  # now transformers builds no processor for images from it
+    (tmp_path / "tokenizer_config.json").write_text("{not json")
+    with pytest.raises(ConfigValueError) as refused:
+        _build("tiny_qwen2_vl", "model.family=auto", f"model.path={tmp_path}", "model.tiny=null")
+    message = str(refused.value)
+    assert message.startswith(f"model.path: {tmp_path}: transformers loads no processor for images")
+    assert "\n" not in message
+
+    def unreadable(*_, **__):
+        raise OSError("the files cannot be read\nsecond line")
+
+    monkeypatch.setattr("transformers.AutoProcessor.from_pretrained", unreadable)
+    with pytest.raises(ConfigValueError) as refused:
+        _build("tiny_qwen2_vl", "model.family=auto", f"model.path={tmp_path}", "model.tiny=null")
+    expected = f"model.path: {tmp_path}: transformers cannot build its processor: the files cannot be read"
+    assert str(refused.value) == expected

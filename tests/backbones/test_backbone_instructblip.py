@@ -171,3 +171,8 @@ def test_loads_a_checkpoint_laid_out_like_the_hub_with_the_pil_image_processor(b
         assert torch.equal(inputs[key], again[key]), key
     with torch.no_grad():
         torch.testing.assert_close(loaded.answer_logprobs(again), backbone.answer_logprobs(inputs))
+
+
+def test_a_chat_template_setting_is_refused_in_one_line_as_instructblip_has_none(backbone):
+    with pytest.raises(ConfigValueError, match="^model.chat_template: InstructBLIP is prompted with the plain"):
+        InstructBlipBackbone(backbone.model, backbone.processor, chat_template="{{ messages }}")

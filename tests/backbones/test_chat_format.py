@@ -98,6 +98,22 @@ def test_an_answer_turn_that_opens_with_other_whitespace_than_the_generation_pro
     assert (turn.answer_prefix, turn.end_of_turn) == ("", "<|im_end|>")
 
 
+def test_a_turn_without_a_listed_stop_token_ends_at_its_first_special_token_else_at_end_of_sequence():
+    closing = (
+        "{%- for message in messages -%}{{- message['role'] + ': ' -}}" + _TEXT + "{{- '<|END|>\n' -}}{%- endfor -%}"
+        "{%- if add_generation_prompt -%}{{- 'assistant: ' -}}{%- endif -%}"
+    )
+    special = derive_turn_format(
+        renderer(closing), stop_tokens=["</s>"], end_of_sequence="</s>", name="m", special_tokens=["<|END|>", "<s>"]
+    )
+    plain = derive_turn_format(renderer(closing), stop_tokens=["</s>"], end_of_sequence="</s>", name="m")
+    assert (special.answer_prefix, special.end_of_turn) == ("", "<|END|>")
+    assert plain.end_of_turn == "</s>"
+
+
+_TEXT = "{%- for part in message['content'] if part['type'] == 'text' -%}{{- part['text'] -}}{%- endfor -%}"
+
+
 def test_a_template_that_only_takes_string_answers_is_rendered_with_one():
     strings_only = (
         "{%- for message in messages -%}{%- if message['role'] == 'assistant' -%}"

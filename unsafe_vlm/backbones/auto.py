@@ -17,6 +17,7 @@ Images go to the processor one list per prompt, the form every transformers proc
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ from PIL import Image
 from unsafe_vlm.backbones.base import ModelInputs, VLMBackbone
 from unsafe_vlm.backbones.chat_format import ChatTemplateError, derive_turn_format
 from unsafe_vlm.backbones.lora_targets import language_model_targets
+from unsafe_vlm.errors import ConfigValueError
 
 # Modalities as transformers numbers them (ProcessorMixin.create_mm_token_type_ids): 0 is text.
 _MODALITIES = {"image": 1, "video": 2, "audio": 3}
@@ -34,38 +36,57 @@ _MODALITIES = {"image": 1, "video": 2, "audio": 3}
 class AutoBackbone(VLMBackbone):
     family: ClassVar[str] = "auto"
 
+    @classmethod
+    def load_processor(cls, path: str, **options: Any) -> Any:
+        """``AutoProcessor``'s, or the stock class without its video part where that needs torchvision,
+        which the suite does not install (``processors.py``); one line where transformers cannot build
+        it or falls back to a tokenizer alone."""
+        from unsafe_vlm.backbones.processors import load_images_only
+
+        try:
+            try:
+                processor = super().load_processor(path, **options)
+            except (ImportError, OSError) as error:
+                # a video processor that needs torchvision, or none saved (a tiny instance's)
+                if "torchvision" not in str(error).lower() and "video processor" not in str(error).lower():
+                    raise
+                processor = load_images_only(path, **options)
+            if not hasattr(processor, "tokenizer"):  # AutoProcessor's tokenizer alone, for want of torchvision
+                with contextlib.suppress(OSError, ImportError, ValueError, KeyError):
+                    processor = load_images_only(path, **options)
+        except (OSError, ImportError, ValueError, KeyError) as error:
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            message = f"model.path: {path}: transformers cannot build its processor: {first_line}"
+            raise ConfigValueError(message) from error
+        if not hasattr(processor, "tokenizer"):
+            raise ConfigValueError(
+                f"model.path: {path}: transformers loads no processor for images from it, only a "
+                f"{type(processor).__name__}; name a family that loads one in model.family (qwen2_vl for Qwen2-VL)"
+            )
+        return processor
+
     def configure(self) -> None:
+        tokenizer = self.tokenizer
+        if not getattr(self.processor, "chat_template", None) and isinstance(tokenizer.chat_template, str):
+            self.processor.chat_template = tokenizer.chat_template  # a checkpoint that keeps it with the tokenizer
         if not getattr(self.processor, "chat_template", None):
             raise ChatTemplateError(
                 f"model.path: {self.name} has no chat template; give one as model.chat_template "
                 "(a Jinja template or a file holding one)"
             )
-        tokenizer = self.tokenizer
         eos_ids = [tokenizer.eos_token_id, *self._generation_eos_ids()]
+        special = [t.content for t in getattr(tokenizer, "added_tokens_decoder", {}).values() if t.special]
         turn = derive_turn_format(
             self.render,
             stop_tokens=[tokenizer.convert_ids_to_tokens(i) for i in eos_ids if i is not None],
             end_of_sequence=tokenizer.eos_token,
             name=self.name,
+            special_tokens=sorted(set(special) | set(tokenizer.all_special_tokens)),
         )
         self.answer_prefix, self.end_of_turn = turn.answer_prefix, turn.end_of_turn
         self.lora_target_modules = language_model_targets(self.model)
         base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
         self.token_modalities = "mm_token_type_ids" in inspect.signature(base.forward).parameters
-
-    @classmethod
-    def load_processor(cls, path: str, **options: Any) -> Any:
-        """The checkpoint's processor; without its video part where the stock one needs torchvision
-        (``processors.py``)."""
-        try:
-            return super().load_processor(path, **options)
-        except (ImportError, OSError) as error:
-            # a video processor that needs torchvision, or none saved (a tiny instance's)
-            if "torchvision" not in str(error).lower() and "video processor" not in str(error).lower():
-                raise
-            from unsafe_vlm.backbones.processors import load_images_only
-
-            return load_images_only(path, **options)
 
     def _generation_eos_ids(self) -> list[int]:
         config = getattr(self.model, "generation_config", None)
@@ -74,6 +95,12 @@ class AutoBackbone(VLMBackbone):
 
     def _stop_token_ids(self) -> list[int]:
         return sorted(set(super()._stop_token_ids()) | set(self._generation_eos_ids()))
+
+    def _suppressed_token_ids(self) -> list[int]:
+        """``VLMBackbone``'s, less the tokens the template writes into an answer turn (``<think>``
+        and ``</think>`` when thinking is on): an answer may hold what its own turn holds."""
+        written = set(self.tokenizer(self.answer_prefix + self.end_of_turn, add_special_tokens=False)["input_ids"])
+        return [i for i in super()._suppressed_token_ids() if i not in written]
 
     def processor_images(self, images: list[Image.Image]) -> list[list[Image.Image]]:
         """One list per prompt: processors that take several images per prompt (Idefics3, Gemma 3,

@@ -5,9 +5,10 @@ whose answer is a sentinel. What the second adds between the generation prompt a
 is the answer prefix (a space after LLaVA's ``ASSISTANT:``, nothing after ChatML's
 ``<|im_start|>assistant\\n``); what follows the sentinel, up to and including the first stop
 token of the generation config (``<|im_end|>``, ``<end_of_turn>``, ``<|eot_id|>``), is the end of
-turn. A template whose answer turn ends without a stop token (llava-hf's ``{answer} ``) ends
-with the tokenizer's end of sequence, as the model was trained. One whose answer turn opens with
-other whitespace than its generation prompt (llava-onevision-hf) has no answer prefix.
+turn (failing those, up to the first special token of the tokenizer). A template whose answer
+turn shows no such token (llava-hf's ``{answer} ``) ends with the tokenizer's end of sequence, as
+the model was trained. One whose answer turn opens with other whitespace than its generation
+prompt (llava-onevision-hf) has no answer prefix.
 """
 
 from __future__ import annotations
@@ -40,13 +41,20 @@ def user_turn(question: str = "Is it safe?") -> list[dict]:
 
 
 def derive_turn_format(
-    render: Render, *, stop_tokens: Sequence[str], end_of_sequence: str | None, name: str
+    render: Render,
+    *,
+    stop_tokens: Sequence[str],
+    end_of_sequence: str | None,
+    name: str,
+    special_tokens: Sequence[str] = (),
 ) -> TurnFormat:
     """The answer prefix and end of turn of the template ``render`` applies.
 
     stop_tokens:     texts of the generation config's stop tokens (and the tokenizer's end of sequence).
     end_of_sequence: the tokenizer's end-of-sequence text, for a template whose turn shows no stop token.
     name:            what ``model.path`` names, for the error message.
+    special_tokens:  the tokenizer's special tokens: where the turn shows no stop token but one of
+                     these, the end of turn runs up to it (a generation config that lists too few).
     """
     prompt = render(user_turn(), True)
     full = _render_answer(render)
@@ -58,13 +66,9 @@ def derive_turn_format(
             "generation prompt; give one that does as model.chat_template"
         )
     tail = full[at + len(SENTINEL) :]
-    ends = [(tail.find(token), token) for token in stop_tokens if token and token in tail]
-    if ends:
-        position, token = min(ends)
-        end_of_turn = tail[: position + len(token)]
-    else:
-        end_of_turn = end_of_sequence or ""
-    return TurnFormat(answer_prefix=before[len(prompt) :] if before.startswith(prompt) else "", end_of_turn=end_of_turn)
+    end_of_turn = _through_first(tail, stop_tokens) or _through_first(tail, special_tokens) or end_of_sequence or ""
+    answer_prefix = before[len(prompt) :] if before.startswith(prompt) else ""
+    return TurnFormat(answer_prefix=answer_prefix, end_of_turn=end_of_turn)
 
 
 def _differs_in_trailing_whitespace(prompt: str, before: str) -> bool:
@@ -73,6 +77,15 @@ def _differs_in_trailing_whitespace(prompt: str, before: str) -> bool:
     then follows the generation prompt directly, as the model is prompted."""
     common = len(os.path.commonprefix([prompt, before]))
     return common > 0 and not prompt[common:].strip() and not before[common:].strip()
+
+
+def _through_first(text: str, tokens: Sequence[str]) -> str | None:
+    """``text`` up to and including the first of ``tokens`` in it; None if it holds none."""
+    found = [(text.find(token), token) for token in tokens if token and token in text]
+    if not found:
+        return None
+    position, token = min(found)
+    return text[: position + len(token)]
 
 
 def _render_answer(render: Render) -> str:

@@ -41,6 +41,8 @@ class InstructBlipBackbone(VLMBackbone):
     )
 
     def __init__(self, model: Any, processor: Any, **options: Any) -> None:
+        if options.get("chat_template") is not None:
+            raise ConfigValueError("model.chat_template: InstructBLIP is prompted with the plain question; give null")
         if model.config.image_token_index is None or processor.num_query_tokens is None:
             raise ConfigValueError(
                 "model.path: this InstructBLIP checkpoint names no image_token_index (config.json) or "
