@@ -112,3 +112,19 @@ def test_two_builds_are_the_same_model(built):
     first, second = model.state_dict(), again.state_dict()
     assert first.keys() == second.keys()
     assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+def test_internvl_rows_picked_from_a_batch_of_tiled_images_score_as_in_the_whole_batch():
+    from PIL import Image
+
+    from unsafe_vlm.backbones.registry import build_backbone, model_settings
+
+    backbone = build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / "tiny_internvl.yaml"))).eval()
+    wide, square = Image.new("RGB", (64, 24), (200, 30, 30)), Image.new("RGB", (28, 28), (20, 90, 200))
+    inputs = backbone.encode([QUESTION] * 3, [square, wide, square], [ANSWER, "Yes.", "No."])
+    assert inputs["pixel_values"].shape[0] > 3, "the wide image is cut into tiles"
+    rows = torch.tensor([1, 2])
+    with torch.no_grad():
+        whole = backbone.answer_logprobs(inputs)
+        picked = backbone.answer_logprobs(backbone.select_rows(inputs, rows))
+    torch.testing.assert_close(picked, whole[rows][:, : picked.shape[1]], atol=1e-5, rtol=0)

@@ -128,16 +128,33 @@ class AutoBackbone(VLMBackbone):
         return types
 
     def select_rows(self, inputs: ModelInputs, rows: torch.Tensor) -> ModelInputs:
-        """``VLMBackbone.select_rows``; patches packed into one (sum of patches, D) tensor
-        (``image_grid_thw`` gives each image's grid) are picked by image."""
-        if "image_grid_thw" not in inputs or "pixel_values" not in inputs:
+        """``VLMBackbone.select_rows``; pixels packed into one tensor for the batch are picked by
+        prompt: patches (``image_grid_thw`` gives each image's grid), or InternVL's tiles (a prompt's
+        image may take several rows of pixels)."""
+        pixels = inputs.get("pixel_values")
+        if pixels is None:
+            return super().select_rows(inputs, rows)
+        if "image_grid_thw" in inputs:
+            sizes = inputs["image_grid_thw"].prod(dim=-1).tolist()
+        elif (tiles := self._tiles_per_row(inputs)) is not None:
+            sizes = tiles
+        else:
             return super().select_rows(inputs, rows)
         selected = super().select_rows({k: v for k, v in inputs.items() if k != "pixel_values"}, rows)
-        patches_per_image = inputs["image_grid_thw"].prod(dim=-1).tolist()
-        chunks = torch.split(inputs["pixel_values"], patches_per_image, dim=0)
+        chunks = torch.split(pixels, sizes, dim=0)
         selected["pixel_values"] = torch.cat([chunks[i] for i in rows.tolist()], dim=0)
         return selected
 
+    def _tiles_per_row(self, inputs: ModelInputs) -> list[int] | None:
+        """Rows of ``pixel_values`` each prompt holds where an image is cut into tiles of a fixed
+        number of image tokens (InternVL's ``image_seq_length``), so that the rows do not pair one
+        to one with the prompts; None otherwise."""
+        per_tile = getattr(self.processor, "image_seq_length", None)
+        image_token = getattr(self.processor, "image_token_id", None)
+        if not per_tile or image_token is None or inputs["pixel_values"].shape[0] == inputs["input_ids"].shape[0]:
+            return None
+        tiles = ((inputs["input_ids"] == image_token).sum(dim=1) // per_tile).tolist()
+        return tiles if sum(tiles) == inputs["pixel_values"].shape[0] else None
 
 def extend_over_answers(cross_attention_mask: torch.Tensor, length: int) -> torch.Tensor:
     """Mllama's (B, prompt columns, images, tiles) mask over ``length`` columns: the answer tokens see
