@@ -135,15 +135,25 @@ def test_the_old_family_names_still_serve_their_models(family):
     assert old.stop_token_ids == new.stop_token_ids and old.lora_target_modules == new.lora_target_modules
 
 
-def test_a_checkpoint_whose_processor_transformers_cannot_build_is_one_line(tmp_path):
+def test_a_checkpoint_whose_processor_transformers_cannot_build_is_one_line(tmp_path, monkeypatch):
     _build("tiny_qwen2_vl").save_pretrained(tmp_path)  # its processor class is the suite's own
+    # the stock processor without its video part (processors.py) serves it
+    loaded = _build("tiny_qwen2_vl", "model.family=auto", f"model.path={tmp_path}", "model.tiny=null")
+    assert type(loaded.processor).__name__ == "Qwen2VLProcessor" and loaded.end_of_turn == "<|im_end|>"
+
+    (tmp_path / "tokenizer.json").unlink()  # now transformers builds no processor for images from it
+    (tmp_path / "tokenizer_config.json").write_text("{not json")
     with pytest.raises(ConfigValueError) as refused:
         _build("tiny_qwen2_vl", "model.family=auto", f"model.path={tmp_path}", "model.tiny=null")
     message = str(refused.value)
     assert message.startswith(f"model.path: {tmp_path}: transformers loads no processor for images")
     assert "\n" not in message
 
-    processor_config = tmp_path / "processor_config.json"
-    processor_config.write_text(processor_config.read_text().replace("Qwen2VLImageTextProcessor", "Qwen2VLProcessor"))
-    with pytest.raises(ConfigValueError, match=f"^model.path: {re.escape(str(tmp_path))}: transformers cannot build"):
+    def unreadable(*_, **__):
+        raise OSError("the files cannot be read\nsecond line")
+
+    monkeypatch.setattr("transformers.AutoProcessor.from_pretrained", unreadable)
+    with pytest.raises(ConfigValueError) as refused:
         _build("tiny_qwen2_vl", "model.family=auto", f"model.path={tmp_path}", "model.tiny=null")
+    expected = f"model.path: {tmp_path}: transformers cannot build its processor: the files cannot be read"
+    assert str(refused.value) == expected

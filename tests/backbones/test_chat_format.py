@@ -87,6 +87,17 @@ def test_an_answer_turn_that_does_not_continue_the_generation_prompt_is_one_line
     assert len(message.splitlines()) == 1
 
 
+def test_an_answer_turn_that_opens_with_other_whitespace_than_the_generation_prompt_has_no_prefix():
+    from unsafe_vlm.backbones.tiny_architectures.llava_onevision import CHAT_TEMPLATE
+
+    render = renderer(CHAT_TEMPLATE)
+    assert render(_question(), True).endswith("<|im_start|>assistant\n")
+    answer_turn = [{"role": "assistant", "content": [{"type": "text", "text": SENTINEL}]}]
+    assert f"<|im_start|>assistant \n{SENTINEL}<|im_end|>" in render(_question() + answer_turn, False)
+    turn = derive_turn_format(render, stop_tokens=["<|im_end|>"], end_of_sequence="<|im_end|>", name="m")
+    assert (turn.answer_prefix, turn.end_of_turn) == ("", "<|im_end|>")
+
+
 def test_a_turn_without_a_listed_stop_token_ends_at_its_first_special_token_else_at_end_of_sequence():
     closing = (
         "{%- for message in messages -%}{{- message['role'] + ': ' -}}" + _TEXT + "{{- '<|END|>\n' -}}{%- endfor -%}"

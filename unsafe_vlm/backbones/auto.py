@@ -9,13 +9,15 @@ What a family adapter used to write by hand is read off the checkpoint:
 - the stop tokens: the end of turn and every end-of-sequence token of the generation config;
 - the modality of each token (``mm_token_type_ids``) for models whose rotary positions need it
   (Qwen2-VL and its successors, GLM-4V, Gemma 4), over the answer columns too;
-- the packed patches of such models (one ``(patches, D)`` tensor for the batch), picked by image.
+- the packed patches of such models (one ``(patches, D)`` tensor for the batch), picked by image;
+- which image tiles each token sees (Mllama's ``cross_attention_mask``), over the answer columns too.
 
 Images go to the processor one list per prompt, the form every transformers processor takes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any, ClassVar
 
@@ -36,11 +38,23 @@ class AutoBackbone(VLMBackbone):
 
     @classmethod
     def load_processor(cls, path: str, **options: Any) -> Any:
-        """``AutoProcessor``'s; one line where transformers cannot build it or falls back to a tokenizer alone
-        (a video processor needs torchvision, which the suite does not install)."""
+        """``AutoProcessor``'s, or the stock class without its video part where that needs torchvision,
+        which the suite does not install (``processors.py``); one line where transformers cannot build
+        it or falls back to a tokenizer alone."""
+        from unsafe_vlm.backbones.processors import load_images_only
+
         try:
-            processor = super().load_processor(path, **options)
-        except (OSError, ImportError, ValueError) as error:
+            try:
+                processor = super().load_processor(path, **options)
+            except (ImportError, OSError) as error:
+                # a video processor that needs torchvision, or none saved (a tiny instance's)
+                if "torchvision" not in str(error).lower() and "video processor" not in str(error).lower():
+                    raise
+                processor = load_images_only(path, **options)
+            if not hasattr(processor, "tokenizer"):  # AutoProcessor's tokenizer alone, for want of torchvision
+                with contextlib.suppress(OSError, ImportError, ValueError, KeyError):
+                    processor = load_images_only(path, **options)
+        except (OSError, ImportError, ValueError, KeyError) as error:
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
             message = f"model.path: {path}: transformers cannot build its processor: {first_line}"
             raise ConfigValueError(message) from error
@@ -99,6 +113,9 @@ class AutoBackbone(VLMBackbone):
         kwargs = super().model_kwargs(inputs)
         if self.token_modalities:
             kwargs["mm_token_type_ids"] = self.token_types(kwargs["input_ids"])
+        cross = kwargs.get("cross_attention_mask")
+        if cross is not None and cross.shape[1] < kwargs["input_ids"].shape[1]:
+            kwargs["cross_attention_mask"] = extend_over_answers(cross, kwargs["input_ids"].shape[1])
         return kwargs
 
     def token_types(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -111,12 +128,37 @@ class AutoBackbone(VLMBackbone):
         return types
 
     def select_rows(self, inputs: ModelInputs, rows: torch.Tensor) -> ModelInputs:
-        """``VLMBackbone.select_rows``; patches packed into one (sum of patches, D) tensor
-        (``image_grid_thw`` gives each image's grid) are picked by image."""
-        if "image_grid_thw" not in inputs or "pixel_values" not in inputs:
+        """``VLMBackbone.select_rows``; pixels packed into one tensor for the batch are picked by
+        prompt: patches (``image_grid_thw`` gives each image's grid), or InternVL's tiles (a prompt's
+        image may take several rows of pixels)."""
+        pixels = inputs.get("pixel_values")
+        if pixels is None:
+            return super().select_rows(inputs, rows)
+        if "image_grid_thw" in inputs:
+            sizes = inputs["image_grid_thw"].prod(dim=-1).tolist()
+        elif (tiles := self._tiles_per_row(inputs)) is not None:
+            sizes = tiles
+        else:
             return super().select_rows(inputs, rows)
         selected = super().select_rows({k: v for k, v in inputs.items() if k != "pixel_values"}, rows)
-        patches_per_image = inputs["image_grid_thw"].prod(dim=-1).tolist()
-        chunks = torch.split(inputs["pixel_values"], patches_per_image, dim=0)
+        chunks = torch.split(pixels, sizes, dim=0)
         selected["pixel_values"] = torch.cat([chunks[i] for i in rows.tolist()], dim=0)
         return selected
+
+    def _tiles_per_row(self, inputs: ModelInputs) -> list[int] | None:
+        """Rows of ``pixel_values`` each prompt holds where an image is cut into tiles of a fixed
+        number of image tokens (InternVL's ``image_seq_length``), so that the rows do not pair one
+        to one with the prompts; None otherwise."""
+        per_tile = getattr(self.processor, "image_seq_length", None)
+        image_token = getattr(self.processor, "image_token_id", None)
+        if not per_tile or image_token is None or inputs["pixel_values"].shape[0] == inputs["input_ids"].shape[0]:
+            return None
+        tiles = ((inputs["input_ids"] == image_token).sum(dim=1) // per_tile).tolist()
+        return tiles if sum(tiles) == inputs["pixel_values"].shape[0] else None
+
+def extend_over_answers(cross_attention_mask: torch.Tensor, length: int) -> torch.Tensor:
+    """Mllama's (B, prompt columns, images, tiles) mask over ``length`` columns: the answer tokens see
+    the tiles the last prompt token sees (a real token in every left-padded row), as transformers'
+    ``generate`` extends it for the tokens it adds."""
+    extra = length - cross_attention_mask.shape[1]
+    return torch.cat([cross_attention_mask, cross_attention_mask[:, -1:].expand(-1, extra, -1, -1)], dim=1)

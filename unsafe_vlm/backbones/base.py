@@ -303,8 +303,9 @@ class VLMBackbone(nn.Module):
     def model_kwargs(self, inputs: ModelInputs) -> dict[str, Any]:
         kwargs = {k: v for k, v in inputs.items() if k not in _SUITE_KEYS}
         if "image_features" in inputs:  # encoded once by encode_images: the model skips its vision tower
-            per_row = list(inputs["image_features"].unbind(0))
-            kwargs["mm_encoder_outputs"] = {"image": BaseModelOutputWithPooling(pooler_output=per_row)}
+            features = inputs["image_features"]
+            pooled = list(features.unbind(0)) if getattr(self, "image_features_as_rows", True) else features
+            kwargs["mm_encoder_outputs"] = {"image": BaseModelOutputWithPooling(pooler_output=pooled)}
         return kwargs
 
     def forward(self, inputs: ModelInputs, *, hidden: bool = False, logits: bool = True) -> AnswerOutputs:
@@ -427,11 +428,15 @@ class VLMBackbone(nn.Module):
             return inputs
         encoder = inspect.signature(self.model.get_image_features).parameters
         features = self.model.get_image_features(**{k: v for k, v in inputs.items() if k in encoder})
+        if getattr(features, "deepstack_features", None) is not None:
+            return inputs  # the language model also reads the tower's middle layers (Qwen3-VL)
         per_row = list(features.pooler_output)
         if len(per_row) != inputs["input_ids"].shape[0] or len({tuple(f.shape) for f in per_row}) != 1:
             return inputs
         encoded = {k: v for k, v in inputs.items() if k != "pixel_values"}
         encoded["image_features"] = torch.stack(per_row)
+        # handed back in the form the model gave them: a list of rows (LLaVA) or one tensor (Gemma 3)
+        self.image_features_as_rows = not torch.is_tensor(features.pooler_output)
         return encoded
 
     def reuses_image_features(self) -> bool:

@@ -7,11 +7,13 @@ is the answer prefix (a space after LLaVA's ``ASSISTANT:``, nothing after ChatML
 token of the generation config (``<|im_end|>``, ``<end_of_turn>``, ``<|eot_id|>``), is the end of
 turn (failing those, up to the first special token of the tokenizer). A template whose answer
 turn shows no such token (llava-hf's ``{answer} ``) ends with the tokenizer's end of sequence, as
-the model was trained.
+the model was trained. One whose answer turn opens with other whitespace than its generation
+prompt (llava-onevision-hf) has no answer prefix.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,14 +59,24 @@ def derive_turn_format(
     prompt = render(user_turn(), True)
     full = _render_answer(render)
     at = full.find(SENTINEL)
-    if at < 0 or not full[:at].startswith(prompt):
+    before = full[:at]
+    if at < 0 or not (before.startswith(prompt) or _differs_in_trailing_whitespace(prompt, before)):
         raise ChatTemplateError(
             f"model.path: the chat template of {name} renders an answer turn that does not continue its "
             "generation prompt; give one that does as model.chat_template"
         )
     tail = full[at + len(SENTINEL) :]
     end_of_turn = _through_first(tail, stop_tokens) or _through_first(tail, special_tokens) or end_of_sequence or ""
-    return TurnFormat(answer_prefix=full[len(prompt) : at], end_of_turn=end_of_turn)
+    answer_prefix = before[len(prompt) :] if before.startswith(prompt) else ""
+    return TurnFormat(answer_prefix=answer_prefix, end_of_turn=end_of_turn)
+
+
+def _differs_in_trailing_whitespace(prompt: str, before: str) -> bool:
+    """Whether the generation prompt and the answer turn's opening differ only in whitespace after
+    their common start, as llava-onevision-hf's ``assistant\\n`` and ``assistant \\n`` do: the answer
+    then follows the generation prompt directly, as the model is prompted."""
+    common = len(os.path.commonprefix([prompt, before]))
+    return common > 0 and not prompt[common:].strip() and not before[common:].strip()
 
 
 def _through_first(text: str, tokens: Sequence[str]) -> str | None:

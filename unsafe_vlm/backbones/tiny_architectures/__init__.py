@@ -31,6 +31,16 @@ TINY_ARCHITECTURES: Registry[Builder] = Registry(
         "qwen2_5_vl": "unsafe_vlm.backbones.tiny_architectures.qwen2_5_vl:build",
         "idefics3": "unsafe_vlm.backbones.tiny_architectures.idefics3:build",
         "instructblip": "unsafe_vlm.backbones.tiny_architectures.instructblip:build",
+        "llava_next": "unsafe_vlm.backbones.tiny_architectures.llava_next:build",
+        "llava_onevision": "unsafe_vlm.backbones.tiny_architectures.llava_onevision:build",
+        "qwen3_vl": "unsafe_vlm.backbones.tiny_architectures.qwen3_vl:build",
+        "qwen3_5": "unsafe_vlm.backbones.tiny_architectures.qwen3_5:build",
+        "gemma3": "unsafe_vlm.backbones.tiny_architectures.gemma3:build",
+        "gemma4": "unsafe_vlm.backbones.tiny_architectures.gemma4:build",
+        "internvl": "unsafe_vlm.backbones.tiny_architectures.internvl:build",
+        "mllama": "unsafe_vlm.backbones.tiny_architectures.mllama:build",
+        "mistral3": "unsafe_vlm.backbones.tiny_architectures.mistral3:build",
+        "glm4v": "unsafe_vlm.backbones.tiny_architectures.glm4v:build",
     },
 )
 

@@ -1,0 +1,103 @@
+"""A tiny random LLaVA-OneVision (llava-hf/llava-onevision-qwen2-7b-ov-hf): a Qwen2 text model, a
+SigLIP tower and "anyres" images (the whole image plus its tiles on a grid of pinpoints, rows of
+features closed by a newline embedding).
+
+Chat template: the ChatML layout of the llava-onevision-hf checkpoints as transformers' processor
+test writes it (huggingface/transformers@1a6e6ad97a7c5f6e196300a77ff1f6618a73155c:
+tests/models/llava_onevision/test_processing_llava_onevision.py, ``prepare_processor_dict``):
+``<|im_start|>user <image>\\n{question}<|im_end|><|im_start|>assistant\\n{answer}<|im_end|>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from transformers import (
+    LlavaOnevisionConfig,
+    LlavaOnevisionForConditionalGeneration,
+    LlavaOnevisionImageProcessorPil,
+    LlavaOnevisionProcessor,
+    PreTrainedModel,
+    ProcessorMixin,
+    Qwen2Config,
+    SiglipVisionConfig,
+)
+
+from unsafe_vlm.backbones.processors import images_only
+from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, vision_tower_sizes
+from unsafe_vlm.backbones.tokenizer import train_byte_bpe
+from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.settings import limit
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + ' '}}"
+    "{# Render all images first #}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}"
+    "{{ '<image>' }}{% endfor %}"
+    "{# Render all video then #}{% for content in message['content'] | selectattr('type', 'equalto', 'video') %}"
+    "{{ '<video>' }}{% endfor %}"
+    "{# Render all text next #}{% if message['role'] != 'assistant' %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{{ '\n' + content['text'] }}{% endfor %}"
+    "{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{% generation %}{{ '\n' + content['text'] }}{% endgeneration %}{% endfor %}{% endif %}"
+    "{{'<|im_end|>'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
+
+
+@dataclass(frozen=True)
+class Sizes(TinyVLMSizes):
+    """``model.tiny`` of conf/model/tiny_llava_onevision.yaml: Qwen2, SigLIP, and the tile grid."""
+
+    architecture: Literal["llava_onevision"]
+    num_kv_heads: int = limit(ge=1)
+    grid: list[list[int]]  # the (height, width) pinpoints an image is fitted to before tiling
+
+
+def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
+    tokenizer = train_byte_bpe(
+        suite_corpus(),
+        special_tokens=SPECIAL_TOKENS,
+        vocab_size=sizes.vocab_size,
+        pad_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        extra_special_tokens={"image_token": "<image>", "video_token": "<video>"},
+        chat_template=CHAT_TEMPLATE,
+    )
+    side = sizes.image_size
+    image_processor = LlavaOnevisionImageProcessorPil(
+        size={"height": side, "width": side}, image_grid_pinpoints=sizes.grid
+    )
+    processor = images_only(LlavaOnevisionProcessor)(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        num_image_tokens=(side // sizes.patch_size) ** 2,
+        vision_feature_select_strategy="full",
+        chat_template=CHAT_TEMPLATE,
+    )
+    text_config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=sizes.hidden_size,
+        intermediate_size=sizes.hidden_size * 2,
+        num_hidden_layers=sizes.num_layers,
+        num_attention_heads=sizes.num_heads,
+        num_key_value_heads=sizes.num_kv_heads,
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
+    ids = tokenizer.convert_tokens_to_ids
+    config = LlavaOnevisionConfig(
+        text_config=text_config,
+        vision_config=SiglipVisionConfig(**vision_tower_sizes(sizes)),
+        image_token_index=ids("<image>"),
+        video_token_index=ids("<video>"),
+        image_grid_pinpoints=sizes.grid,
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="full",
+    )
+    model = seeded_model(LlavaOnevisionForConditionalGeneration, config, seed=sizes.seed, tokenizer=tokenizer)
+    return model, processor
