@@ -3,6 +3,10 @@ every tiny family; a family that cannot share image features is left as it was."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 from helpers.datamodules import shipped_datamodule
@@ -10,7 +14,7 @@ from omegaconf import OmegaConf
 
 from unsafe_vlm.backbones.registry import build_backbone, model_settings
 from unsafe_vlm.evaluation.image_features import ImageFeatureCache
-from unsafe_vlm.paths import CONF_DIR
+from unsafe_vlm.paths import CONF_DIR, REPO_DIR
 
 TINY_CONFIGS = sorted(p.stem for p in (CONF_DIR / "model").glob("tiny*.yaml"))
 TASKS = ["perception", "alignment_image", "context_image", "alignment_test"]  # the same images, asked again
@@ -87,3 +91,23 @@ def test_no_feature_is_kept_beyond_the_bound_and_a_zero_bound_turns_the_cache_of
     assert backbone.generate(cache.encode(batches[1]["inputs"]), max_new_tokens=8).texts == plain
     assert len(cache.features) == 2
 
+
+
+def evaluate(run_dir, cache_dir, *extra: str) -> dict[str, bytes]:
+    command = [
+        sys.executable, "-m", "unsafe_vlm", "evaluate", "model=tiny", "data=synthetic", f"data.cache_dir={cache_dir}",
+        "data.limit_per_task=4", "data.eval_batch_size=3", "generation.max_new_tokens=6", f"hydra.run.dir={run_dir}",
+        *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO_DIR)}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_DIR, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    files = [run_dir / "metrics.json", *sorted((run_dir / "responses").glob("*.jsonl"))]
+    return {path.name: path.read_bytes() for path in files}
+
+
+@pytest.mark.slow
+def test_evaluate_writes_the_same_metrics_and_responses_with_and_without_the_image_cache(tmp_path, data_cache):
+    shared = evaluate(tmp_path / "shared", data_cache)
+    assert len(shared) > 2
+    assert evaluate(tmp_path / "plain", data_cache, "data.image_cache_mib=0") == shared
