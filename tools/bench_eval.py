@@ -12,9 +12,9 @@ queries, greedy decoding, the same number of new tokens:
 With ``--tasks`` the queries are those tasks' questions about the same images, task after task
 in batches of one task, as ``evaluate`` asks them; ``--set`` changes the model's config (a tiny
 LLaVA whose image takes 576 tokens, as LLaVA-1.5's: ``--set tiny.image_size=336 tiny.patch_size=14``).
-Each variant runs in its own process (so its peak memory is its own), warms up once, then
-times several repeats; the table shows the median queries/s, the ratio to the per-query
-loop, and peak RSS (CPU) or peak allocated memory (GPU).
+Each variant runs in its own process (so its peak memory is its own; ours and shared share one,
+taking turns), warms up once, then times several repeats; the table shows the median queries/s,
+the ratio to the per-query loop, and peak RSS (CPU) or peak allocated memory (GPU).
 
     python tools/bench_eval.py                       # tiny model, 64 queries, batch 16, CPU
     python tools/bench_eval.py --model organism --queries 128 --batch-size 32 --device cuda
@@ -56,9 +56,9 @@ def main() -> None:
 
     context = mp.get_context("spawn")
     rows = []
-    for variant in variants:
+    for group in _groups(variants):
         with context.Pool(1) as pool:
-            rows.append(pool.apply(measure, (variant, vars(args))))
+            rows += pool.apply(measure, (group, vars(args)))
     print_table(rows, args)
     answers = {row["variant"]: row["texts"] for row in rows if row["texts"] is not None}
     if "ours" in answers and "shared" in answers:
@@ -69,7 +69,15 @@ def main() -> None:
             sys.exit(1)
 
 
-def measure(variant: str, options: dict) -> dict:
+def _groups(variants: list[str]) -> list[tuple[str, ...]]:
+    """The variants each process runs: ours and shared together, their repeats taking turns, so that
+    a load that comes and goes on a shared machine slows both alike; every other variant alone."""
+    paired = tuple(v for v in variants if v in ("ours", "shared"))
+    groups = [(v,) for v in variants if v not in paired]
+    return ([paired] if paired else []) + groups
+
+
+def measure(group: tuple[str, ...], options: dict) -> list[dict]:
     import torch
     from omegaconf import OmegaConf
 
@@ -133,25 +141,30 @@ def measure(variant: str, options: dict) -> dict:
                 )
             tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
-    run = {"ours": ours, "shared": shared, "per-query": per_query, "plain": plain}[variant]
+    runs = {"ours": ours, "shared": shared, "per-query": per_query, "plain": plain}
     if options["device"].startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    texts = run()  # warm-up
-    seconds = []
+    texts = {variant: runs[variant]() for variant in group}  # warm-up
+    seconds: dict[str, list[float]] = {variant: [] for variant in group}
     for _ in range(options["repeats"]):
-        start = time.perf_counter()
-        run()
-        if options["device"].startswith("cuda"):
-            torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - start)
+        for variant in group:
+            start = time.perf_counter()
+            runs[variant]()
+            if options["device"].startswith("cuda"):
+                torch.cuda.synchronize()
+            seconds[variant].append(time.perf_counter() - start)
     if options["device"].startswith("cuda"):
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {
-        "variant": variant, "queries_per_s": len(records) / statistics.median(seconds), "peak_mib": peak,
-        "queries": len(records), "image_tokens": _image_tokens(backbone, records[0]), "texts": texts,
-    }  # fmt: skip
+    image_tokens = _image_tokens(backbone, records[0])
+    return [
+        {
+            "variant": variant, "queries_per_s": len(records) / statistics.median(seconds[variant]), "peak_mib": peak,
+            "queries": len(records), "image_tokens": image_tokens, "texts": texts[variant],
+        }  # fmt: skip
+        for variant in group
+    ]
 
 
 def _image_tokens(backbone, record) -> int:

@@ -78,5 +78,5 @@ class ImageFeatureCache:
         for name in sorted(k for k in row if k in self._encoder_keys and torch.is_tensor(row[k])):
             tensor = row[name].detach().contiguous()
             digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
-            digest.update(tensor.reshape(-1).view(torch.uint8).cpu().numpy().tobytes())
+            digest.update(tensor.reshape(-1).view(torch.uint8).cpu().numpy())  # read in place, not copied
         return digest.hexdigest()
