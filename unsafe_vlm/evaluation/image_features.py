@@ -70,7 +70,7 @@ class ImageFeatureCache:
     def _keep(self, key: str, features: torch.Tensor) -> None:
         size = features.numel() * features.element_size()
         if self.held_bytes + size <= self.limit_bytes:
-            self.features[key] = features
+            self.features[key] = features.clone()  # its own memory, not a view that keeps the whole batch's
             self.held_bytes += size
 
     def _digest(self, row: ModelInputs) -> str:
