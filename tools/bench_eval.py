@@ -4,15 +4,22 @@ The paper's code asks a VLM one query at a time. This measures, on the same mode
 queries, greedy decoding, the same number of new tokens:
 
   ours        the suite's path: DataLoader + backbone collation, batched generate, judge
+  shared      ours with each image's features computed once per evaluation and reused by every later
+              question about it (``ImageFeatureCache``); its greedy answers must equal ours
   per-query   the same steps for one query at a time (what the paper's code does)
   plain       processor + ``model.generate`` batched by hand (no judging): a floor
 
-Each variant runs in its own process (so its peak memory is its own), warms up once, then
-times several repeats; the table shows the median queries/s, the ratio to the per-query
-loop, and peak RSS (CPU) or peak allocated memory (GPU).
+With ``--tasks`` the queries are those tasks' questions about the same images, task after task
+in batches of one task, as ``evaluate`` asks them; ``--set`` changes the model's config (a tiny
+LLaVA whose image takes 576 tokens, as LLaVA-1.5's: ``--set tiny.image_size=336 tiny.patch_size=14``).
+Each variant runs in its own process (so its peak memory is its own; ours and shared share one,
+taking turns), warms up once, then times several repeats; the table shows the median queries/s,
+the ratio to the per-query loop, and peak RSS (CPU) or peak allocated memory (GPU).
 
     python tools/bench_eval.py                       # tiny model, 64 queries, batch 16, CPU
     python tools/bench_eval.py --model organism --queries 128 --batch-size 32 --device cuda
+    python tools/bench_eval.py --tasks perception,alignment_image,context_image --variants ours,shared \
+        --set tiny.image_size=336 tiny.patch_size=14 blank_image_size=336
 """
 
 from __future__ import annotations
@@ -25,29 +32,52 @@ import statistics
 import sys
 import time
 
-VARIANTS = ("ours", "per-query", "plain")
+VARIANTS = ("ours", "shared", "per-query", "plain")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny", help="a conf/model name (default: tiny)")
-    parser.add_argument("--queries", type=int, default=64, help="alignment_image queries to answer")
+    parser.add_argument("--queries", type=int, default=64, help="images of the alignment_image queries to ask about")
+    parser.add_argument("--tasks", default="alignment_image", help="comma-separated tasks asked of each image")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variants to run")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="model config changes")
+    parser.add_argument("--cache-mib", type=int, default=1024, help="the shared variant's data.image_cache_mib")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
+    variants = args.variants.split(",")
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"--variants: unknown {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
 
     context = mp.get_context("spawn")
     rows = []
-    for variant in VARIANTS:
+    for group in _groups(variants):
         with context.Pool(1) as pool:
-            rows.append(pool.apply(measure, (variant, vars(args))))
+            rows += pool.apply(measure, (group, vars(args)))
     print_table(rows, args)
+    answers = {row["variant"]: row["texts"] for row in rows if row["texts"] is not None}
+    if "ours" in answers and "shared" in answers:
+        same = answers["ours"] == answers["shared"]
+        verdict = "yes" if same else "NO"
+        print(f"greedy answers of shared and ours identical: {verdict} ({len(answers['ours'])} answers)")
+        if not same:
+            sys.exit(1)
 
 
-def measure(variant: str, options: dict) -> dict:
+def _groups(variants: list[str]) -> list[tuple[str, ...]]:
+    """The variants each process runs: ours and shared together, their repeats taking turns, so that
+    a load that comes and goes on a shared machine slows both alike; every other variant alone."""
+    paired = tuple(v for v in variants if v in ("ours", "shared"))
+    groups = [(v,) for v in variants if v not in paired]
+    return ([paired] if paired else []) + groups
+
+
+def measure(group: tuple[str, ...], options: dict) -> list[dict]:
     import torch
     from omegaconf import OmegaConf
 
@@ -59,20 +89,33 @@ def measure(variant: str, options: dict) -> dict:
     if options["threads"]:
         torch.set_num_threads(options["threads"])
     torch.manual_seed(0)
-    backbone = build_backbone(model_settings(OmegaConf.load(CONF_DIR / "model" / f"{options['model']}.yaml"))).eval()
+    config = OmegaConf.merge(
+        OmegaConf.load(CONF_DIR / "model" / f"{options['model']}.yaml"), OmegaConf.from_dotlist(options["set"])
+    )
+    backbone = build_backbone(model_settings(config)).eval()
     backbone.to(options["device"])
-    from bench.queries import benchmark_records
+    from bench.queries import questions_per_image
+    from unsafe_vlm.evaluation.image_features import ImageFeatureCache
 
-    records = benchmark_records(options["queries"])
+    by_task = questions_per_image(options["queries"], tuple(options["tasks"].split(",")))
+    records = [record for task in by_task for record in task]
     judge = RuleJudge()
     generation = {"max_new_tokens": options["max_new_tokens"], "do_sample": False}
     collate = Collator(backbone, "eval")
 
-    def ours() -> None:
-        loader = torch.utils.data.DataLoader(records, batch_size=options["batch_size"], collate_fn=collate)
-        for batch in loader:
-            answers = backbone.generate(_to(batch["inputs"], options["device"]), **generation)
-            judge.judge_alignment(answers.texts)
+    def ours(cache: ImageFeatureCache | None = None) -> list[str]:
+        texts = []
+        for task in by_task:  # batches of one task each, as evaluate's loaders
+            loader = torch.utils.data.DataLoader(task, batch_size=options["batch_size"], collate_fn=collate)
+            for batch in loader:
+                inputs = _to(batch["inputs"], options["device"])
+                answers = backbone.generate(cache.encode(inputs) if cache else inputs, **generation)
+                judge.judge_alignment(answers.texts)
+                texts += answers.texts
+        return texts
+
+    def shared() -> list[str]:
+        return ours(ImageFeatureCache(backbone, options["cache_mib"]))  # one cache per evaluation
 
     def per_query() -> None:
         for record in records:
@@ -98,22 +141,41 @@ def measure(variant: str, options: dict) -> dict:
                 )
             tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
-    run = {"ours": ours, "per-query": per_query, "plain": plain}[variant]
+    runs = {"ours": ours, "shared": shared, "per-query": per_query, "plain": plain}
     if options["device"].startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    run()  # warm-up
-    seconds = []
+    texts = {variant: runs[variant]() for variant in group}  # warm-up
+    seconds: dict[str, list[float]] = {variant: [] for variant in group}
     for _ in range(options["repeats"]):
-        start = time.perf_counter()
-        run()
-        if options["device"].startswith("cuda"):
-            torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - start)
+        for variant in group:
+            start = time.perf_counter()
+            runs[variant]()
+            if options["device"].startswith("cuda"):
+                torch.cuda.synchronize()
+            seconds[variant].append(time.perf_counter() - start)
     if options["device"].startswith("cuda"):
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {"variant": variant, "queries_per_s": len(records) / statistics.median(seconds), "peak_mib": peak}
+    image_tokens = _image_tokens(backbone, records[0])
+    return [
+        {
+            "variant": variant, "queries_per_s": len(records) / statistics.median(seconds[variant]), "peak_mib": peak,
+            "queries": len(records), "image_tokens": image_tokens, "texts": texts[variant],
+        }  # fmt: skip
+        for variant in group
+    ]
+
+
+def _image_tokens(backbone, record) -> int:
+    """The prompt tokens one image takes (image placeholders in the prompt)."""
+    from unsafe_vlm.data.base import Collator
+
+    inputs = Collator(backbone, "eval")([record])["inputs"]
+    image_id = getattr(backbone.model.config, "image_token_id", None) or getattr(
+        backbone.model.config, "image_token_index", None
+    )
+    return int((inputs["input_ids"] == image_id).sum()) if image_id is not None else 0
 
 
 def _to(inputs: dict, device: str) -> dict:
@@ -126,18 +188,21 @@ def print_table(rows: list[dict], args: argparse.Namespace) -> None:
 
     import unsafe_vlm
 
-    baseline = next(r for r in rows if r["variant"] == "per-query")["queries_per_s"]
+    reference = "per-query" if any(r["variant"] == "per-query" for r in rows) else rows[0]["variant"]
+    baseline = next(r for r in rows if r["variant"] == reference)["queries_per_s"]
     memory = "peak allocated" if args.device.startswith("cuda") else "peak RSS"
     print(f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, device {args.device}")
     print(
         f"versions: python {sys.version.split()[0]}, torch {torch.__version__}, "
         f"transformers {transformers.__version__}, unsafe-vlm {unsafe_vlm.__version__}"
     )
+    changes = f" ({' '.join(args.set)})" if args.set else ""
     print(
-        f"model {args.model}, {args.queries} queries, batch {args.batch_size}, "
+        f"model {args.model}{changes}, {rows[0]['image_tokens']} image tokens, {rows[0]['queries']} queries "
+        f"({args.tasks} of {args.queries} images), batch {args.batch_size}, "
         f"{args.max_new_tokens} new tokens max, greedy, median of {args.repeats}"
     )
-    print(f"| variant | queries/s | x per-query | {memory} (MiB) |")
+    print(f"| variant | queries/s | x {reference} | {memory} (MiB) |")
     print("| --- | ---: | ---: | ---: |")
     for row in rows:
         ratio = row["queries_per_s"] / baseline

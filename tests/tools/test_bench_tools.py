@@ -29,3 +29,14 @@ def test_tool_scripts_print_their_help_from_any_folder(script, words, tmp_path):
     result = subprocess.run([sys.executable, str(TOOLS_DIR / script), "--help"],
                             capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path)
     assert all(word in result.stdout for word in words)
+
+
+@pytest.mark.slow
+def test_the_evaluation_bench_finds_the_shared_image_features_answer_as_ours(tmp_path):
+    command = [
+        sys.executable, str(TOOLS_DIR / "bench_eval.py"), "--queries", "4", "--batch-size", "4", "--repeats", "1",
+        "--max-new-tokens", "4", "--tasks", "perception,alignment_image", "--variants", "ours,shared",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| shared |" in result.stdout and "shared and ours identical: yes" in result.stdout

@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 
 
-def synthetic_datamodule():
-    """``data=synthetic`` as ``evaluate`` builds it, asking alignment_image of every image, its generated
+def synthetic_datamodule(tasks: tuple[str, ...] = ("alignment_image",)):
+    """``data=synthetic`` as ``evaluate`` builds it, asking ``tasks`` of every image, its generated
     set kept under the temporary folder."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -17,7 +17,7 @@ def synthetic_datamodule():
     from unsafe_vlm.paths import CONF_DIR
 
     cache = Path(tempfile.gettempdir()) / "unsafe_vlm_bench"
-    overrides = ["data=synthetic", f"data.cache_dir={cache}", "data.tasks=[alignment_image]", "data.eval_split=all"]
+    overrides = ["data=synthetic", f"data.cache_dir={cache}", f"data.tasks=[{','.join(tasks)}]", "data.eval_split=all"]
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="evaluate", overrides=overrides)
@@ -28,3 +28,11 @@ def synthetic_datamodule():
 def benchmark_records(count: int) -> list:
     """The first ``count`` alignment_image queries of the default synthetic data set."""
     return synthetic_datamodule().records("alignment_image")[:count]
+
+
+def questions_per_image(count: int, tasks: tuple[str, ...]) -> list[list]:
+    """Per task, in the order of ``tasks``, its queries about the images of the first ``count``
+    alignment_image queries: each image asked once per task, as ``evaluate`` asks it."""
+    datamodule = synthetic_datamodule(tuple(dict.fromkeys(("alignment_image", *tasks))))
+    images = {record.image for record in datamodule.records("alignment_image")[:count]}
+    return [[record for record in datamodule.records(task) if record.image in images] for task in tasks]

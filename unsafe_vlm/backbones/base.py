@@ -102,6 +102,8 @@ class VLMBackbone(nn.Module):
     )
     """Regex of the language model's linear layers (the vision tower stays untouched)."""
     default_chat_template: ClassVar[str | None] = None
+    generates_from_image_features: ClassVar[bool] = True
+    """Whether ``generate`` takes ``image_features`` from ``encode_images`` in place of the pixels."""
     tiny_settings: ClassVar[type[Settings] | None] = TinySizes
     """The sizes and seed of a tiny random instance (``model.tiny``): ``TinySizes`` reads its architecture."""
     shares_prefill_family: ClassVar[bool] = True
@@ -443,10 +445,10 @@ class VLMBackbone(nn.Module):
         """Whether image features computed once stay valid for every pass: the model takes
         ``mm_encoder_outputs`` and adapters or training cannot change its image features (no LoRA
         layer and no trainable weight outside the language model and the output layer)."""
+        if not self.takes_image_features():
+            return False
         model = self.model
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
-        if "mm_encoder_outputs" not in inspect.signature(base.forward).parameters:
-            return False
         text_parts = [part for part in (base.get_decoder(), base.get_output_embeddings()) if part is not None]
         text_modules = {id(m) for part in text_parts for m in part.modules()}
         for module in base.modules():
@@ -455,6 +457,12 @@ class VLMBackbone(nn.Module):
             if hasattr(module, "lora_A") or any(p.requires_grad for p in module.parameters(recurse=False)):
                 return False
         return True
+
+    def takes_image_features(self) -> bool:
+        """Whether the model's forward takes image features computed beforehand (``mm_encoder_outputs``)."""
+        model = self.model
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        return "mm_encoder_outputs" in inspect.signature(base.forward).parameters
 
     @property
     def hidden_size(self) -> int:

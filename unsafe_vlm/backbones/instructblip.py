@@ -35,6 +35,7 @@ class InstructBlipBackbone(VLMBackbone):
     end_of_turn: ClassVar[str] = "</s>"
     answer_prefix: ClassVar[str] = " "
     shares_prefill_family: ClassVar[bool] = False  # its generate builds the language model's inputs from pixels
+    generates_from_image_features: ClassVar[bool] = False  # its generate takes the pixels only
     # Only Vicuna: "language_model.model.layers.N.{self_attn,mlp}.*". The ViT ("vision_model":
     # qkv, projection, fc1/fc2), the Q-Former (query/key/value, dense) and "language_projection" stay out.
     lora_target_modules: ClassVar[str] = (

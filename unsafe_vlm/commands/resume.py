@@ -8,7 +8,7 @@ where and on how many devices (``trainer.accelerator``, ``devices``, ``num_nodes
 requeue on other nodes), logging and paths, ``checkpoint_every``, the evaluations around training
 (``evaluate_before``, ``evaluate_after``, ``generation.*``, ``max_error_share``; their answers have
 fingerprints of their own), the data loaders (``data.eval_batch_size``, ``num_workers``, ``cache_dir``,
-``verify_images``, ``val_tasks``), and ``model.gradient_checkpointing`` and ``model.device_map``."""
+``verify_images``, ``val_tasks``, ``image_cache_mib``), and ``model.gradient_checkpointing`` and ``model.device_map``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from unsafe_vlm.errors import UserError
 LAST = "last"
 MODEL_KEYS = ("name", "path", "revision", "tiny")
 FINGERPRINT = "trained_with"  # the checkpoint's hyper-parameter holding ``training_fingerprint``
-_LOADER_KEYS = ("eval_batch_size", "num_workers", "cache_dir", "verify_images", "val_tasks")
+_LOADER_KEYS = ("eval_batch_size", "num_workers", "cache_dir", "verify_images", "val_tasks", "image_cache_mib")
 _TRAINER_KEYS = ("precision", "accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm",
                  "limit_train_batches", "deterministic")  # fmt: skip
 

@@ -31,6 +31,7 @@ class EvalLoaderSettings(Settings):
     source: str  # the data source: a name of ``data.sources.SOURCES``, or ``package.module:Name``
     name: str  # a label for logs and tables; a set outside the benchmark keys its scores by it
     eval_batch_size: int = limit(ge=1)  # records per evaluation batch and process
+    image_cache_mib: int = limit(ge=0)  # image features an evaluation keeps for later questions (0: none)
     num_workers: int = limit(ge=0)  # DataLoader worker processes (images are decoded there)
     seed: int  # split, question choices, drawn options, limits
 

@@ -11,6 +11,7 @@ import lightning as L
 from unsafe_vlm.api.client import Answer, ApiFailure, ApiModel, ServedModelChanged
 from unsafe_vlm.backbones.base import VLMBackbone
 from unsafe_vlm.evaluation.generation import GenerationSettings
+from unsafe_vlm.evaluation.image_features import ImageFeatureCache
 from unsafe_vlm.evaluation.responses import ResponseStore
 from unsafe_vlm.evaluation.rows import api_rows, judged_rows
 from unsafe_vlm.judges.base import Judge
@@ -38,6 +39,9 @@ class EvaluationModule(L.LightningModule):
     to the model's ``concurrency`` are in flight, and every answer is judged and written as it
     arrives (``on_predict_end`` waits for the last ones).
 
+    A local model's image features are computed once per image and reused by every later question
+    about it (``ImageFeatureCache``, bounded by ``data.image_cache_mib``).
+
     After ``predict``, ``score(trainer)`` gives the flat metrics dict (on every rank).
     """
 
@@ -56,9 +60,13 @@ class EvaluationModule(L.LightningModule):
         self.generation = generation
         self.settings = dict(settings)
         self.metrics: dict[str, Any] | None = None
+        self.image_cache: ImageFeatureCache | None = None
 
     def setup(self, stage: str) -> None:
         datamodule = self.trainer.datamodule
+        if isinstance(self.backbone, VLMBackbone):  # a fresh cache each time: weights may have changed since
+            cache_mib = getattr(getattr(datamodule, "settings", None), "image_cache_mib", 0)
+            self.image_cache = ImageFeatureCache(self.backbone, cache_mib)
         self.store.rank = self.global_rank
         self.store.check_config(self.settings)
         pin_served_models(self.backbone, self.judge, self.store.folder)
@@ -95,7 +103,8 @@ class EvaluationModule(L.LightningModule):
                 self.backbone.submit(record, messages, self.generation.to_dict())
             self._write_arrived(max_pending=self.backbone.settings.concurrency)
             return
-        answers = self.backbone.generate(batch["inputs"], **self.generation.to_dict())
+        inputs = self.image_cache.encode(batch["inputs"]) if self.image_cache is not None else batch["inputs"]
+        answers = self.backbone.generate(inputs, **self.generation.to_dict())
         self.store.append(records[0].task, judged_rows(self.judge, records, answers.texts))
 
     def on_predict_end(self) -> None:

@@ -20,7 +20,9 @@ from unsafe_vlm.metrics.metrics_json import write_metrics
 from unsafe_vlm.settings import Settings
 
 # Settings that change no response: a resumed run may differ in these.
-_IRRELEVANT_DATA_KEYS = ("batch_size", "eval_batch_size", "num_workers", "cache_dir", "verify_images", "val_tasks")
+_IRRELEVANT_DATA_KEYS = (
+    "batch_size", "eval_batch_size", "image_cache_mib", "num_workers", "cache_dir", "verify_images", "val_tasks",
+)
 _TRAINING_ONLY_MODEL_KEYS = ("lora", "gradient_checkpointing")
 
 
