@@ -8,7 +8,8 @@ where and on how many devices (``trainer.accelerator``, ``devices``, ``num_nodes
 requeue on other nodes), logging and paths, ``checkpoint_every``, the evaluations around training
 (``evaluate_before``, ``evaluate_after``, ``generation.*``, ``max_error_share``; their answers have
 fingerprints of their own), the data loaders (``data.eval_batch_size``, ``num_workers``, ``cache_dir``,
-``verify_images``, ``val_tasks``, ``image_cache_mib``), and ``model.gradient_checkpointing`` and ``model.device_map``."""
+``verify_images``, ``val_tasks``, ``image_cache_mib``), and ``model.gradient_checkpointing`` and
+``model.device_map``."""
 
 from __future__ import annotations
 
