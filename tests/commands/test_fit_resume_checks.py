@@ -146,7 +146,7 @@ def test_a_resume_with_settings_that_change_the_training_is_refused_naming_the_s
     "change",
     ["trainer.max_steps=9", "trainer.max_epochs=3", "trainer.devices=2", "checkpoint_every=5", "evaluate_before=false",
      "generation.max_new_tokens=7", "data.eval_batch_size=3", "data.num_workers=2", "model.gradient_checkpointing=true",
-     "judge.smoothing=0.2"],
+     "data.image_cache_mib=0", "judge.smoothing=0.2"],
 )  # fmt: skip
 def test_a_resume_may_train_further_elsewhere_and_evaluate_otherwise(tmp_path, change):
     fingerprinted(tmp_path, "sft")  # SFT's training reads no judge
