@@ -6,8 +6,8 @@ keys each row's image by a digest of the tensors the vision encoder reads (its p
 grid or mask where the family has one), runs the encoder only on the images it has not seen, and
 hands the batch to ``generate`` with ``image_features`` in place of ``pixel_values``, as
 ``VLMBackbone.encode_images`` does. Where that could change an answer it leaves the batch as it
-is: a family whose model or ``generate`` takes no image features, rows whose features differ in
-shape.
+is: a family whose model or ``generate`` takes no image features (InstructBLIP, Mllama), one whose
+language model also reads the tower's middle layers (Qwen3-VL), rows whose features differ in shape.
 
 The bound (``data.image_cache_mib``) is filled in the order images are first seen, then no image
 is added: an evaluation reads its tasks one after the other, and that order keeps the first
@@ -33,8 +33,15 @@ class ImageFeatureCache:
         self.held_bytes = 0
         self.features: dict[str, torch.Tensor] = {}
         # No weight changes during an evaluation, so adapters anywhere are fine (unlike in training).
-        self.enabled = limit_mib > 0 and backbone.generates_from_image_features and backbone.takes_image_features()
-        self._encoder_keys = set(inspect.signature(backbone.model.get_image_features).parameters)
+        encoder = getattr(backbone.model, "get_image_features", None)  # Mllama's cross-attention has none
+        # Qwen3-VL's language model also reads the tower's middle layers, which features cannot stand in for
+        vision = getattr(backbone.model.config, "vision_config", None)
+        deepstack = bool(getattr(vision, "deepstack_visual_indexes", None))
+        self.enabled = (
+            limit_mib > 0 and encoder is not None and not deepstack and backbone.generates_from_image_features
+            and backbone.takes_image_features()
+        )  # fmt: skip
+        self._encoder_keys = set(inspect.signature(encoder).parameters) if encoder is not None else set()
 
     @torch.no_grad()
     def encode(self, inputs: ModelInputs) -> ModelInputs:
@@ -49,7 +56,7 @@ class ImageFeatureCache:
         if missing:
             rows = torch.tensor([keys.index(key) for key in missing])
             new = self._encoder_outputs(self.backbone.select_rows(inputs, rows))
-            if len(new) != len(missing):
+            if new is None or len(new) != len(missing):
                 return inputs
             for key, features in zip(missing, new, strict=True):
                 found[key] = features
@@ -61,10 +68,17 @@ class ImageFeatureCache:
         encoded["image_features"] = torch.stack(per_row)
         return encoded
 
-    def _encoder_outputs(self, inputs: ModelInputs) -> list[torch.Tensor]:
+    def _encoder_outputs(self, inputs: ModelInputs) -> list[torch.Tensor] | None:
+        """Each row's features; None (and the cache off) where the encoder gives middle-layer features
+        too (a deepstack model the config did not reveal)."""
         features = self.backbone.model.get_image_features(
             **{k: v for k, v in inputs.items() if k in self._encoder_keys}
         )
+        if getattr(features, "deepstack_features", None) is not None:
+            self.enabled = False
+            return None
+        # handed back in the form the model gave them: a list of rows (LLaVA) or one tensor (Gemma 3)
+        self.backbone.image_features_as_rows = not torch.is_tensor(features.pooler_output)
         return [f.detach() for f in features.pooler_output]
 
     def _keep(self, key: str, features: torch.Tensor) -> None:
