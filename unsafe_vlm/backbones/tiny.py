@@ -17,7 +17,7 @@ from unsafe_vlm.backbones.vocabulary import suite_corpus
 
 __all__ = [
     "TinySizes", "TinyTextSizes", "TinyVLMSizes", "TinyVisionSizes",
-    "llama_style_tokenizer", "seeded_model", "tiny_llama_config", "vision_tower_sizes",
+    "llama_style_tokenizer", "seeded_model", "text_model_sizes", "tiny_llama_config", "vision_tower_sizes",
 ]
 
 if TYPE_CHECKING:  # transformers' models take seconds to import; checking the sizes needs none of them
@@ -53,24 +53,31 @@ def llama_style_tokenizer(vocab_size: int, *, chat_template: str | None = None) 
     )
 
 
+def text_model_sizes(tokenizer: Any, sizes: TinyTextSizes, *, kv_heads: int) -> dict[str, Any]:
+    """The keyword arguments every tiny text config shares: the tokenizer's vocabulary and padding,
+    and the model as wide and deep as ``sizes`` say, with ``kv_heads`` key/value heads."""
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": sizes.hidden_size,
+        "intermediate_size": sizes.hidden_size * 2,
+        "num_hidden_layers": sizes.num_layers,
+        "num_attention_heads": sizes.num_heads,
+        "num_key_value_heads": kv_heads,
+        "max_position_embeddings": 1024,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+
+
 def tiny_llama_config(tokenizer: Any, sizes: Any) -> LlamaConfig:
     """A Llama language model over the tokenizer's vocabulary, as wide and deep as a family's tiny
     sizes say (``hidden_size``, ``num_layers``, ``num_heads``)."""
     from transformers import LlamaConfig
 
     return LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=sizes.hidden_size,
-        intermediate_size=sizes.hidden_size * 2,
-        num_hidden_layers=sizes.num_layers,
-        num_attention_heads=sizes.num_heads,
-        num_key_value_heads=sizes.num_heads,
-        max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_heads),
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
-
 
 def seeded_model(model_class: type[PreTrainedModel], config: Any, *, seed: int, tokenizer: Any) -> PreTrainedModel:
     """Random weights drawn from ``seed`` without touching the global RNG; in eval mode."""

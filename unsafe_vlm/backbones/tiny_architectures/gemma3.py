@@ -25,7 +25,7 @@ from transformers import (
     SiglipVisionConfig,
 )
 
-from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, vision_tower_sizes
+from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, text_model_sizes, vision_tower_sizes
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import Refused, limit
@@ -129,19 +129,12 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     )
     head_dim = sizes.hidden_size // sizes.num_heads
     text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         "head_dim": head_dim,
         "query_pre_attn_scalar": head_dim,
         "sliding_window": sizes.sliding_window,
         # as in the real models, local layers first and a global one last
         "layer_types": ["sliding_attention"] * (sizes.num_layers - 1) + ["full_attention"],
-        "max_position_embeddings": 1024,
-        "pad_token_id": tokenizer.pad_token_id,
         "eos_token_id": tokenizer.eos_token_id,
         "bos_token_id": tokenizer.bos_token_id,
     }

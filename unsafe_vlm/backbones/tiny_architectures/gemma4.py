@@ -26,7 +26,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import images_only
-from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model
+from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model, text_model_sizes
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import limit
@@ -112,13 +112,8 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     )
     head_dim = sizes.hidden_size // sizes.num_heads
     text_config = {
-        "vocab_size": len(tokenizer),
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         "vocab_size_per_layer_input": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
         "num_global_key_value_heads": 1,
         "head_dim": head_dim,
         "global_head_dim": head_dim * 2,
@@ -129,8 +124,6 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
         "use_bidirectional_attention": "vision",
         "hidden_size_per_layer_input": 0,
         "final_logit_softcapping": 30.0,
-        "max_position_embeddings": 1024,
-        "pad_token_id": tokenizer.pad_token_id,
         "eos_token_id": tokenizer.eos_token_id,
         "bos_token_id": tokenizer.bos_token_id,
     }

@@ -28,7 +28,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import images_only
-from unsafe_vlm.backbones.tiny import seeded_model
+from unsafe_vlm.backbones.tiny import seeded_model, text_model_sizes
 from unsafe_vlm.backbones.tiny_architectures.qwen_style import QwenStyleSizes, split_rotary
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
@@ -101,13 +101,7 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     half = head_dim // 4  # rotary positions on half of each head, as in the real models
     time = half // 4
     text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
-        "max_position_embeddings": 1024,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         # the real models split 32 frequencies 8/12/12 over time/height/width
         "rope_parameters": {
             "rope_type": "default",
@@ -115,7 +109,6 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
             "partial_rotary_factor": 0.5,
             "mrope_section": split_rotary(half, time),
         },
-        "pad_token_id": tokenizer.pad_token_id,
     }
     vision_config = {
         "depth": sizes.vision_layers,

@@ -25,7 +25,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import images_only
-from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, vision_tower_sizes
+from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, text_model_sizes, vision_tower_sizes
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import limit
@@ -78,14 +78,7 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
         chat_template=CHAT_TEMPLATE,
     )
     text_config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=sizes.hidden_size,
-        intermediate_size=sizes.hidden_size * 2,
-        num_hidden_layers=sizes.num_layers,
-        num_attention_heads=sizes.num_heads,
-        num_key_value_heads=sizes.num_kv_heads,
-        max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
     )

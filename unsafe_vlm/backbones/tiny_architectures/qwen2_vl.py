@@ -13,7 +13,7 @@ from typing import Any
 from transformers import PreTrainedModel, Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
 from unsafe_vlm.backbones.qwen2_vl import Qwen2VLImageTextProcessor
-from unsafe_vlm.backbones.tiny import seeded_model
+from unsafe_vlm.backbones.tiny import seeded_model, text_model_sizes
 from unsafe_vlm.backbones.tiny_architectures.qwen_style import (
     QwenStyleSizes,
     qwen_image_processor,
@@ -64,15 +64,8 @@ def build_qwen(
     processor = Qwen2VLImageTextProcessor(image_processor, tokenizer, chat_template=QWEN2_VL_CHAT_TEMPLATE)
     head_dim = sizes.hidden_size // sizes.num_heads
     text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
-        "max_position_embeddings": 1024,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section(head_dim)},
-        "pad_token_id": tokenizer.pad_token_id,
         "eos_token_id": tokenizer.eos_token_id,
         "bos_token_id": None,
     }

@@ -28,7 +28,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import images_only
-from unsafe_vlm.backbones.tiny import seeded_model
+from unsafe_vlm.backbones.tiny import seeded_model, text_model_sizes
 from unsafe_vlm.backbones.tiny_architectures.qwen_style import (
     QwenStyleSizes,
     qwen3_vision_config,
@@ -82,12 +82,7 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     half = head_dim // 8  # rotary positions on a quarter of each head, as in the real models
     time = half // 2
     text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         "head_dim": head_dim,
         "layer_types": sizes.layer_types,
         "linear_num_key_heads": sizes.linear_heads,
@@ -95,7 +90,6 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
         "linear_key_head_dim": head_dim // 2,
         "linear_value_head_dim": head_dim // 2,
         "linear_conv_kernel_dim": 4,
-        "max_position_embeddings": 1024,
         # the real models split 32 frequencies 11/11/10 over time/height/width, interleaved
         "rope_parameters": {
             "rope_type": "default",
@@ -104,7 +98,6 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
             "mrope_section": split_rotary(half, time),
             "mrope_interleaved": True,
         },
-        "pad_token_id": tokenizer.pad_token_id,
     }
     vision_config = qwen3_vision_config(sizes)
     config = Qwen3_5Config(text_config=text_config, vision_config=vision_config, **qwen_image_token_ids(tokenizer))

@@ -25,7 +25,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import images_only
-from unsafe_vlm.backbones.tiny import seeded_model
+from unsafe_vlm.backbones.tiny import seeded_model, text_model_sizes
 from unsafe_vlm.backbones.tiny_architectures.qwen_style import (
     QwenStyleSizes,
     qwen3_vision_config,
@@ -71,14 +71,8 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     half = head_dim // 2
     time = half // 4
     text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         "head_dim": head_dim,
-        "max_position_embeddings": 1024,
         # the real models split 64 frequencies 24/20/20 over time/height/width, interleaved
         "rope_parameters": {
             "rope_type": "default",
@@ -86,7 +80,6 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
             "mrope_section": split_rotary(half, time),
             "mrope_interleaved": True,
         },
-        "pad_token_id": tokenizer.pad_token_id,
     }
     # deepstack: the first vision layer's output also feeds the language model
     vision_config = {**qwen3_vision_config(sizes), "deepstack_visual_indexes": [0]}
