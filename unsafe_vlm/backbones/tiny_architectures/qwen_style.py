@@ -1,7 +1,8 @@
 """Pieces the Qwen-style tiny architectures share (qwen2_vl, qwen2_5_vl, qwen3_vl, qwen3_5; glm4v's
 sizes): the ``model.tiny`` keys of a text model with a patch-merging ViT that reads images at their
 own aspect ratio, Qwen's special tokens and byte-level BPE, the image processor and the config's
-image token ids. Each architecture keeps its own chat template, text and vision config.
+image token ids. InternVL and LLaVA-OneVision, whose text models are Qwen2, take the ChatML
+tokenizer and the Qwen2 text config. Each architecture keeps its own chat template.
 """
 
 from __future__ import annotations
@@ -10,22 +11,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from transformers import PreTrainedTokenizerFast, Qwen2VLImageProcessorPil
+from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2VLImageProcessorPil
 
-from unsafe_vlm.backbones.tiny import TinyTextSizes
+from unsafe_vlm.backbones.tiny import TinyTextSizes, text_model_sizes
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import limit
 
-SPECIAL_TOKENS = [
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-]
+CHATML_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+VISION_TOKENS = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
 
 
 @dataclass(frozen=True)
@@ -45,16 +39,38 @@ class QwenStyleSizes(TinyTextSizes):
         return math.isqrt(self.min_pixels)  # the smallest square image the processor keeps at its size
 
 
-def qwen_tokenizer(vocab_size: int, chat_template: str) -> PreTrainedTokenizerFast:
-    """A byte-level BPE on the suite's vocabulary with Qwen's special tokens, ending a turn on ``<|im_end|>``."""
+def chatml_tokenizer(
+    vocab_size: int, chat_template: str, *, more_special_tokens: list[str], named_tokens: dict[str, str]
+) -> PreTrainedTokenizerFast:
+    """A byte-level BPE on the suite's vocabulary with Qwen's ChatML tokens, then ``more_special_tokens``;
+    pads with ``<|endoftext|>``, ends a turn on ``<|im_end|>``; the processor finds ``named_tokens`` by name."""
     return train_byte_bpe(
         suite_corpus(),
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=[*CHATML_TOKENS, *more_special_tokens],
         vocab_size=vocab_size,
         pad_token="<|endoftext|>",
         eos_token="<|im_end|>",
-        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
+        extra_special_tokens=named_tokens,
         chat_template=chat_template,
+    )
+
+
+def qwen_tokenizer(vocab_size: int, chat_template: str) -> PreTrainedTokenizerFast:
+    """The ChatML tokenizer with Qwen-VL's image and video tokens."""
+    return chatml_tokenizer(
+        vocab_size,
+        chat_template,
+        more_special_tokens=VISION_TOKENS,
+        named_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
+    )
+
+
+def qwen2_text_config(tokenizer: PreTrainedTokenizerFast, sizes: Any) -> Qwen2Config:
+    """A Qwen2 language model over the tokenizer's vocabulary, as wide and deep as ``sizes`` say."""
+    return Qwen2Config(
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
     )
 
 
