@@ -38,11 +38,14 @@ def vision_tower_sizes(sizes: TinyVisionSizes) -> dict[str, int]:
     }
 
 
-def llama_style_tokenizer(vocab_size: int, *, chat_template: str | None = None) -> Any:
-    """A byte-level BPE on the suite's vocabulary with Llama's special tokens and an ``<image>`` token."""
+def llama_style_tokenizer(
+    vocab_size: int, *, chat_template: str | None = None, more_special_tokens: tuple[str, ...] = ()
+) -> Any:
+    """A byte-level BPE on the suite's vocabulary with Llama's special tokens and an ``<image>`` token,
+    then ``more_special_tokens``."""
     return train_byte_bpe(
         suite_corpus(),
-        special_tokens=LLAMA_SPECIAL_TOKENS,
+        special_tokens=[*LLAMA_SPECIAL_TOKENS, *more_special_tokens],
         vocab_size=vocab_size,
         pad_token="<pad>",
         eos_token="</s>",
