@@ -1,5 +1,5 @@
 """Pieces every tiny test instance shares: typed sizes (``tiny_sizes.py``, importable without
-transformers' models), a small Llama text config and seeded construction.
+transformers' models), the text config keys they all set, a small Llama text config and seeded construction.
 
 Each architecture is one file under ``tiny_architectures/`` holding its ``Sizes`` and ``build``;
 ``model.tiny.architecture`` names it.
