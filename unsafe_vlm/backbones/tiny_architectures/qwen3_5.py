@@ -28,7 +28,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import images_only
-from unsafe_vlm.backbones.tiny import seeded_model, text_model_sizes
+from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model, text_model_sizes
 from unsafe_vlm.backbones.tiny_architectures.qwen_style import (
     QwenStyleSizes,
     qwen3_vision_config,
@@ -64,12 +64,22 @@ CHAT_TEMPLATE = (
 
 
 @dataclass(frozen=True)
-class Sizes(QwenStyleSizes):
-    """``model.tiny`` of conf/model/tiny_qwen3_5.yaml."""
+class Sizes(TinyTextSizes):
+    """``model.tiny`` of conf/model/tiny_qwen3_5.yaml: a Qwen-style model's keys (``QwenStyleSizes``), with
+    the hybrid layers' between the text and the vision keys, in the order of the config."""
 
     architecture: Literal["qwen3_5"]
+    num_kv_heads: int = limit(ge=1)
     layer_types: list[Literal["linear_attention", "full_attention"]]  # one per layer
     linear_heads: int = limit(ge=1)  # key heads of a linear-attention layer (twice as many value heads)
+    vision_hidden_size: int = limit(ge=1)
+    vision_layers: int = limit(ge=1)
+    vision_heads: int = limit(ge=1)
+    patch_size: int = limit(ge=1)
+    min_pixels: int = limit(ge=1)  # images are resized to sides that are multiples of 2 * patch_size,
+    max_pixels: int = limit(ge=1)  # with an area between min_pixels and max_pixels
+
+    blank_image_size = QwenStyleSizes.blank_image_size
 
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
