@@ -4,7 +4,8 @@ A file ``<name>.py`` holds ``Sizes`` (the typed ``model.tiny`` keys, a ``TinySiz
 from ``backbones/tiny.py`` with its ``architecture`` field) and ``build(sizes)``, which returns
 the seeded model and its processor, the processor carrying the architecture's chat template.
 The backbone family then derives the rest (end of turn, answer prefix, LoRA targets) as it does
-for a checkpoint.
+for a checkpoint. ``qwen_style.py`` and ``gemma_style.py`` hold what several of them share (no
+architecture of their own).
 """
 
 from __future__ import annotations

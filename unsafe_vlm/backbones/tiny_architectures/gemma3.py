@@ -25,9 +25,8 @@ from transformers import (
     SiglipVisionConfig,
 )
 
-from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, vision_tower_sizes
-from unsafe_vlm.backbones.tokenizer import train_byte_bpe
-from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, text_model_sizes, vision_tower_sizes
+from unsafe_vlm.backbones.tiny_architectures.gemma_style import gemma_tokenizer, local_then_global
 from unsafe_vlm.settings import Refused, limit
 
 CHAT_TEMPLATE = (
@@ -69,18 +68,6 @@ CHAT_TEMPLATE = (
     "{%- endif -%}\n"
 )
 
-SPECIAL_TOKENS = [
-    "<pad>",
-    "<eos>",
-    "<bos>",
-    "<unk>",
-    "<start_of_turn>",
-    "<end_of_turn>",
-    "<start_of_image>",
-    "<end_of_image>",
-    "<image_soft_token>",
-]
-
 
 def _square(value: int) -> str | None:
     return None if math.isqrt(value) ** 2 == value else "must be a square number (tokens on a square grid)"
@@ -102,20 +89,8 @@ class Sizes(TinyVLMSizes):
 
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
-    tokenizer = train_byte_bpe(
-        suite_corpus(),
-        special_tokens=SPECIAL_TOKENS,
-        vocab_size=sizes.vocab_size,
-        pad_token="<pad>",
-        eos_token="<eos>",
-        bos_token="<bos>",
-        unk_token="<unk>",
-        extra_special_tokens={
-            "image_token": "<image_soft_token>",
-            "boi_token": "<start_of_image>",
-            "eoi_token": "<end_of_image>",
-        },
-        chat_template=CHAT_TEMPLATE,
+    tokenizer = gemma_tokenizer(
+        sizes.vocab_size, CHAT_TEMPLATE, more_special_tokens=["<image_soft_token>"], image_token="<image_soft_token>"
     )
     side = sizes.image_size
     image_processor = Gemma3ImageProcessorPil(
@@ -129,19 +104,12 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     )
     head_dim = sizes.hidden_size // sizes.num_heads
     text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         "head_dim": head_dim,
         "query_pre_attn_scalar": head_dim,
         "sliding_window": sizes.sliding_window,
         # as in the real models, local layers first and a global one last
-        "layer_types": ["sliding_attention"] * (sizes.num_layers - 1) + ["full_attention"],
-        "max_position_embeddings": 1024,
-        "pad_token_id": tokenizer.pad_token_id,
+        "layer_types": local_then_global(sizes.num_layers),
         "eos_token_id": tokenizer.eos_token_id,
         "bos_token_id": tokenizer.bos_token_id,
     }

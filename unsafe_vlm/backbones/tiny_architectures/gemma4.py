@@ -26,9 +26,8 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import images_only
-from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model
-from unsafe_vlm.backbones.tokenizer import train_byte_bpe
-from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model, text_model_sizes
+from unsafe_vlm.backbones.tiny_architectures.gemma_style import gemma_tokenizer, local_then_global
 from unsafe_vlm.settings import limit
 
 CHAT_TEMPLATE = (
@@ -48,22 +47,6 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{- '<start_of_turn>model\n' -}}{%- endif -%}"
 )
 
-SPECIAL_TOKENS = [
-    "<pad>",
-    "<eos>",
-    "<bos>",
-    "<unk>",
-    "<start_of_turn>",
-    "<end_of_turn>",
-    "<start_of_image>",
-    "<end_of_image>",
-    "<|image|>",
-    "<|video|>",
-    "<start_of_audio>",
-    "<end_of_audio>",
-    "<audio_soft_token>",
-]
-
 
 @dataclass(frozen=True)
 class Sizes(TinyTextSizes):
@@ -81,24 +64,17 @@ class Sizes(TinyTextSizes):
 
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
-    tokenizer = train_byte_bpe(
-        suite_corpus(),
-        special_tokens=SPECIAL_TOKENS,
-        vocab_size=sizes.vocab_size,
-        pad_token="<pad>",
-        eos_token="<eos>",
-        bos_token="<bos>",
-        unk_token="<unk>",
+    tokenizer = gemma_tokenizer(
+        sizes.vocab_size,
+        CHAT_TEMPLATE,
+        more_special_tokens=["<|image|>", "<|video|>", "<start_of_audio>", "<end_of_audio>", "<audio_soft_token>"],
+        image_token="<|image|>",
         # the audio tokens too: transformers 5.25's processor refuses any input without them
-        extra_special_tokens={
-            "image_token": "<|image|>",
-            "boi_token": "<start_of_image>",
-            "eoi_token": "<end_of_image>",
+        more_named_tokens={
             "audio_token": "<audio_soft_token>",
             "boa_token": "<start_of_audio>",
             "eoa_token": "<end_of_audio>",
         },
-        chat_template=CHAT_TEMPLATE,
     )
     image_processor = Gemma4ImageProcessorPil(
         patch_size=sizes.patch_size, max_soft_tokens=sizes.image_tokens, pooling_kernel_size=sizes.pooling
@@ -112,25 +88,18 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     )
     head_dim = sizes.hidden_size // sizes.num_heads
     text_config = {
-        "vocab_size": len(tokenizer),
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         "vocab_size_per_layer_input": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
         "num_global_key_value_heads": 1,
         "head_dim": head_dim,
         "global_head_dim": head_dim * 2,
         # as in gemma-4-31B: local layers first and a global one last, whose keys are its values
-        "layer_types": ["sliding_attention"] * (sizes.num_layers - 1) + ["full_attention"],
+        "layer_types": local_then_global(sizes.num_layers),
         "sliding_window": sizes.sliding_window,
         "attention_k_eq_v": True,
         "use_bidirectional_attention": "vision",
         "hidden_size_per_layer_input": 0,
         "final_logit_softcapping": 30.0,
-        "max_position_embeddings": 1024,
-        "pad_token_id": tokenizer.pad_token_id,
         "eos_token_id": tokenizer.eos_token_id,
         "bos_token_id": tokenizer.bos_token_id,
     }

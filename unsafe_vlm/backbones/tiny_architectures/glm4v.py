@@ -28,10 +28,10 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import images_only
-from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model
+from unsafe_vlm.backbones.tiny import seeded_model, text_model_sizes
+from unsafe_vlm.backbones.tiny_architectures.qwen_style import QwenStyleSizes, split_rotary
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
-from unsafe_vlm.settings import limit
 
 CHAT_TEMPLATE = (
     "{{- '[gMASK]<sop>' -}}"
@@ -72,21 +72,10 @@ SPECIAL_TOKENS = [
 
 
 @dataclass(frozen=True)
-class Sizes(TinyTextSizes):
-    """``model.tiny`` of conf/model/tiny_glm4v.yaml."""
+class Sizes(QwenStyleSizes):
+    """``model.tiny`` of conf/model/tiny_glm4v.yaml: the keys of a Qwen-style model."""
 
     architecture: Literal["glm4v"]
-    num_kv_heads: int = limit(ge=1)
-    vision_hidden_size: int = limit(ge=1)
-    vision_layers: int = limit(ge=1)
-    vision_heads: int = limit(ge=1)
-    patch_size: int = limit(ge=1)
-    min_pixels: int = limit(ge=1)  # images are resized to sides that are multiples of 2 * patch_size,
-    max_pixels: int = limit(ge=1)  # with an area between min_pixels and max_pixels
-
-    @property
-    def blank_image_size(self) -> int:
-        return math.isqrt(self.min_pixels)  # the smallest square image the processor keeps at its size
 
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
@@ -112,21 +101,14 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     half = head_dim // 4  # rotary positions on half of each head, as in the real models
     time = half // 4
     text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
-        "max_position_embeddings": 1024,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         # the real models split 32 frequencies 8/12/12 over time/height/width
         "rope_parameters": {
             "rope_type": "default",
             "rope_theta": 10000.0,
             "partial_rotary_factor": 0.5,
-            "mrope_section": [time, (half - time) // 2, half - time - (half - time) // 2],
+            "mrope_section": split_rotary(half, time),
         },
-        "pad_token_id": tokenizer.pad_token_id,
     }
     vision_config = {
         "depth": sizes.vision_layers,

@@ -23,13 +23,11 @@ from transformers import (
     InternVLVisionConfig,
     PreTrainedModel,
     ProcessorMixin,
-    Qwen2Config,
 )
 
 from unsafe_vlm.backbones.processors import images_only
 from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model
-from unsafe_vlm.backbones.tokenizer import train_byte_bpe
-from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.backbones.tiny_architectures.qwen_style import chatml_tokenizer, qwen2_text_config
 from unsafe_vlm.settings import Refused, limit
 
 CHAT_TEMPLATE = (
@@ -55,8 +53,6 @@ CHAT_TEMPLATE = (
     "{% endif %}"
 )
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>", "<video>"]
-
 
 @dataclass(frozen=True)
 class Sizes(TinyVLMSizes):
@@ -72,19 +68,16 @@ class Sizes(TinyVLMSizes):
 
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
-    tokenizer = train_byte_bpe(
-        suite_corpus(),
-        special_tokens=SPECIAL_TOKENS,
-        vocab_size=sizes.vocab_size,
-        pad_token="<|endoftext|>",
-        eos_token="<|im_end|>",
-        extra_special_tokens={
+    tokenizer = chatml_tokenizer(
+        sizes.vocab_size,
+        CHAT_TEMPLATE,
+        more_special_tokens=["<img>", "</img>", "<IMG_CONTEXT>", "<video>"],
+        named_tokens={
             "context_image_token": "<IMG_CONTEXT>",
             "start_image_token": "<img>",
             "end_image_token": "</img>",
             "video_token": "<video>",
         },
-        chat_template=CHAT_TEMPLATE,
     )
     side = sizes.image_size
     image_processor = GotOcr2ImageProcessorPil(
@@ -102,18 +95,7 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
         image_seq_length=tokens_per_tile,
         chat_template=CHAT_TEMPLATE,
     )
-    text_config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=sizes.hidden_size,
-        intermediate_size=sizes.hidden_size * 2,
-        num_hidden_layers=sizes.num_layers,
-        num_attention_heads=sizes.num_heads,
-        num_key_value_heads=sizes.num_kv_heads,
-        max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
+    text_config = qwen2_text_config(tokenizer, sizes)
     vision_config = InternVLVisionConfig(
         hidden_size=sizes.vision_hidden_size,
         intermediate_size=sizes.vision_hidden_size * 2,

@@ -24,14 +24,12 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.tiny import (
-    LLAMA_SPECIAL_TOKENS,
     TinyVLMSizes,
+    llama_style_tokenizer,
     seeded_model,
     tiny_llama_config,
     vision_tower_sizes,
 )
-from unsafe_vlm.backbones.tokenizer import train_byte_bpe
-from unsafe_vlm.backbones.vocabulary import suite_corpus
 
 CHAT_TEMPLATE = (
     "{{- bos_token -}}"
@@ -58,16 +56,8 @@ class Sizes(TinyVLMSizes):
 
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
-    tokenizer = train_byte_bpe(
-        suite_corpus(),
-        special_tokens=[*LLAMA_SPECIAL_TOKENS, "[INST]", "[/INST]"],
-        vocab_size=sizes.vocab_size,
-        pad_token="<pad>",
-        eos_token="</s>",
-        bos_token="<s>",
-        unk_token="<unk>",
-        extra_special_tokens={"image_token": "<image>"},
-        chat_template=CHAT_TEMPLATE,
+    tokenizer = llama_style_tokenizer(
+        sizes.vocab_size, chat_template=CHAT_TEMPLATE, more_special_tokens=("[INST]", "[/INST]")
     )
     side = sizes.image_size
     image_processor = LlavaNextImageProcessorPil(

@@ -20,14 +20,12 @@ from transformers import (
     LlavaOnevisionProcessor,
     PreTrainedModel,
     ProcessorMixin,
-    Qwen2Config,
     SiglipVisionConfig,
 )
 
 from unsafe_vlm.backbones.processors import images_only
 from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, vision_tower_sizes
-from unsafe_vlm.backbones.tokenizer import train_byte_bpe
-from unsafe_vlm.backbones.vocabulary import suite_corpus
+from unsafe_vlm.backbones.tiny_architectures.qwen_style import chatml_tokenizer, qwen2_text_config
 from unsafe_vlm.settings import limit
 
 CHAT_TEMPLATE = (
@@ -44,8 +42,6 @@ CHAT_TEMPLATE = (
     "{{'<|im_end|>'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
-
 
 @dataclass(frozen=True)
 class Sizes(TinyVLMSizes):
@@ -57,14 +53,11 @@ class Sizes(TinyVLMSizes):
 
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
-    tokenizer = train_byte_bpe(
-        suite_corpus(),
-        special_tokens=SPECIAL_TOKENS,
-        vocab_size=sizes.vocab_size,
-        pad_token="<|endoftext|>",
-        eos_token="<|im_end|>",
-        extra_special_tokens={"image_token": "<image>", "video_token": "<video>"},
-        chat_template=CHAT_TEMPLATE,
+    tokenizer = chatml_tokenizer(
+        sizes.vocab_size,
+        CHAT_TEMPLATE,
+        more_special_tokens=["<image>", "<video>"],
+        named_tokens={"image_token": "<image>", "video_token": "<video>"},
     )
     side = sizes.image_size
     image_processor = LlavaOnevisionImageProcessorPil(
@@ -77,18 +70,7 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
         vision_feature_select_strategy="full",
         chat_template=CHAT_TEMPLATE,
     )
-    text_config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=sizes.hidden_size,
-        intermediate_size=sizes.hidden_size * 2,
-        num_hidden_layers=sizes.num_layers,
-        num_attention_heads=sizes.num_heads,
-        num_key_value_heads=sizes.num_kv_heads,
-        max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
+    text_config = qwen2_text_config(tokenizer, sizes)
     ids = tokenizer.convert_tokens_to_ids
     config = LlavaOnevisionConfig(
         text_config=text_config,

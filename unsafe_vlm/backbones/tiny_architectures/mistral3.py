@@ -26,7 +26,7 @@ from transformers import (
 )
 
 from unsafe_vlm.backbones.processors import pixtral_processor_class
-from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model
+from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model, text_model_sizes
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import limit
@@ -110,16 +110,9 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
         patch_size=sizes.patch_size,
     )
     text_config = MistralConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=sizes.hidden_size,
-        intermediate_size=sizes.hidden_size * 2,
-        num_hidden_layers=sizes.num_layers,
-        num_attention_heads=sizes.num_heads,
-        num_key_value_heads=sizes.num_kv_heads,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         head_dim=sizes.hidden_size // sizes.num_heads,
-        max_position_embeddings=1024,
         sliding_window=None,
-        pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )

@@ -25,7 +25,7 @@ from transformers import (
 from transformers.models.mllama.configuration_mllama import MllamaTextConfig, MllamaVisionConfig
 from transformers.models.mllama.image_processing_pil_mllama import get_all_supported_aspect_ratios
 
-from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model
+from unsafe_vlm.backbones.tiny import TinyVLMSizes, seeded_model, text_model_sizes
 from unsafe_vlm.backbones.tokenizer import train_byte_bpe
 from unsafe_vlm.backbones.vocabulary import suite_corpus
 from unsafe_vlm.settings import limit
@@ -98,16 +98,9 @@ def build(sizes: Sizes) -> tuple[PreTrainedModel, ProcessorMixin]:
     )
     ids = tokenizer.convert_tokens_to_ids
     text_config = MllamaTextConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=sizes.hidden_size,
-        intermediate_size=sizes.hidden_size * 2,
-        num_hidden_layers=sizes.num_layers,
-        num_attention_heads=sizes.num_heads,
-        num_key_value_heads=sizes.num_kv_heads,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         cross_attention_layers=[sizes.num_layers - 1],
-        max_position_embeddings=1024,
         rope_parameters={"rope_type": "default", "rope_theta": 500000.0},
-        pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )

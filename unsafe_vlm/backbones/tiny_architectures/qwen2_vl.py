@@ -7,22 +7,20 @@ An image becomes ``<|vision_start|>``, one ``<|image_pad|>`` per merged patch, `
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from transformers import (
-    PreTrainedModel,
-    Qwen2VLConfig,
-    Qwen2VLForConditionalGeneration,
-    Qwen2VLImageProcessorPil,
-)
+from transformers import PreTrainedModel, Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
 from unsafe_vlm.backbones.qwen2_vl import Qwen2VLImageTextProcessor
-from unsafe_vlm.backbones.tiny import TinyTextSizes, seeded_model
-from unsafe_vlm.backbones.tokenizer import train_byte_bpe
-from unsafe_vlm.backbones.vocabulary import suite_corpus
-from unsafe_vlm.settings import limit
+from unsafe_vlm.backbones.tiny import seeded_model, text_model_sizes
+from unsafe_vlm.backbones.tiny_architectures.qwen_style import (
+    QwenStyleSizes,
+    qwen_image_processor,
+    qwen_image_token_ids,
+    qwen_tokenizer,
+    split_rotary,
+)
 
 # The ChatML layout the Qwen2-VL instruct models were trained on, written for this suite:
 # "<|im_start|>system\n...<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>
@@ -48,32 +46,9 @@ QWEN2_VL_CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\n' -}}{%- endif -%}"
 )
 
-SPECIAL_TOKENS = [
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-]
-
-
 @dataclass(frozen=True)
-class Sizes(TinyTextSizes):
+class Sizes(QwenStyleSizes):
     """``model.tiny`` of a Qwen2-VL or Qwen2.5-VL (conf/model/tiny_qwen2_vl.yaml, tiny_qwen2_5_vl.yaml)."""
-
-    num_kv_heads: int = limit(ge=1)
-    vision_hidden_size: int = limit(ge=1)
-    vision_layers: int = limit(ge=1)
-    vision_heads: int = limit(ge=1)
-    patch_size: int = limit(ge=1)
-    min_pixels: int = limit(ge=1)  # images are resized to sides that are multiples of 2 * patch_size,
-    max_pixels: int = limit(ge=1)  # with an area between min_pixels and max_pixels
-
-    @property
-    def blank_image_size(self) -> int:
-        return math.isqrt(self.min_pixels)  # the smallest square image the processor keeps at its size
 
 
 def build(sizes: Sizes) -> tuple[PreTrainedModel, Qwen2VLImageTextProcessor]:
@@ -84,46 +59,17 @@ def build_qwen(
     sizes: Sizes, config_class: type, model_class: type[PreTrainedModel], vision: dict[str, Any]
 ) -> tuple[PreTrainedModel, Qwen2VLImageTextProcessor]:
     """A Qwen2-VL-style model (``config_class``/``model_class``) with this vision config, and its processor."""
-    tokenizer = train_byte_bpe(
-        suite_corpus(),
-        special_tokens=SPECIAL_TOKENS,
-        vocab_size=sizes.vocab_size,
-        pad_token="<|endoftext|>",
-        eos_token="<|im_end|>",
-        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
-        chat_template=QWEN2_VL_CHAT_TEMPLATE,
-    )
-    image_processor = Qwen2VLImageProcessorPil(
-        min_pixels=sizes.min_pixels,
-        max_pixels=sizes.max_pixels,
-        patch_size=sizes.patch_size,
-        merge_size=2,
-        temporal_patch_size=2,
-    )
+    tokenizer = qwen_tokenizer(sizes.vocab_size, QWEN2_VL_CHAT_TEMPLATE)
+    image_processor = qwen_image_processor(sizes)
     processor = Qwen2VLImageTextProcessor(image_processor, tokenizer, chat_template=QWEN2_VL_CHAT_TEMPLATE)
     head_dim = sizes.hidden_size // sizes.num_heads
     text_config = {
-        "vocab_size": len(tokenizer),
-        "hidden_size": sizes.hidden_size,
-        "intermediate_size": sizes.hidden_size * 2,
-        "num_hidden_layers": sizes.num_layers,
-        "num_attention_heads": sizes.num_heads,
-        "num_key_value_heads": sizes.num_kv_heads,
-        "max_position_embeddings": 1024,
+        **text_model_sizes(tokenizer, sizes, kv_heads=sizes.num_kv_heads),
         "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section(head_dim)},
-        "pad_token_id": tokenizer.pad_token_id,
         "eos_token_id": tokenizer.eos_token_id,
         "bos_token_id": None,
     }
-    ids = tokenizer.convert_tokens_to_ids
-    config = config_class(
-        text_config=text_config,
-        vision_config=vision,
-        image_token_id=ids("<|image_pad|>"),
-        video_token_id=ids("<|video_pad|>"),
-        vision_start_token_id=ids("<|vision_start|>"),
-        vision_end_token_id=ids("<|vision_end|>"),
-    )
+    config = config_class(text_config=text_config, vision_config=vision, **qwen_image_token_ids(tokenizer))
     model = seeded_model(model_class, config, seed=sizes.seed, tokenizer=tokenizer)
     # the instruct checkpoints stop on <|im_end|> and on <|endoftext|>
     model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.pad_token_id]
@@ -134,9 +80,7 @@ def mrope_section(head_dim: int) -> list[int]:
     """Split the head's rotary frequencies (head_dim / 2) over time, height and width the way
     the real models do (16, 24, 24 of 64): a quarter to time, the rest shared by the other two."""
     half = head_dim // 2
-    time = half // 4
-    height = (half - time) // 2
-    return [time, height, half - time - height]
+    return split_rotary(half, half // 4)
 
 
 def vision_config(sizes: Sizes) -> dict[str, Any]:
