@@ -70,7 +70,7 @@ def test_serve_and_evaluate_through_the_api_give_the_in_process_answers(tmp_path
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
-    assert server.returncode == 0, server.stderr.read()[-2000:]
+    assert server.returncode == 143, server.stderr.read()[-2000:]  # stopped by SIGTERM, as every command
 
     expected, got = answers(tmp_path / "local"), answers(tmp_path / "remote")
     assert len(expected) == 32 and set(got) == set(expected)

@@ -58,6 +58,7 @@ source: toy_source:ToyDataModule
 name: toy
 path: null
 eval_batch_size: 4
+image_cache_mib: 64
 num_workers: 0
 seed: 0
 limit: null

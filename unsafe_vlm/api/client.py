@@ -37,6 +37,7 @@ from unsafe_vlm.errors import UserError
 
 Messages = list[dict[str, Any]]
 _RETRY_WAIT_S = 120  # the longest Retry-After the openai client waits between two tries (two minutes)
+_MARGIN_S = 2  # per try: a silent server meets the client's own timeout first, which says so
 
 
 class ApiFailure(UserError):
@@ -190,11 +191,11 @@ class ApiModel:
 
     @property
     def deadline(self) -> float:
-        """Seconds a request may take in all: ``timeout`` per try, and between tries the longest wait the
-        client grants a server's Retry-After. ``timeout`` bounds the silence between two reads, so a server
-        that trickles bytes would pass it for ever."""
+        """Seconds a request may take in all: ``timeout`` and a margin per try, and between tries the
+        longest wait the client grants a server's Retry-After. ``timeout`` bounds the silence between two
+        reads, so a server that trickles bytes would pass it for ever."""
         s = self.settings
-        return s.timeout * (s.max_retries + 1) + _RETRY_WAIT_S * s.max_retries
+        return (s.timeout + _MARGIN_S) * (s.max_retries + 1) + _RETRY_WAIT_S * s.max_retries
 
     def _too_slow(self) -> ApiFailure:
         s, key = self.settings, self.prefix
