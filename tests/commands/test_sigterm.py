@@ -49,6 +49,14 @@ def signal_when(process: subprocess.Popen, moment, sent=signal.SIGTERM, timeout:
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
+def written(checkpoint: Path) -> bool:
+    """Whether the checkpoint is there and reads whole."""
+    try:
+        return checkpoint.is_file() and step_of(checkpoint) > 0
+    except Exception:  # cut short while it is written
+        return False
+
+
 def stop_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith(("stopped by", "interrupted"))]
 
@@ -92,7 +100,9 @@ def test_sigterm_in_training_saves_the_step_it_reached_and_a_resume_equals_a_run
     run = tmp_path / "run"
     last = run / "checkpoints" / "last.ckpt"
     process = start([*common, f"hydra.run.dir={run}"])
-    result = signal_when(process, lambda: last.is_file())  # at step 5, in the middle of step 6's two batches
+    # once step 5's checkpoint is written whole (the file appears while it is written, and a signal
+    # then would stop at step 5 itself): in the middle of step 6's two batches
+    result = signal_when(process, lambda: written(last))
     assert result.returncode == 143, result.stderr[-2000:]
     assert stop_lines(result.stderr) == [
         f"stopped by SIGTERM: resume with the same command and hydra.run.dir={run} ckpt_path=last"
