@@ -65,14 +65,7 @@ def read_json_rows(path: Path) -> list[tuple[int, dict]]:
 
     A file that is not one JSON array, an element that is not an object and an empty array are errors.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(path, "metadata file not found") from None
-    except IsADirectoryError:
-        raise DataError(path, "is a folder, not a JSON file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(path, f"cannot read metadata file: {error}") from error
+    text = _json_text(path, "metadata file not found", "cannot read metadata file")
     decoder = json.JSONDecoder()
     at = _skip_space(text, 0)
     if not text.startswith("[", at):
@@ -366,15 +359,20 @@ def claim_row_id(row: dict, field: str, path: Path, line: int, first_line: dict[
 def read_json_file(path: Path) -> object:
     """The one JSON value a file holds (a set that ships its rows as one JSON object or list); a missing
     file or text that is not JSON is a ``DataError`` naming the file (and line)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except IsADirectoryError:
-        raise DataError(path, "is a folder, not a JSON file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(path, f"cannot read the JSON file: {error}") from error
+    text = _json_text(path, "file not found", "cannot read the JSON file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(path, f"not valid JSON ({error.msg})", error.lineno) from None
+
+
+def _json_text(path: Path, missing: str, unreadable: str) -> str:
+    """The text of a JSON file (a byte-order mark dropped), or a ``DataError`` naming the file."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(path, missing) from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a JSON file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"{unreadable}: {error}") from error
